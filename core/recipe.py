@@ -1,0 +1,548 @@
+"""Every choice a user makes, as plain, versioned, JSON-serialisable data.
+
+A :class:`Recipe` holds decisions only — no data, no fitted objects (scikit-learn's
+estimator contract: parameters vs fitted attributes). Recipe + CSV produce the same model in
+the UI, the CLI and on a cluster. ``Recipe.from_dict(recipe.to_dict()) == recipe`` always, and
+``from_dict`` validates everything with messages that say what is wrong and what to do.
+
+Examples
+--------
+>>> r = Recipe(target="survived", task="binary")
+>>> Recipe.from_json(r.to_json()) == r
+True
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import TabwrightError
+
+RECIPE_VERSION = 1
+
+TASKS = ("binary", "multiclass", "regression", "clustering")
+ROLES = ("numeric", "categorical", "boolean", "datetime", "text", "identifier", "constant")
+IMPUTE = ("auto", "mean", "median", "most_frequent", "constant", "knn", "iterative", "none")
+OUTLIERS = ("none", "clip_iqr", "clip_quantile", "drop_rows")
+SCALE = ("auto", "none", "standard", "minmax", "robust", "yeo_johnson")
+ENCODE = ("auto", "onehot", "ordinal", "target")
+SELECTION = ("none", "variance", "l1", "mutual_info")
+VALIDATION = ("auto", "kfold", "stratified", "repeated", "group", "timeseries", "loo")
+SEARCH = ("none", "grid", "random", "optuna")
+CLASS_WEIGHT = ("none", "balanced")
+
+CLASSIFICATION_METRICS = (
+    "roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "f1_macro",
+    "f1_weighted", "precision", "recall", "log_loss", "mcc",
+)
+REGRESSION_METRICS = ("rmse", "mae", "r2", "mape", "median_ae")
+CLUSTERING_METRICS = ("silhouette",)
+METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS + CLUSTERING_METRICS
+
+
+def default_metric(task: str) -> str:
+    """The metric tabwright optimises when the user has not chosen one.
+
+    ROC-AUC for binary (it does not reward predicting the majority class), accuracy for
+    multiclass, RMSE for regression, silhouette for clustering.
+    """
+    return {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse",
+            "clustering": "silhouette"}[task]
+
+
+def _check_choice(what: str, value: Any, allowed: tuple, hint: str = "") -> None:
+    if value not in allowed:
+        raise TabwrightError(
+            f"{what} must be one of {', '.join(map(str, allowed))}, got {value!r}.",
+            hint or f"Pick one of: {', '.join(map(str, allowed))}.",
+        )
+
+
+def _check_number(what: str, value: Any, *, low: float, high: float, integer: bool = False) -> None:
+    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not (low <= value <= high):
+        kind = "a whole number" if integer else "a number"
+        raise TabwrightError(
+            f"{what} must be {kind} from {low} to {high}, got {value!r}.",
+            f"Set {what} to {kind} in that range.",
+        )
+
+
+@dataclass
+class ColumnPrep:
+    """How one column is cleaned and encoded. ``"auto"`` means: follow the role's default.
+
+    Attributes
+    ----------
+    impute : str
+        Missing-value strategy (see ``IMPUTE``). ``auto``: median for numbers, most frequent
+        for categories.
+    fill_value : str or float or None
+        The value used by ``impute="constant"``.
+    missing_indicator : bool
+        Add a 0/1 column saying the value was missing (useful when missingness itself says
+        something, e.g. a deck number only recorded for some passengers).
+    outliers : str
+        ``clip_iqr`` clips to [Q1 − 3·IQR, Q3 + 3·IQR], ``clip_quantile`` to the 1st–99th
+        percentiles, ``drop_rows`` drops rows outside the IQR fences from training only.
+    scale : str
+        Scaling for numbers (see ``SCALE``).
+    encode : str
+        Encoding for categories: one-hot (rare levels grouped, at most ``max_levels``), ordinal
+        (with ``order`` when given) or cross-fitted target encoding.
+    order : list of str or None
+        Level order for ``encode="ordinal"``, lowest first.
+    bins : int
+        0 = no binning; otherwise the number of quantile bins for a numeric column.
+    """
+
+    impute: str = "auto"
+    fill_value: str | float | None = None
+    missing_indicator: bool = False
+    outliers: str = "none"
+    scale: str = "auto"
+    encode: str = "auto"
+    order: list[str] | None = None
+    bins: int = 0
+
+    def validate(self, column: str) -> None:
+        _check_choice(f"imputation for {column!r}", self.impute, IMPUTE)
+        _check_choice(f"outlier handling for {column!r}", self.outliers, OUTLIERS)
+        _check_choice(f"scaling for {column!r}", self.scale, SCALE)
+        _check_choice(f"encoding for {column!r}", self.encode, ENCODE)
+        _check_number(f"bins for {column!r}", self.bins, low=0, high=100, integer=True)
+        if self.bins == 1:
+            raise TabwrightError(
+                f"bins for {column!r} must be 0 (off) or at least 2, got 1.",
+                "Use 0 to keep the column continuous.",
+            )
+        if self.impute == "constant" and self.fill_value is None:
+            raise TabwrightError(
+                f"imputation 'constant' for {column!r} needs a fill value, got none.",
+                "Enter the value to put in place of missing cells.",
+            )
+
+
+@dataclass
+class Preparation:
+    """Defaults for every column, plus per-column overrides.
+
+    ``auto`` scaling and encoding follow the model: linear, distance and neural models get
+    one-hot encoding and standard scaling; tree models get ordinal codes (native categorical
+    support in HistGradientBoosting) and no scaling. A category with more than
+    ``target_encode_above`` levels is target-encoded (cross-fitted) for every model.
+    Categorical ``constant`` imputation fills a separate ``(missing)`` level.
+    """
+
+    numeric_impute: str = "median"
+    categorical_impute: str = "constant"
+    scale: str = "auto"
+    encode: str = "auto"
+    max_levels: int = 30
+    rare_min_fraction: float = 0.01
+    target_encode_above: int = 50
+    datetime_parts: list[str] = field(default_factory=lambda: ["year", "month", "dayofweek"])
+    text_max_features: int = 300
+    columns: dict[str, ColumnPrep] = field(default_factory=dict)
+
+    def validate(self) -> None:
+        _check_choice("default numeric imputation", self.numeric_impute, IMPUTE[1:])
+        _check_choice("default categorical imputation", self.categorical_impute,
+                      ("most_frequent", "constant"))
+        _check_choice("default scaling", self.scale, SCALE)
+        _check_choice("default encoding", self.encode, ENCODE)
+        _check_number("max_levels", self.max_levels, low=2, high=10_000, integer=True)
+        _check_number("rare_min_fraction", self.rare_min_fraction, low=0.0, high=0.5)
+        _check_number("target_encode_above", self.target_encode_above, low=2, high=1_000_000,
+                      integer=True)
+        _check_number("text_max_features", self.text_max_features, low=10, high=20_000,
+                      integer=True)
+        for part in self.datetime_parts:
+            _check_choice("datetime part", part,
+                          ("year", "month", "day", "dayofweek", "hour", "dayofyear", "quarter"))
+        for name, prep in self.columns.items():
+            prep.validate(name)
+
+
+@dataclass
+class Features:
+    """Feature engineering and selection, applied after preparation inside the pipeline."""
+
+    interactions: list[str] = field(default_factory=list)
+    selection: str = "none"
+    k: int = 20
+
+    def validate(self) -> None:
+        _check_choice("feature selection", self.selection, SELECTION)
+        _check_number("k (features kept)", self.k, low=1, high=100_000, integer=True)
+        if len(self.interactions) == 1:
+            raise TabwrightError(
+                "interactions need at least two numeric columns, got one.",
+                "Pick two or more columns, or none.",
+            )
+
+
+@dataclass
+class Split:
+    """How the held-out test set is cut. It is used exactly once, at the end."""
+
+    test_size: float = 0.2
+    stratify: bool = True
+    group_column: str | None = None
+    time_column: str | None = None
+
+    def validate(self) -> None:
+        _check_number("test fraction", self.test_size, low=0.05, high=0.5)
+        if self.group_column and self.time_column:
+            raise TabwrightError(
+                "A split can follow a group column or a time column, not both.",
+                "Clear one of them.",
+            )
+
+
+@dataclass
+class Validation:
+    """Cross-validation on the training part: scores, model choice and tuning happen here."""
+
+    scheme: str = "auto"
+    folds: int = 5
+    repeats: int = 2
+
+    def validate(self) -> None:
+        _check_choice("validation scheme", self.scheme, VALIDATION)
+        _check_number("folds", self.folds, low=2, high=20, integer=True)
+        _check_number("repeats", self.repeats, low=1, high=10, integer=True)
+
+
+@dataclass
+class Imbalance:
+    """Help for a rare class: weight it up, and/or tune the decision threshold on validation folds."""
+
+    class_weight: str = "none"
+    tune_threshold: bool = False
+    threshold: float | None = None
+
+    def validate(self) -> None:
+        _check_choice("class weight", self.class_weight, CLASS_WEIGHT)
+        if self.threshold is not None:
+            _check_number("decision threshold", self.threshold, low=0.0, high=1.0)
+
+
+@dataclass
+class ModelChoice:
+    """One catalogue model, with fixed hyperparameters (``params``) overriding its defaults.
+
+    ``weight`` is its vote in an ensemble (``Recipe.ensemble``).
+    """
+
+    name: str
+    params: dict[str, Any] = field(default_factory=dict)
+    weight: float = 1.0
+
+
+@dataclass
+class Search:
+    """Hyperparameter search over each chosen model's search space."""
+
+    method: str = "none"
+    trials: int = 20
+    time_budget: float | None = None
+
+    def validate(self) -> None:
+        _check_choice("search method", self.method, SEARCH)
+        _check_number("trials", self.trials, low=1, high=10_000, integer=True)
+        if self.time_budget is not None:
+            _check_number("search time budget (seconds)", self.time_budget, low=1, high=86_400)
+
+
+@dataclass
+class Brief:
+    """The problem in the user's words, and what result is good enough (the Define stage)."""
+
+    problem: str = ""
+    decision: str = ""
+    bar_metric: str | None = None
+    bar_value: float | None = None
+    ideal_value: float | None = None
+    interpretable: bool = False
+    max_latency_ms: float | None = None
+    max_training_seconds: float | None = None
+
+    def validate(self) -> None:
+        if self.bar_metric is not None:
+            _check_choice("good-enough metric", self.bar_metric, METRICS)
+            if self.bar_value is None:
+                raise TabwrightError(
+                    "A good-enough bar needs a value, got none.",
+                    f"Enter the {self.bar_metric} you would accept, or clear the bar.",
+                )
+        if self.max_latency_ms is not None:
+            _check_number("latency limit (ms)", self.max_latency_ms, low=0.001, high=600_000)
+
+
+@dataclass
+class Recipe:
+    """Everything decided about one model, and nothing that was fitted.
+
+    ``task`` may be ``None`` until a target is chosen; :func:`core.train.train` fills it from
+    the data when it is. ``auto`` with ``time_budget`` lets tabwright choose models and
+    hyperparameters itself within that wall-clock budget. ``ensemble`` averages the chosen
+    models' predictions (weighted by ``ModelChoice.weight``) when that wins on validation in
+    auto mode, and always when set on a fixed list of models.
+    """
+
+    target: str | None = None
+    task: str | None = None
+    roles: dict[str, str] = field(default_factory=dict)
+    drop: list[str] = field(default_factory=list)
+    drop_duplicate_rows: bool = False
+    preparation: Preparation = field(default_factory=Preparation)
+    features: Features = field(default_factory=Features)
+    split: Split = field(default_factory=Split)
+    validation: Validation = field(default_factory=Validation)
+    imbalance: Imbalance = field(default_factory=Imbalance)
+    models: list[ModelChoice] = field(default_factory=list)
+    ensemble: bool = False
+    search: Search = field(default_factory=Search)
+    auto: bool = True
+    time_budget: float = 60.0
+    metric: str | None = None
+    seed: int = 0
+    brief: Brief = field(default_factory=Brief)
+    version: int = RECIPE_VERSION
+
+    # ---- validation -------------------------------------------------------------------
+    def validate(self, columns: list[str] | None = None) -> "Recipe":
+        """Check every choice; with ``columns``, also that every named column exists.
+
+        Returns the recipe itself so calls can chain. Raises :class:`TabwrightError`.
+        """
+        if self.version != RECIPE_VERSION:
+            raise TabwrightError(
+                f"recipe version must be {RECIPE_VERSION}, got {self.version!r}.",
+                "This recipe was written by another tabwright version; re-create it in the app.",
+            )
+        if self.task is not None:
+            _check_choice("task", self.task, TASKS)
+        if self.task == "clustering" and self.target:
+            raise TabwrightError(
+                f"A clustering recipe has no target, got target {self.target!r}.",
+                "Clear the target, or choose a classification or regression task.",
+            )
+        if self.task in ("binary", "multiclass", "regression") and not self.target:
+            raise TabwrightError(
+                f"A {self.task} recipe needs a target column, got none.",
+                "Choose the column to predict.",
+            )
+        for column, role in self.roles.items():
+            _check_choice(f"role for {column!r}", role, ROLES)
+        if self.metric is not None:
+            allowed = self.metrics_for_task() if self.task else METRICS
+            _check_choice("metric", self.metric, allowed,
+                          f"For a {self.task} task use one of: {', '.join(allowed)}.")
+        _check_number("seed", self.seed, low=0, high=2**32 - 1, integer=True)
+        _check_number("time budget (seconds)", self.time_budget, low=1, high=86_400)
+        if not self.auto and not self.models:
+            raise TabwrightError(
+                "Choose at least one model, or switch on auto mode, got neither.",
+                "Pick models from the catalogue or let tabwright choose within a time budget.",
+            )
+        for part in (self.preparation, self.features, self.split, self.validation,
+                     self.imbalance, self.search, self.brief):
+            part.validate()
+        if self.target and self.target in self.drop:
+            raise TabwrightError(
+                f"The target {self.target!r} cannot also be dropped.",
+                "Remove it from the dropped columns, or choose another target.",
+            )
+        if columns is not None:
+            self._check_columns_exist(columns)
+        return self
+
+    def metrics_for_task(self) -> tuple[str, ...]:
+        if self.task == "regression":
+            return REGRESSION_METRICS
+        if self.task == "clustering":
+            return CLUSTERING_METRICS
+        if self.task == "multiclass":
+            return tuple(m for m in CLASSIFICATION_METRICS
+                         if m not in ("f1", "precision", "recall", "average_precision"))
+        return CLASSIFICATION_METRICS
+
+    def _check_columns_exist(self, columns: list[str]) -> None:
+        present = set(columns)
+        named: list[tuple[str, str]] = []
+        if self.target:
+            named.append(("target", self.target))
+        named += [("role override", c) for c in self.roles]
+        named += [("dropped column", c) for c in self.drop]
+        named += [("column preparation", c) for c in self.preparation.columns]
+        named += [("interaction column", c) for c in self.features.interactions]
+        if self.split.group_column:
+            named.append(("group column", self.split.group_column))
+        if self.split.time_column:
+            named.append(("time column", self.split.time_column))
+        for what, column in named:
+            if column not in present:
+                import difflib
+
+                close = difflib.get_close_matches(column, list(present), n=3)
+                hint = (f"Did you mean {', '.join(map(repr, close))}?" if close
+                        else "Check the column names in the data.")
+                raise TabwrightError(f"The {what} {column!r} is not a column of the data.", hint)
+
+    # ---- effective values -------------------------------------------------------------
+    @property
+    def effective_metric(self) -> str:
+        if self.metric:
+            return self.metric
+        if not self.task:
+            raise TabwrightError("No task yet, so no metric.", "Choose a target column first.")
+        return default_metric(self.task)
+
+    def column_prep(self, column: str) -> ColumnPrep:
+        return self.preparation.columns.get(column, ColumnPrep())
+
+    # ---- serialisation ----------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent, sort_keys=False, allow_nan=False)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Recipe":
+        """Build and validate a recipe from plain data (e.g. a parsed recipe.json)."""
+        if not isinstance(data, dict):
+            raise TabwrightError(
+                f"A recipe must be a JSON object, got {type(data).__name__}.",
+                "Use a recipe.json written by tabwright.",
+            )
+        return _build(cls, data, "recipe").validate()
+
+    @classmethod
+    def from_json(cls, text: str) -> "Recipe":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise TabwrightError(
+                f"The recipe is not valid JSON: {exc.msg} at line {exc.lineno}.",
+                "Use a recipe.json written by tabwright, or fix the JSON.",
+            ) from None
+        return cls.from_dict(data)
+
+    def copy(self) -> "Recipe":
+        return copy.deepcopy(self)
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    """Construct dataclass ``cls`` from ``data``, rejecting unknown keys with a clear message."""
+    known = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise TabwrightError(
+            f"{where} has unknown setting(s): {', '.join(unknown)}.",
+            f"Known settings are: {', '.join(known)}.",
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        sub = _SUBTYPES.get((cls.__name__, name))
+        if sub is None:
+            kwargs[name] = value
+        elif sub == "columns":
+            if not isinstance(value, dict):
+                raise TabwrightError(f"{where}.{name} must be an object, got {value!r}.",
+                                     "Map each column name to its settings.")
+            kwargs[name] = {k: _build(ColumnPrep, _obj(v, f"{where}.{name}.{k}"),
+                                      f"{where}.{name}.{k}") for k, v in value.items()}
+        elif sub == "models":
+            if not isinstance(value, list):
+                raise TabwrightError(f"{where}.models must be a list, got {value!r}.",
+                                     "List the models as objects with a name.")
+            kwargs[name] = [_build(ModelChoice, _obj(v, f"{where}.models[{i}]"),
+                                   f"{where}.models[{i}]") for i, v in enumerate(value)]
+        else:
+            kwargs[name] = _build(sub, _obj(value, f"{where}.{name}"), f"{where}.{name}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise TabwrightError(f"{where} is incomplete: {exc}.",
+                             "Use a recipe.json written by tabwright.") from None
+
+
+def _obj(value: Any, where: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TabwrightError(f"{where} must be an object, got {value!r}.",
+                             "Use a recipe.json written by tabwright.")
+    return value
+
+
+_SUBTYPES: dict[tuple[str, str], Any] = {
+    ("Recipe", "preparation"): Preparation,
+    ("Recipe", "features"): Features,
+    ("Recipe", "split"): Split,
+    ("Recipe", "validation"): Validation,
+    ("Recipe", "imbalance"): Imbalance,
+    ("Recipe", "search"): Search,
+    ("Recipe", "brief"): Brief,
+    ("Recipe", "models"): "models",
+    ("Preparation", "columns"): "columns",
+}
+
+
+def diff(old: Recipe, new: Recipe) -> list[dict[str, Any]]:
+    """What changed between two recipes, as ``[{"path", "old", "new"}]`` (for run history)."""
+    changes: list[dict[str, Any]] = []
+
+    def walk(a: Any, b: Any, path: str) -> None:
+        if isinstance(a, dict) and isinstance(b, dict):
+            for key in list(a) + [k for k in b if k not in a]:
+                walk(a.get(key), b.get(key), f"{path}.{key}" if path else str(key))
+        elif a != b:
+            changes.append({"path": path, "old": a, "new": b})
+
+    walk(old.to_dict(), new.to_dict(), "")
+    return changes
+
+
+def apply_suggestion(recipe: Recipe, action: str, params: dict[str, Any]) -> Recipe:
+    """Apply a data-quality finding's one-click suggestion; returns a new recipe.
+
+    ``action`` and ``params`` come from :class:`core.findings.Suggestion`.
+    """
+    r = recipe.copy()
+    prep = r.preparation.columns
+    if action == "drop_columns":
+        for column in params["columns"]:
+            if column not in r.drop and column != r.target:
+                r.drop.append(column)
+    elif action == "set_role":
+        r.roles[params["column"]] = params["role"]
+    elif action == "set_encoding":
+        prep.setdefault(params["column"], ColumnPrep()).encode = params["encoding"]
+    elif action == "drop_duplicate_rows":
+        r.drop_duplicate_rows = True
+    elif action == "set_metric":
+        r.metric = params["metric"]
+    elif action == "set_class_weight":
+        r.imbalance.class_weight = params.get("value", "balanced")
+    elif action == "set_outliers":
+        prep.setdefault(params["column"], ColumnPrep()).outliers = params.get("method", "clip_iqr")
+    elif action == "add_missing_indicator":
+        for column in params["columns"]:
+            prep.setdefault(column, ColumnPrep()).missing_indicator = True
+    elif action == "set_imputation":
+        prep.setdefault(params["column"], ColumnPrep()).impute = params["strategy"]
+    elif action == "parse_dates":
+        r.roles[params["column"]] = "datetime"
+    elif action == "set_target":
+        r.target = params["column"]
+        r.task = None
+    else:
+        raise TabwrightError(f"Unknown suggestion action {action!r}.",
+                             "This suggestion cannot be applied; change the recipe by hand.")
+    return r.validate()
