@@ -1,0 +1,359 @@
+"""The model catalogue: what each model is, when to use it, what it costs, how to tune it.
+
+Every entry builds a plain scikit-learn estimator. Search spaces are plain data
+(``{"C": ("float", 1e-3, 100.0, "log")}``) so Optuna, random search and grid search all read
+the same definition, and the UI can show it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from sklearn import cluster, dummy, ensemble, linear_model, mixture, naive_bayes, neighbors
+from sklearn import neural_network, svm, tree
+
+from core.errors import TabwrightError
+
+# A search dimension: ("float", low, high, "log"|"linear") | ("int", low, high, "log"|"linear")
+# | ("choice", [values]).
+Space = dict[str, tuple]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One catalogue entry.
+
+    Attributes
+    ----------
+    name : str
+        Stable identifier used in recipes, e.g. ``"hist_gradient_boosting"``.
+    label : str
+        What a person reads, e.g. ``"Gradient boosting (histogram)"``.
+    tasks : tuple of str
+        ``"classification"``, ``"regression"`` and/or ``"clustering"``.
+    style : {"linear", "tree"}
+        How features are prepared for it (one-hot + scaling, or ordinal codes).
+    what, when : str
+        One line each: what it is, and when to use it.
+    space : dict
+        Search space for tuning.
+    grid : dict
+        A small grid for grid search (lists of values).
+    max_rows : int or None
+        Above this many training rows the model is skipped (``skip``) or trained on a sample
+        (``sample``), as ``large_data`` says; ``cost`` explains why in words.
+    handles_missing : bool
+        Accepts NaN itself, so ``auto`` imputation leaves numbers missing for it.
+    interpretable : bool
+        A person can read the fitted model (coefficients, a shallow tree).
+    """
+
+    name: str
+    label: str
+    tasks: tuple[str, ...]
+    style: str
+    what: str
+    when: str
+    build: Callable[..., Any]
+    space: Space = field(default_factory=dict)
+    grid: dict[str, list] = field(default_factory=dict)
+    max_rows: int | None = None
+    large_data: str = "sample"
+    cost: str = ""
+    handles_missing: bool = False
+    interpretable: bool = False
+    class_weight: bool = False
+    random_state: bool = True
+
+    def make(self, task: str, params: dict[str, Any] | None = None, *, seed: int = 0,
+             class_weight: str = "none", n_jobs: int = 1) -> Any:
+        """A fresh, unfitted estimator for ``task`` with ``params`` over the defaults."""
+        kind = task_kind(task)
+        if kind not in self.tasks:
+            raise TabwrightError(
+                f"{self.label} does not do {kind}, got it for a {task} task.",
+                f"Choose a model for {kind}: {', '.join(s.name for s in models_for(task))}.",
+            )
+        kwargs = dict(params or {})
+        return self.build(kind, kwargs, seed=seed,
+                          class_weight=None if class_weight == "none" else class_weight,
+                          n_jobs=n_jobs)
+
+
+def task_kind(task: str) -> str:
+    return {"binary": "classification", "multiclass": "classification",
+            "regression": "regression", "clustering": "clustering"}[task]
+
+
+def _dummy(kind, p, *, seed, class_weight, n_jobs):
+    if kind == "classification":
+        return dummy.DummyClassifier(strategy=p.pop("strategy", "prior"), **p)
+    return dummy.DummyRegressor(strategy=p.pop("strategy", "mean"), **p)
+
+
+def _logistic(kind, p, *, seed, class_weight, n_jobs):
+    penalty = p.pop("penalty", "l2")
+    l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, p.pop("l1_ratio", 0.5))
+    p.pop("l1_ratio", None)
+    solver = "lbfgs" if l1_ratio == 0.0 else "saga"
+    return linear_model.LogisticRegression(
+        C=p.pop("C", 1.0), l1_ratio=l1_ratio, solver=solver, max_iter=p.pop("max_iter", 2000),
+        class_weight=class_weight, random_state=seed, **p)
+
+
+def _linear_svm(kind, p, *, seed, class_weight, n_jobs):
+    if kind == "classification":
+        return svm.LinearSVC(C=p.pop("C", 1.0), class_weight=class_weight, random_state=seed,
+                             max_iter=p.pop("max_iter", 5000), **p)
+    return svm.LinearSVR(C=p.pop("C", 1.0), random_state=seed, max_iter=5000, **p)
+
+
+def _knn(kind, p, *, seed, class_weight, n_jobs):
+    cls = neighbors.KNeighborsClassifier if kind == "classification" else neighbors.KNeighborsRegressor
+    return cls(n_neighbors=p.pop("n_neighbors", 15), weights=p.pop("weights", "distance"),
+               n_jobs=n_jobs, **p)
+
+
+def _naive_bayes(kind, p, *, seed, class_weight, n_jobs):
+    return naive_bayes.GaussianNB(var_smoothing=p.pop("var_smoothing", 1e-9), **p)
+
+
+def _tree(kind, p, *, seed, class_weight, n_jobs):
+    if kind == "classification":
+        return tree.DecisionTreeClassifier(max_depth=p.pop("max_depth", 6),
+                                           min_samples_leaf=p.pop("min_samples_leaf", 5),
+                                           class_weight=class_weight, random_state=seed, **p)
+    return tree.DecisionTreeRegressor(max_depth=p.pop("max_depth", 6),
+                                      min_samples_leaf=p.pop("min_samples_leaf", 5),
+                                      random_state=seed, **p)
+
+
+def _forest(extra: bool):
+    def build(kind, p, *, seed, class_weight, n_jobs):
+        if kind == "classification":
+            cls = ensemble.ExtraTreesClassifier if extra else ensemble.RandomForestClassifier
+            extra_kw = {"class_weight": class_weight}
+        else:
+            cls = ensemble.ExtraTreesRegressor if extra else ensemble.RandomForestRegressor
+            extra_kw = {}
+        return cls(n_estimators=p.pop("n_estimators", 300),
+                   min_samples_leaf=p.pop("min_samples_leaf", 1),
+                   max_features=p.pop("max_features", "sqrt" if kind == "classification" else 0.5),
+                   n_jobs=n_jobs, random_state=seed, **extra_kw, **p)
+    return build
+
+
+def _hgb(kind, p, *, seed, class_weight, n_jobs):
+    common = dict(learning_rate=p.pop("learning_rate", 0.1), max_iter=p.pop("max_iter", 300),
+                  max_leaf_nodes=p.pop("max_leaf_nodes", 31),
+                  min_samples_leaf=p.pop("min_samples_leaf", 20),
+                  l2_regularization=p.pop("l2_regularization", 0.0),
+                  early_stopping=p.pop("early_stopping", True), random_state=seed)
+    common.update(p)
+    if kind == "classification":
+        return ensemble.HistGradientBoostingClassifier(class_weight=class_weight, **common)
+    return ensemble.HistGradientBoostingRegressor(**common)
+
+
+def _mlp(kind, p, *, seed, class_weight, n_jobs):
+    width = p.pop("width", 64)
+    layers = p.pop("layers", 1)
+    cls = neural_network.MLPClassifier if kind == "classification" else neural_network.MLPRegressor
+    return cls(hidden_layer_sizes=(width,) * layers, alpha=p.pop("alpha", 1e-4),
+               learning_rate_init=p.pop("learning_rate_init", 1e-3), early_stopping=True,
+               max_iter=p.pop("max_iter", 300), random_state=seed, **p)
+
+
+def _linear_regression(kind, p, *, seed, class_weight, n_jobs):
+    return linear_model.LinearRegression(**p)
+
+
+def _ridge(kind, p, *, seed, class_weight, n_jobs):
+    return linear_model.Ridge(alpha=p.pop("alpha", 1.0), **p)
+
+
+def _lasso(kind, p, *, seed, class_weight, n_jobs):
+    return linear_model.Lasso(alpha=p.pop("alpha", 1.0), max_iter=5000, random_state=seed, **p)
+
+
+def _elastic_net(kind, p, *, seed, class_weight, n_jobs):
+    return linear_model.ElasticNet(alpha=p.pop("alpha", 1.0), l1_ratio=p.pop("l1_ratio", 0.5),
+                                   max_iter=5000, random_state=seed, **p)
+
+
+def _svr(kind, p, *, seed, class_weight, n_jobs):
+    return svm.SVR(C=p.pop("C", 1.0), epsilon=p.pop("epsilon", 0.1), **p)
+
+
+def _kmeans(kind, p, *, seed, class_weight, n_jobs):
+    return cluster.KMeans(n_clusters=p.pop("n_clusters", 3), n_init=10, random_state=seed, **p)
+
+
+def _agglomerative(kind, p, *, seed, class_weight, n_jobs):
+    return cluster.AgglomerativeClustering(n_clusters=p.pop("n_clusters", 3),
+                                           linkage=p.pop("linkage", "ward"), **p)
+
+
+def _dbscan(kind, p, *, seed, class_weight, n_jobs):
+    return cluster.DBSCAN(eps=p.pop("eps", 0.5), min_samples=p.pop("min_samples", 5),
+                          n_jobs=n_jobs, **p)
+
+
+def _gmm(kind, p, *, seed, class_weight, n_jobs):
+    return mixture.GaussianMixture(n_components=p.pop("n_clusters", 3), random_state=seed, **p)
+
+
+CLS, REG, CLU = "classification", "regression", "clustering"
+
+CATALOGUE: tuple[ModelSpec, ...] = (
+    ModelSpec("dummy", "Baseline (no learning)", (CLS, REG), "linear",
+              "Predicts the most common class or the mean, ignoring every feature.",
+              "Always: any real model must beat it, or the features carry no signal.",
+              _dummy, random_state=False, interpretable=True),
+    ModelSpec("logistic_regression", "Logistic regression", (CLS,), "linear",
+              "A weighted sum of the features turned into a probability; L2, L1 or elastic net.",
+              "A strong, readable first model; coefficients show each feature's push.",
+              _logistic, space={"C": ("float", 1e-3, 100.0, "log"),
+                                "penalty": ("choice", ["l2", "l1", "elasticnet"])},
+              grid={"C": [0.01, 0.1, 1.0, 10.0], "penalty": ["l2", "l1"]},
+              interpretable=True, class_weight=True),
+    ModelSpec("linear_svm", "Linear SVM", (CLS,), "linear",
+              "Finds the widest straight margin between classes.",
+              "Many features (text, one-hot); gives scores, not calibrated probabilities.",
+              _linear_svm, space={"C": ("float", 1e-3, 10.0, "log")},
+              grid={"C": [0.01, 0.1, 1.0]}, interpretable=True, class_weight=True),
+    ModelSpec("knn", "k-nearest neighbours", (CLS, REG), "linear",
+              "Predicts from the k most similar training rows.",
+              "Small, low-dimensional data where similar rows behave alike.",
+              _knn, space={"n_neighbors": ("int", 3, 75, "log"),
+                           "weights": ("choice", ["uniform", "distance"])},
+              grid={"n_neighbors": [5, 15, 45]}, max_rows=50_000, large_data="skip",
+              cost="its prediction cost grows with the data", random_state=False),
+    ModelSpec("naive_bayes", "Gaussian naive Bayes", (CLS,), "linear",
+              "Treats features as independent bell curves per class.",
+              "A very fast sanity check; often beaten, rarely terrible.",
+              _naive_bayes, space={"var_smoothing": ("float", 1e-12, 1e-3, "log")},
+              grid={"var_smoothing": [1e-9, 1e-6]}, random_state=False),
+    ModelSpec("decision_tree", "Decision tree", (CLS, REG), "tree",
+              "A flowchart of yes/no questions learned from the data.",
+              "When a person must read the model; keep it shallow.",
+              _tree, space={"max_depth": ("int", 2, 12, "linear"),
+                            "min_samples_leaf": ("int", 1, 50, "log")},
+              grid={"max_depth": [3, 5, 8]}, interpretable=True, class_weight=True,
+              handles_missing=True),
+    ModelSpec("random_forest", "Random forest", (CLS, REG), "tree",
+              "Many deep trees on bootstrap samples, averaged.",
+              "Robust default for mixed data; little tuning needed.",
+              _forest(False), space={"n_estimators": ("int", 100, 500, "log"),
+                                     "min_samples_leaf": ("int", 1, 20, "log"),
+                                     "max_features": ("float", 0.1, 1.0, "linear")},
+              grid={"min_samples_leaf": [1, 5], "max_features": [0.3, 0.6]},
+              max_rows=200_000, cost="each tree grows with the rows; trained on a sample",
+              class_weight=True, handles_missing=True),
+    ModelSpec("extra_trees", "Extra trees", (CLS, REG), "tree",
+              "Like a random forest, but with random split points: faster, smoother.",
+              "Noisy data; often as good as a forest at a fraction of the time.",
+              _forest(True), space={"n_estimators": ("int", 100, 500, "log"),
+                                    "min_samples_leaf": ("int", 1, 20, "log"),
+                                    "max_features": ("float", 0.1, 1.0, "linear")},
+              grid={"min_samples_leaf": [1, 5], "max_features": [0.3, 0.6]},
+              max_rows=200_000, cost="each tree grows with the rows; trained on a sample",
+              class_weight=True),
+    ModelSpec("hist_gradient_boosting", "Gradient boosting (histogram)", (CLS, REG), "tree",
+              "Hundreds of small trees, each fixing the last ones' errors; fast on big data.",
+              "Usually the strongest on tables; handles missing values and categories itself.",
+              _hgb, space={"learning_rate": ("float", 0.01, 0.3, "log"),
+                           "max_leaf_nodes": ("int", 8, 128, "log"),
+                           "min_samples_leaf": ("int", 5, 200, "log"),
+                           "l2_regularization": ("float", 1e-6, 10.0, "log"),
+                           "max_iter": ("int", 100, 1000, "log")},
+              grid={"learning_rate": [0.05, 0.1], "max_leaf_nodes": [15, 31, 63]},
+              handles_missing=True, class_weight=True),
+    ModelSpec("mlp", "Neural network (MLP)", (CLS, REG), "linear",
+              "Layers of weighted sums with non-linear activations.",
+              "Large, smooth problems; needs scaling and more tuning than trees.",
+              _mlp, space={"width": ("int", 16, 256, "log"), "layers": ("int", 1, 3, "linear"),
+                           "alpha": ("float", 1e-6, 1e-1, "log"),
+                           "learning_rate_init": ("float", 1e-4, 1e-2, "log")},
+              grid={"width": [32, 128], "alpha": [1e-4, 1e-2]},
+              max_rows=200_000, cost="training time grows with rows × width; trained on a sample"),
+    ModelSpec("linear_regression", "Linear regression", (REG,), "linear",
+              "Ordinary least squares: a straight-line fit of every feature.",
+              "A readable baseline for numbers; no tuning.",
+              _linear_regression, interpretable=True, random_state=False),
+    ModelSpec("ridge", "Ridge regression", (REG,), "linear",
+              "Least squares with an L2 penalty that shrinks coefficients.",
+              "Many correlated features; the safest linear default.",
+              _ridge, space={"alpha": ("float", 1e-3, 1e3, "log")},
+              grid={"alpha": [0.1, 1.0, 10.0, 100.0]}, interpretable=True, random_state=False),
+    ModelSpec("lasso", "Lasso regression", (REG,), "linear",
+              "Least squares with an L1 penalty that sets weak coefficients to zero.",
+              "When you expect only a few features to matter.",
+              _lasso, space={"alpha": ("float", 1e-4, 1e2, "log")},
+              grid={"alpha": [0.01, 0.1, 1.0]}, interpretable=True),
+    ModelSpec("elastic_net", "Elastic net", (REG,), "linear",
+              "A blend of ridge and lasso penalties.",
+              "Correlated features of which only some matter.",
+              _elastic_net, space={"alpha": ("float", 1e-4, 1e2, "log"),
+                                   "l1_ratio": ("float", 0.05, 0.95, "linear")},
+              grid={"alpha": [0.01, 0.1, 1.0], "l1_ratio": [0.2, 0.5, 0.8]}, interpretable=True),
+    ModelSpec("svr", "Support vector regression", (REG,), "linear",
+              "Fits a tube around the data with a kernel for curved relations.",
+              "Small to medium data with smooth, non-linear relations.",
+              _svr, space={"C": ("float", 1e-2, 1e3, "log"),
+                           "epsilon": ("float", 1e-3, 1.0, "log")},
+              grid={"C": [1.0, 10.0, 100.0]}, max_rows=20_000, large_data="sample",
+              cost="training time grows with the square of the rows; trained on a sample",
+              random_state=False),
+    ModelSpec("kmeans", "k-means", (CLU,), "linear",
+              "Splits rows into k round groups around centres.",
+              "Compact, similar-sized groups; k is chosen by silhouette.",
+              _kmeans, space={"n_clusters": ("int", 2, 10, "linear")}),
+    ModelSpec("agglomerative", "Agglomerative clustering", (CLU,), "linear",
+              "Merges the closest rows into groups, bottom up.",
+              "Small data where groups may be nested.",
+              _agglomerative, space={"n_clusters": ("int", 2, 10, "linear")},
+              max_rows=20_000, large_data="sample",
+              cost="memory grows with the square of the rows; run on a sample",
+              random_state=False),
+    ModelSpec("dbscan", "DBSCAN", (CLU,), "linear",
+              "Finds dense regions and calls sparse points noise.",
+              "Groups of odd shapes, and outlier detection.",
+              _dbscan, space={"eps": ("float", 0.1, 5.0, "log")}, max_rows=50_000,
+              large_data="sample", cost="neighbour search grows with the data; run on a sample",
+              random_state=False),
+    ModelSpec("gaussian_mixture", "Gaussian mixture", (CLU,), "linear",
+              "Models the data as overlapping bell-shaped groups; soft assignments.",
+              "Elliptical groups of different sizes.",
+              _gmm, space={"n_clusters": ("int", 2, 10, "linear")}),
+)
+
+_BY_NAME = {spec.name: spec for spec in CATALOGUE}
+
+
+def get(name: str) -> ModelSpec:
+    """The catalogue entry called ``name``; a clear error listing the names otherwise."""
+    try:
+        return _BY_NAME[name]
+    except KeyError:
+        raise TabwrightError(
+            f"There is no model called {name!r} in the catalogue.",
+            f"Choose one of: {', '.join(_BY_NAME)}.",
+        ) from None
+
+
+def models_for(task: str) -> list[ModelSpec]:
+    """Every catalogue entry that can do ``task``, baseline first."""
+    kind = task_kind(task)
+    return [spec for spec in CATALOGUE if kind in spec.tasks]
+
+
+def default_models(task: str, *, interpretable: bool = False) -> list[str]:
+    """What a user gets without choosing: the baseline, a linear model, and strong trees."""
+    if task == "clustering":
+        return ["kmeans", "gaussian_mixture"]
+    linear = "logistic_regression" if task in ("binary", "multiclass") else "ridge"
+    if interpretable:
+        return ["dummy", linear, "decision_tree"]
+    return ["dummy", linear, "random_forest", "hist_gradient_boosting"]

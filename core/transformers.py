@@ -1,0 +1,129 @@
+"""The few transformers scikit-learn does not ship, kept small and dependency-free.
+
+They live in their own module so that an exported model needs only ``core.transformers``
+(and scikit-learn) to load, and so the standalone ``train.py`` script can inline their source.
+Each follows scikit-learn's estimator contract: parameters in ``__init__``, fitted state in
+attributes ending with ``_``, ``get_feature_names_out`` for readable feature names.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
+
+DATETIME_PARTS = ("year", "month", "day", "dayofweek", "hour", "dayofyear", "quarter")
+
+
+class DatetimeParts(TransformerMixin, BaseEstimator):
+    """Turn datetime columns into numeric parts (year, month, day of week, ...).
+
+    Values that are not dates become missing, so an imputer after this step fills them.
+
+    Parameters
+    ----------
+    parts : tuple of str
+        Any of ``DATETIME_PARTS``.
+    """
+
+    def __init__(self, parts: tuple[str, ...] = ("year", "month", "dayofweek")) -> None:
+        self.parts = parts
+
+    def fit(self, X, y=None):
+        frame = _as_frame(X)
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        self.n_features_in_ = frame.shape[1]
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "feature_names_in_")
+        frame = _as_frame(X)
+        out = {}
+        for column in frame.columns:
+            values = pd.to_datetime(frame[column], errors="coerce", format="mixed")
+            for part in self.parts:
+                out[f"{column}_{part}"] = getattr(values.dt, part).astype("float64")
+        return pd.DataFrame(out, index=frame.index).to_numpy(dtype="float64")
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "feature_names_in_")
+        return np.asarray([f"{c}_{p}" for c in self.feature_names_in_ for p in self.parts],
+                          dtype=object)
+
+
+class OutlierClipper(TransformerMixin, BaseEstimator):
+    """Clip numbers to bounds learned on the training data.
+
+    Parameters
+    ----------
+    method : {"clip_iqr", "clip_quantile"}
+        ``clip_iqr``: [Q1 − 3·IQR, Q3 + 3·IQR] (Tukey's far-out fences);
+        ``clip_quantile``: the 1st and 99th percentiles.
+    """
+
+    def __init__(self, method: str = "clip_iqr") -> None:
+        self.method = method
+
+    def fit(self, X, y=None):
+        values = np.asarray(X, dtype="float64")
+        self.n_features_in_ = values.shape[1]
+        if self.method == "clip_quantile":
+            self.lower_ = np.nanpercentile(values, 1, axis=0)
+            self.upper_ = np.nanpercentile(values, 99, axis=0)
+        else:
+            q1, q3 = np.nanpercentile(values, [25, 75], axis=0)
+            iqr = q3 - q1
+            self.lower_, self.upper_ = q1 - 3 * iqr, q3 + 3 * iqr
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "lower_")
+        return np.clip(np.asarray(X, dtype="float64"), self.lower_, self.upper_)
+
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features if input_features is not None else
+                          [f"x{i}" for i in range(self.n_features_in_)], dtype=object)
+
+
+class TextColumn(TransformerMixin, BaseEstimator):
+    """Pass one text column to a vectoriser as a flat list of strings (missing → "")."""
+
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        frame = _as_frame(X)
+        return frame.iloc[:, 0].fillna("").astype(str).to_numpy()
+
+
+class ToString(TransformerMixin, BaseEstimator):
+    """Cast categories to strings so mixed values (``7`` and ``"7"``) become one level.
+
+    Missing values stay missing so the imputer after this step can see them.
+    """
+
+    def fit(self, X, y=None):
+        frame = _as_frame(X)
+        self.n_features_in_ = frame.shape[1]
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        return self
+
+    def transform(self, X):
+        frame = _as_frame(X)
+        out = np.empty(frame.shape, dtype=object)
+        for i, column in enumerate(frame.columns):
+            values = frame[column]
+            text = values.astype(str).to_numpy(dtype=object)
+            text[values.isna().to_numpy()] = np.nan
+            out[:, i] = text
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_in_
+
+
+def _as_frame(X) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    return pd.DataFrame(np.asarray(X, dtype=object))
