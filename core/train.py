@@ -1,0 +1,909 @@
+"""The train stage: split, cross-validate, tune, ensemble, refit, evaluate once.
+
+The test split is cut first and used exactly once, at the very end. Everything before that
+(model comparison, tuning, ensembling, threshold tuning) uses cross-validation on the training
+part, and every fold fits the whole pipeline (preparation included) on its own rows only.
+
+Long work reports :class:`Progress` through a callback and stops at the next fit boundary when
+a :class:`CancelToken` is cancelled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.model_selection import (GroupKFold, GroupShuffleSplit, KFold, LeaveOneOut,
+                                     RepeatedKFold, RepeatedStratifiedKFold, StratifiedKFold,
+                                     TimeSeriesSplit, train_test_split)
+from threadpoolctl import threadpool_limits
+
+from core import catalogue, scoring
+from core.errors import Cancelled, TabwrightError
+from core.limits import Limits, current as current_limits
+from core.prepare import FeaturePlan, build_pipeline, estimate_encoded_features, plan_features
+from core.recipe import ModelChoice, Recipe
+
+ProgressCallback = Callable[["Progress"], None]
+
+
+@dataclass
+class Progress:
+    """A snapshot of training for a progress bar and a live leaderboard."""
+
+    fraction: float
+    message: str
+    model: str | None = None
+    best: dict[str, Any] | None = None
+    leaderboard: list[dict[str, Any]] = field(default_factory=list)
+
+
+class CancelToken:
+    """Shared between the UI thread (``cancel()``) and the training (``check()``)."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+
+    def cancel(self) -> None:
+        self._event.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._event.is_set()
+
+    def check(self) -> None:
+        if self._event.is_set():
+            raise Cancelled()
+
+
+@dataclass
+class Candidate:
+    """One evaluated configuration: a leaderboard row plus its out-of-fold predictions."""
+
+    model: str
+    params: dict[str, Any]
+    scores: dict[str, list[float]]
+    fit_seconds: float
+    oof: np.ndarray | None
+    has_proba: bool = True
+    note: str = ""
+    status: str = "ok"
+    members: list[tuple["Candidate", float]] | None = None
+
+    @property
+    def name(self) -> str:
+        if self.members:
+            return "ensemble"
+        return self.model
+
+    def mean(self, metric: str) -> float:
+        values = [v for v in self.scores.get(metric, []) if not math.isnan(v)]
+        return float(np.mean(values)) if values else float("nan")
+
+    def std(self, metric: str) -> float:
+        values = [v for v in self.scores.get(metric, []) if not math.isnan(v)]
+        return float(np.std(values)) if values else float("nan")
+
+    def row(self, metrics: tuple[str, ...]) -> dict[str, Any]:
+        label = ("Ensemble of " + ", ".join(f"{catalogue.get(c.model).label} ×{w:g}"
+                                            for c, w in self.members)
+                 if self.members else catalogue.get(self.model).label)
+        row: dict[str, Any] = {"model": self.name, "label": label, "params": _json_safe(self.params),
+                               "fit_seconds": round(self.fit_seconds, 3), "status": self.status,
+                               "note": self.note}
+        for metric in metrics:
+            mean, std = self.mean(metric), self.std(metric)
+            row[metric] = None if math.isnan(mean) else round(mean, 6)
+            row[f"{metric}_std"] = None if math.isnan(std) else round(std, 6)
+        return row
+
+
+@dataclass
+class TrainResult:
+    """Everything a training run produced. ``recipe`` is the resolved, reproducible recipe."""
+
+    recipe: Recipe
+    original_recipe: Recipe
+    task: str
+    metric: str
+    plan: FeaturePlan
+    classes: list[Any] | None
+    leaderboard: list[dict[str, Any]]
+    best: str
+    pipeline: Any
+    threshold: float | None
+    evaluation: dict[str, Any]
+    notes: list[str]
+    n_train: int
+    n_test: int
+    seconds: float
+    fingerprint: str
+    X_test: pd.DataFrame
+    y_test: pd.Series | None
+    X_train: pd.DataFrame
+    y_train: pd.Series | None
+    cv_description: str
+    train_score: float | None = None
+    noise_note: str | None = None
+    cancelled: bool = False
+
+
+# ---- public entry point -----------------------------------------------------------------
+
+def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str] | None = None,
+          progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+          limits: Limits | None = None, threads: int | None = None,
+          dask_scheduler: str | None = None) -> TrainResult:
+    """Train, compare and evaluate models as the recipe says.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The loaded data (features and target).
+    recipe : Recipe
+        The user's choices. ``task=None`` is inferred from the target.
+    inferred_roles : dict, optional
+        Column → role from the profile; computed when omitted.
+    progress : callable, optional
+        Called with a :class:`Progress` after every evaluated configuration.
+    cancel : CancelToken, optional
+        When cancelled, training stops after the current fit; the best model so far is kept
+        if there is one (``result.cancelled`` is True), else :class:`Cancelled` is raised.
+    limits : Limits, optional
+    threads : int, optional
+        Threads for numerical libraries (OpenMP/BLAS). Default ``TABWRIGHT_THREADS`` or 1:
+        on a small shared machine one thread per training is fastest (HistGradientBoosting
+        ran 10× slower with two threads while other work competed for the cores).
+    dask_scheduler : str, optional
+        Address of a Dask scheduler; cross-validation fits then run on that cluster.
+
+    Returns
+    -------
+    TrainResult
+    """
+    started = time.monotonic()
+    limits = limits or current_limits()
+    cancel = cancel or CancelToken()
+    report = progress or (lambda p: None)
+    original = recipe.copy()
+    recipe = recipe.copy()
+    recipe.validate(list(frame.columns))
+    if recipe.time_budget > limits.max_training_seconds:
+        raise TabwrightError(
+            f"The time budget must be at most {limits.max_training_seconds} s, got {recipe.time_budget:g} s.",
+            "Lower the budget, or raise TABWRIGHT_MAX_TRAINING_SECONDS.",
+        )
+    if recipe.task == "clustering" or (recipe.task is None and not recipe.target):
+        from core.cluster import train_clustering
+
+        return train_clustering(frame, recipe, inferred_roles=inferred_roles, progress=report,
+                                cancel=cancel, limits=limits, started=started, original=original)
+    notes: list[str] = []
+    data = _clean_rows(frame, recipe, notes)
+    y_all = data[recipe.target]
+    if recipe.task is None:
+        from core.roles import detect_task
+
+        guess = detect_task(y_all)
+        recipe.task = guess.task
+        notes.append(f"Task: {guess.task} — {guess.reason}")
+    task = recipe.task
+    metric = recipe.effective_metric
+    recipe.metric = metric
+    recipe.validate(list(frame.columns))
+    if inferred_roles is None:
+        from core.roles import infer_roles
+
+        inferred_roles = {c.name: c.role for c in infer_roles(data.drop(columns=[recipe.target]))}
+    plan = plan_features(data, recipe, inferred_roles)
+    for column, why in plan.dropped.items():
+        notes.append(f"Left out {column!r}: {why}.")
+    n_features = estimate_encoded_features(plan, recipe)
+    if n_features > limits.max_encoded_features:
+        raise TabwrightError(
+            f"The prepared data would have about {n_features:,} model inputs; the limit is "
+            f"{limits.max_encoded_features:,}.",
+            "Lower the one-hot level cap, use target encoding for many-level columns, drop text "
+            "columns, or raise TABWRIGHT_MAX_ENCODED_FEATURES.",
+        )
+    y_all = _check_target(y_all, task)
+    classes = np.sort(y_all.unique()) if task != "regression" else None
+    X_train, X_test, y_train, y_test, split_note = split_train_test(data, plan, recipe, task)
+    notes.append(split_note)
+    cv, cv_description = make_cv(recipe, task, y_train, n_rows=len(X_train))
+    folds = list(_folds(cv, X_train, y_train, data, recipe))
+    threads = threads or int(os.environ.get("TABWRIGHT_THREADS", "1"))
+    runner = _Runner(plan=plan, recipe=recipe, task=task, metric=metric, classes=classes,
+                     X=X_train, y=y_train, folds=folds, cancel=cancel, report=report,
+                     started=started, notes=notes, dask_scheduler=dask_scheduler)
+    with threadpool_limits(limits=threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        cancelled = False
+        try:
+            if recipe.auto:
+                runner.run_auto(recipe.time_budget)
+            else:
+                runner.run_chosen()
+        except Cancelled:
+            cancelled = True
+            if not runner.usable():
+                raise
+        best = runner.choose_best()
+        runner.report_progress(0.92, "Refitting the best model on all training rows")
+        threshold = runner.tune_threshold(best)
+        pipeline = runner.refit(best, threshold)
+        train_score = runner.train_score(pipeline, best)
+    from core.evaluate import evaluate_classifier, evaluate_regressor
+
+    if task == "regression":
+        evaluation = evaluate_regressor(pipeline, X_test, y_test)
+    else:
+        evaluation = evaluate_classifier(pipeline, X_test, y_test, threshold=threshold,
+                                         positive_label=classes[1] if task == "binary" else None)
+    resolved = runner.resolved_recipe(best, threshold)
+    board = runner.leaderboard()
+    report(Progress(1.0, "Done", best=board[0] if board else None, leaderboard=board))
+    return TrainResult(
+        recipe=resolved, original_recipe=original, task=task, metric=metric, plan=plan,
+        classes=None if classes is None else [_scalar(c) for c in classes],
+        leaderboard=board, best=best.name, pipeline=pipeline, threshold=threshold,
+        evaluation=evaluation, notes=notes, n_train=len(X_train), n_test=len(X_test),
+        seconds=time.monotonic() - started, fingerprint=fingerprint(frame),
+        X_test=X_test, y_test=y_test, X_train=X_train, y_train=y_train,
+        cv_description=cv_description, train_score=train_score,
+        noise_note=runner.noise_note(), cancelled=cancelled,
+    )
+
+
+# ---- data preparation before any fit ----------------------------------------------------
+
+def fingerprint(frame: pd.DataFrame) -> str:
+    """A stable hash of a frame's contents (column names, dtypes and values)."""
+    h = hashlib.sha256()
+    h.update(repr(list(map(str, frame.columns))).encode())
+    h.update(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def _clean_rows(frame: pd.DataFrame, recipe: Recipe, notes: list[str]) -> pd.DataFrame:
+    data = frame
+    missing = int(data[recipe.target].isna().sum())
+    if missing:
+        data = data[data[recipe.target].notna()]
+        notes.append(f"Dropped {missing:,} rows with no value in the target {recipe.target!r}.")
+    if recipe.drop_duplicate_rows:
+        before = len(data)
+        data = data.drop_duplicates()
+        if before - len(data):
+            notes.append(f"Dropped {before - len(data):,} duplicate rows.")
+    if len(data) < 10:
+        raise TabwrightError(
+            f"Only {len(data)} rows have a target value; at least 10 are needed to train and test.",
+            "Use a larger file, or a target column with fewer missing values.",
+        )
+    return data
+
+
+def _check_target(y: pd.Series, task: str) -> pd.Series:
+    if task == "regression":
+        if not pd.api.types.is_numeric_dtype(y):
+            raise TabwrightError(
+                f"A regression target must be numbers, got values like {y.iloc[0]!r}.",
+                "Choose a numeric target, or a classification task.",
+            )
+        return y
+    counts = y.value_counts()
+    if len(counts) < 2:
+        raise TabwrightError(
+            f"The target {y.name!r} has only one class ({counts.index[0]!r}); there is nothing to tell apart.",
+            "Choose another target, or add rows of the other classes.",
+        )
+    if task == "binary" and len(counts) > 2:
+        raise TabwrightError(
+            f"A binary task needs exactly 2 classes, got {len(counts)} in {y.name!r}.",
+            "Choose the multiclass task, or a target with two values.",
+        )
+    return y
+
+
+def split_train_test(data: pd.DataFrame, plan: FeaturePlan, recipe: Recipe, task: str
+                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series, str]:
+    """Cut the held-out test set: chronological, grouped, stratified or random."""
+    s = recipe.split
+    X, y = data[plan.features], data[recipe.target]
+    if s.time_column:
+        order = pd.to_datetime(data[s.time_column], errors="coerce", format="mixed").argsort(kind="stable")
+        cut = int(round(len(data) * (1 - s.test_size)))
+        train_idx, test_idx = order[:cut], order[cut:]
+        note = (f"Test set: the latest {len(test_idx):,} rows by {s.time_column!r} "
+                f"({s.test_size:.0%}), so the model is tested on the future it will face.")
+    elif s.group_column:
+        splitter = GroupShuffleSplit(n_splits=1, test_size=s.test_size, random_state=recipe.seed)
+        train_idx, test_idx = next(splitter.split(X, y, groups=data[s.group_column].astype(str)))
+        note = (f"Test set: {s.test_size:.0%} of the groups in {s.group_column!r}, so no group "
+                "is on both sides.")
+    else:
+        stratify = None
+        if task != "regression" and s.stratify and y.value_counts().min() >= 2:
+            stratify = y
+        idx = np.arange(len(data))
+        train_idx, test_idx = train_test_split(idx, test_size=s.test_size,
+                                               random_state=recipe.seed, stratify=stratify)
+        note = (f"Test set: {len(test_idx):,} rows ({s.test_size:.0%}) held out"
+                f"{', stratified by class' if stratify is not None else ''}; used once, at the end.")
+    X_train, X_test = X.iloc[train_idx], X.iloc[test_idx]
+    y_train, y_test = y.iloc[train_idx], y.iloc[test_idx]
+    if task != "regression" and y_train.nunique() < 2:
+        raise TabwrightError("The training part has only one class after the split.",
+                             "Use a smaller test fraction or a random split.")
+    return X_train, X_test, y_train, y_test, note
+
+
+def make_cv(recipe: Recipe, task: str, y: pd.Series, *, n_rows: int) -> tuple[Any, str]:
+    """The cross-validation splitter for the training part, and a sentence describing it."""
+    v = recipe.validation
+    scheme = v.scheme
+    classification = task != "regression"
+    if scheme == "auto":
+        if recipe.split.time_column:
+            scheme = "timeseries"
+        elif recipe.split.group_column:
+            scheme = "group"
+        else:
+            scheme = "stratified" if classification else "kfold"
+    folds = v.folds
+    if classification and scheme in ("stratified", "repeated"):
+        smallest = int(y.value_counts().min())
+        if smallest < folds:
+            if smallest < 2:
+                scheme, note = "kfold", " (plain k-fold: a class has a single training row)"
+            else:
+                folds, note = smallest, f" (reduced to {smallest}: the rarest class has {smallest} rows)"
+        else:
+            note = ""
+    else:
+        note = ""
+    seed = recipe.seed
+    if scheme == "stratified":
+        return (StratifiedKFold(folds, shuffle=True, random_state=seed),
+                f"{folds}-fold stratified cross-validation{note}")
+    if scheme == "repeated":
+        cls = RepeatedStratifiedKFold if classification else RepeatedKFold
+        return (cls(n_splits=folds, n_repeats=v.repeats, random_state=seed),
+                f"{folds}-fold cross-validation repeated {v.repeats}×{note}")
+    if scheme == "group":
+        return GroupKFold(folds), f"{folds}-fold group cross-validation by {recipe.split.group_column!r}"
+    if scheme == "timeseries":
+        return (TimeSeriesSplit(folds),
+                f"{folds} expanding time-ordered folds by {recipe.split.time_column!r}")
+    if scheme == "loo":
+        if n_rows > 500:
+            raise TabwrightError(
+                f"Leave-one-out needs one fit per row; with {n_rows:,} training rows it is too slow.",
+                "Use k-fold cross-validation for more than 500 rows.",
+            )
+        return LeaveOneOut(), f"leave-one-out ({n_rows} fits)"
+    return KFold(folds, shuffle=True, random_state=seed), f"{folds}-fold cross-validation{note}"
+
+
+def _folds(cv: Any, X: pd.DataFrame, y: pd.Series, data: pd.DataFrame, recipe: Recipe):
+    groups = None
+    if recipe.split.group_column:
+        groups = data.loc[X.index, recipe.split.group_column].astype(str).to_numpy()
+    if recipe.split.time_column:
+        order = pd.to_datetime(data.loc[X.index, recipe.split.time_column], errors="coerce",
+                               format="mixed").argsort(kind="stable").to_numpy()
+        for train_idx, valid_idx in cv.split(order):
+            yield order[train_idx], order[valid_idx]
+        return
+    yield from cv.split(X, y, groups)
+
+
+def outlier_row_mask(X: pd.DataFrame, recipe: Recipe) -> np.ndarray:
+    """Rows to keep when some columns ask to drop outlier rows (training rows only)."""
+    keep = np.ones(len(X), dtype=bool)
+    for column, prep in recipe.preparation.columns.items():
+        if prep.outliers == "drop_rows" and column in X.columns:
+            values = pd.to_numeric(X[column], errors="coerce")
+            q1, q3 = values.quantile([0.25, 0.75])
+            iqr = q3 - q1
+            inside = values.between(q1 - 3 * iqr, q3 + 3 * iqr) | values.isna()
+            keep &= inside.to_numpy()
+    return keep
+
+
+# ---- fitting and scoring ----------------------------------------------------------------
+
+def _fit_predict_fold(pipeline: Any, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray,
+                      valid_idx: np.ndarray, *, task: str, recipe: Recipe, max_rows: int | None
+                      ) -> tuple[np.ndarray, float, bool]:
+    X_fit, y_fit = X.iloc[train_idx], y.iloc[train_idx]
+    keep = outlier_row_mask(X_fit, recipe)
+    if not keep.all():
+        X_fit, y_fit = X_fit[keep], y_fit[keep]
+    if max_rows and len(X_fit) > max_rows:
+        X_fit, y_fit = _sample(X_fit, y_fit, max_rows, task, recipe.seed)
+    started = time.perf_counter()
+    pipeline.fit(X_fit, y_fit)
+    seconds = time.perf_counter() - started
+    X_valid = X.iloc[valid_idx]
+    if task == "regression":
+        return pipeline.predict(X_valid), seconds, True
+    return _class_scores(pipeline, X_valid)[0], seconds, _class_scores(pipeline, X_valid.head(1))[1]
+
+
+def _class_scores(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, bool]:
+    """A (rows × classes) matrix: probabilities when the model has them, else decision scores."""
+    if hasattr(model, "predict_proba"):
+        try:
+            return model.predict_proba(X), True
+        except AttributeError:
+            pass
+    scores = model.decision_function(X)
+    if scores.ndim == 1:
+        scores = np.column_stack([-scores, scores])
+    return scores, False
+
+
+def _sample(X: pd.DataFrame, y: pd.Series, n: int, task: str, seed: int):
+    stratify = y if task != "regression" and y.value_counts().min() >= 2 else None
+    X_s, _, y_s, _ = train_test_split(X, y, train_size=n, random_state=seed, stratify=stratify)
+    return X_s, y_s
+
+
+class _Runner:
+    """Holds the state of one training run: candidates, timing, and progress reporting."""
+
+    def __init__(self, *, plan, recipe, task, metric, classes, X, y, folds, cancel, report,
+                 started, notes, dask_scheduler):
+        self.plan, self.recipe, self.task, self.metric = plan, recipe, task, metric
+        self.classes, self.X, self.y, self.folds = classes, X, y, folds
+        self.cancel, self.report, self.started, self.notes = cancel, report, started, notes
+        self.dask_scheduler = dask_scheduler
+        self.candidates: list[Candidate] = []
+        self.metrics = scoring.LEADERBOARD_METRICS[task]
+        if metric not in self.metrics:
+            self.metrics = (metric,) + self.metrics
+        self.y_np = y.to_numpy()
+        self.fraction = 0.0
+        self.forced: Candidate | None = None
+
+    # ---- evaluation of one configuration ----
+    def evaluate(self, model: str, params: dict[str, Any] | None = None, *, note: str = "") -> Candidate:
+        self.cancel.check()
+        spec = catalogue.get(model)
+        params = dict(params or {})
+        max_rows = spec.max_rows if spec.large_data == "sample" else None
+        self.report_progress(self.fraction, f"Cross-validating {spec.label}", model)
+        pipeline = build_pipeline(self.plan, self.recipe, model, params, task=self.task)
+        try:
+            results = self._run_folds(pipeline, max_rows)
+        except Cancelled:
+            raise
+        except Exception as exc:  # a model failing on this data is a leaderboard row, not a crash
+            cand = Candidate(model, params, {}, 0.0, None, note=f"failed: {exc}"[:300], status="failed")
+            self.candidates.append(cand)
+            return cand
+        oof = self._empty_oof()
+        seconds = 0.0
+        has_proba = True
+        for (train_idx, valid_idx), (pred, fit_s, proba) in zip(self.folds, results):
+            oof[valid_idx] = pred
+            seconds += fit_s
+            has_proba = has_proba and proba
+        scores = {metric: [self._score(metric, valid_idx, oof[valid_idx], has_proba)
+                           for _, valid_idx in self.folds] for metric in self.metrics}
+        if max_rows and len(self.X) > max_rows:
+            note = (note + " " if note else "") + f"fitted on {max_rows:,}-row samples: {spec.cost}."
+        cand = Candidate(model, params, scores, seconds / max(len(self.folds), 1), oof, has_proba, note)
+        self.candidates.append(cand)
+        self.report_progress(self.fraction, f"{spec.label}: {self.metric} {cand.mean(self.metric):.4f}", model)
+        return cand
+
+    def _run_folds(self, pipeline, max_rows):
+        kwargs = dict(task=self.task, recipe=self.recipe, max_rows=max_rows)
+        if self.dask_scheduler:
+            from distributed import Client
+
+            with Client(self.dask_scheduler) as _client, joblib.parallel_backend("dask"):
+                return joblib.Parallel(n_jobs=-1)(
+                    joblib.delayed(_fit_predict_fold)(clone(pipeline), self.X, self.y, tr, va, **kwargs)
+                    for tr, va in self.folds)
+        results = []
+        for train_idx, valid_idx in self.folds:
+            self.cancel.check()
+            results.append(_fit_predict_fold(clone(pipeline), self.X, self.y, train_idx, valid_idx,
+                                             **kwargs))
+        return results
+
+    def _empty_oof(self) -> np.ndarray:
+        n = len(self.X)
+        if self.task == "regression":
+            return np.full(n, np.nan)
+        return np.full((n, len(self.classes)), np.nan)
+
+    def _score(self, metric, idx, pred, has_proba) -> float:
+        return scoring.score(metric, self.y_np[idx], pred, task=self.task, classes=self.classes,
+                             has_proba=has_proba)
+
+    # ---- strategies ----
+    def run_chosen(self) -> None:
+        r = self.recipe
+        choices = r.models or [ModelChoice(n) for n in catalogue.default_models(r.task)]
+        if not any(c.name == "dummy" for c in choices):
+            choices = [ModelChoice("dummy")] + list(choices)
+        work = [c for c in choices if self._allowed(c.name)]
+        for i, choice in enumerate(work):
+            self.fraction = i / len(work) * 0.9
+            if r.search.method == "none" or choice.name == "dummy" or not catalogue.get(choice.name).space:
+                self.evaluate(choice.name, choice.params)
+            else:
+                self._search(choice, r.search.method, budget=(r.search.time_budget or r.time_budget)
+                             / max(len(work) - 1, 1))
+        if r.ensemble:
+            self._fixed_ensemble(work)
+
+    def _allowed(self, model: str) -> bool:
+        spec = catalogue.get(model)
+        if spec.large_data == "skip" and spec.max_rows and len(self.X) > spec.max_rows:
+            self.notes.append(f"{spec.label} skipped above {spec.max_rows:,} rows: {spec.cost}.")
+            return False
+        if self.recipe.brief.interpretable and not spec.interpretable:
+            self.notes.append(f"{spec.label} left out: interpretability is required.")
+            return False
+        return True
+
+    def _search(self, choice: ModelChoice, method: str, *, budget: float) -> None:
+        spec = catalogue.get(choice.name)
+        rng = np.random.default_rng(self.recipe.seed)
+        deadline = time.monotonic() + budget
+        if method == "grid":
+            import itertools
+
+            keys = list(spec.grid)
+            configs = [dict(zip(keys, values)) for values in itertools.product(*spec.grid.values())]
+            for params in configs[: self.recipe.search.trials]:
+                if time.monotonic() > deadline:
+                    break
+                self.evaluate(choice.name, {**choice.params, **params}, note="grid search")
+            return
+        if method == "random":
+            for _ in range(self.recipe.search.trials):
+                if time.monotonic() > deadline:
+                    break
+                params = {k: _sample_dimension(dim, rng) for k, dim in spec.space.items()}
+                self.evaluate(choice.name, {**choice.params, **params}, note="random search")
+            return
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        direction = "maximize" if scoring.METRICS[self.metric].greater_is_better else "minimize"
+        study = optuna.create_study(direction=direction,
+                                    sampler=optuna.samplers.TPESampler(seed=self.recipe.seed))
+
+        def objective(trial):
+            params = {k: _suggest(trial, k, dim) for k, dim in spec.space.items()}
+            value = self.evaluate(choice.name, {**choice.params, **params}, note="Optuna").mean(self.metric)
+            return value if not math.isnan(value) else (-1e18 if direction == "maximize" else 1e18)
+
+        study.optimize(objective, n_trials=self.recipe.search.trials,
+                       timeout=max(budget, 1.0), catch=())
+
+    def run_auto(self, budget: float) -> None:
+        """Auto mode: baselines, strong defaults, then Optuna across models, then an ensemble.
+
+        The whole search keeps within ``budget`` seconds (refit and evaluation included) by
+        reserving time for the final refit from the measured fit times.
+        """
+        deadline = self.started + budget
+        task = self.task
+        linear = "logistic_regression" if task != "regression" else "ridge"
+        plan = ["dummy", linear, "hist_gradient_boosting"]
+        if not self.recipe.brief.interpretable:
+            plan += ["extra_trees", "random_forest"]
+        else:
+            plan = ["dummy", linear, "decision_tree"]
+        plan = [m for m in plan if self._allowed(m)]
+        for model in plan:
+            if not self._time_for(model, deadline):
+                self.notes.append(f"{catalogue.get(model).label} skipped: not enough time left in the budget.")
+                continue
+            self.fraction = self._elapsed_fraction(budget)
+            self.evaluate(model)
+        pool = [m for m in (["hist_gradient_boosting", "extra_trees", linear]
+                            if not self.recipe.brief.interpretable else [linear, "decision_tree"])
+                if self._allowed(m) and catalogue.get(m).space]
+        self._optuna_across(pool, deadline, budget)
+        if len(self._usable()) > 2:
+            self._try_ensemble()
+
+    def _optuna_across(self, pool: list[str], deadline: float, budget: float) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        greater = scoring.METRICS[self.metric].greater_is_better
+        study = optuna.create_study(direction="maximize" if greater else "minimize",
+                                    sampler=optuna.samplers.TPESampler(seed=self.recipe.seed,
+                                                                       multivariate=True,
+                                                                       group=True))
+        def objective(trial):
+            model = trial.suggest_categorical("model", pool)
+            if not self._time_for(model, deadline):
+                raise optuna.TrialPruned()
+            spec = catalogue.get(model)
+            params = {k: _suggest(trial, f"{model}.{k}", dim) for k, dim in spec.space.items()}
+            self.fraction = self._elapsed_fraction(budget)
+            value = self.evaluate(model, params, note="auto search").mean(self.metric)
+            if math.isnan(value):
+                return -1e18 if greater else 1e18
+            return value
+
+        def stop_when_due(study, trial):
+            if self.cancel.cancelled or self._reserve_left(deadline) <= 0:
+                study.stop()
+
+        remaining = self._reserve_left(deadline)
+        if remaining > 0:
+            study.optimize(objective, timeout=remaining, callbacks=[stop_when_due], catch=())
+
+    def _refit_estimate(self, model: str) -> float:
+        times = [c.fit_seconds for c in self.candidates if c.model == model and c.status == "ok"]
+        per_fit = max(times) if times else 2.0
+        return per_fit * 1.3
+
+    def _reserve_left(self, deadline: float) -> float:
+        best = self._best_single()
+        reserve = self._refit_estimate(best.model) * (3 if self.recipe.auto else 1) if best else 2.0
+        return deadline - time.monotonic() - reserve - 0.5
+
+    def _time_for(self, model: str, deadline: float) -> bool:
+        times = [c.fit_seconds for c in self.candidates if c.model == model and c.status == "ok"]
+        estimate = (np.mean(times) if times else 1.0) * len(self.folds)
+        return self._reserve_left(deadline) > estimate * 0.8
+
+    def _elapsed_fraction(self, budget: float) -> float:
+        return min(0.9, (time.monotonic() - self.started) / budget)
+
+    # ---- choosing ----
+    def _usable(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.status == "ok" and not math.isnan(c.mean(self.metric))]
+
+    def usable(self) -> bool:
+        return bool(self._usable())
+
+    def _best_single(self) -> Candidate | None:
+        best = None
+        for cand in self._usable():
+            if best is None or scoring.is_better(self.metric, cand.mean(self.metric), best.mean(self.metric)):
+                best = cand
+        return best
+
+    def _try_ensemble(self) -> None:
+        """Greedy ensemble selection (Caruana et al., 2004) on out-of-fold predictions."""
+        self.report_progress(self.fraction, "Trying an ensemble of the best models")
+        pool = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba),
+                      key=lambda c: c.mean(self.metric), reverse=scoring.METRICS[self.metric].greater_is_better)
+        unique: list[Candidate] = []
+        for cand in pool:
+            if all(cand.model != u.model or cand.params != u.params for u in unique):
+                unique.append(cand)
+        pool = unique[:8]
+        if len(pool) < 2:
+            return
+        chosen: list[Candidate] = []
+        total = None
+        best_score = None
+        for _ in range(15):
+            step_best = None
+            for cand in pool:
+                blend = cand.oof if total is None else (total * len(chosen) + cand.oof) / (len(chosen) + 1)
+                value = self._mean_fold_score(blend)
+                if step_best is None or scoring.is_better(self.metric, value, step_best[0]):
+                    step_best = (value, cand, blend)
+            if best_score is not None and not scoring.is_better(self.metric, step_best[0], best_score):
+                break
+            best_score = step_best[0]
+            chosen.append(step_best[1])
+            total = step_best[2]
+        counts: dict[int, int] = {}
+        for cand in chosen:
+            counts[id(cand)] = counts.get(id(cand), 0) + 1
+        members = [(c, float(counts[id(c)])) for c in pool if id(c) in counts]
+        if len(members) < 2:
+            return
+        scores = {metric: [self._score(metric, valid_idx, total[valid_idx], True)
+                           for _, valid_idx in self.folds] for metric in self.metrics}
+        fit = sum(c.fit_seconds for c, _ in members)
+        ens = Candidate("ensemble", {}, scores, fit, total, True,
+                        note="weighted average of the members' predictions", members=members)
+        self.candidates.append(ens)
+
+    def _fixed_ensemble(self, choices: list[ModelChoice]) -> None:
+        """The ensemble the user (or a resolved recipe) asked for, with its given weights."""
+        members: list[tuple[Candidate, float]] = []
+        for choice in choices:
+            if choice.name == "dummy" and not any(c.name == "dummy" for c in self.recipe.models):
+                continue
+            found = [c for c in self._usable() if c.model == choice.name and c.params == choice.params]
+            if not found or not found[0].has_proba:
+                raise TabwrightError(
+                    f"{catalogue.get(choice.name).label} cannot join an ensemble here (it failed "
+                    "or gives no probabilities).",
+                    "Remove it from the models, or switch the ensemble off.")
+            members.append((found[0], choice.weight))
+        if len(members) < 2:
+            raise TabwrightError("An ensemble needs at least two models, got "
+                                 f"{len(members)}.", "Choose more models, or switch the ensemble off.")
+        total_w = sum(w for _, w in members)
+        blend = sum(c.oof * w for c, w in members) / total_w
+        scores = {metric: [self._score(metric, valid_idx, blend[valid_idx], True)
+                           for _, valid_idx in self.folds] for metric in self.metrics}
+        self.forced = Candidate("ensemble", {}, scores, sum(c.fit_seconds for c, _ in members),
+                                blend, True, note="the ensemble you chose", members=members)
+        self.candidates.append(self.forced)
+
+    def _mean_fold_score(self, oof: np.ndarray) -> float:
+        return float(np.mean([self._score(self.metric, valid_idx, oof[valid_idx], True)
+                              for _, valid_idx in self.folds]))
+
+    def choose_best(self) -> Candidate:
+        if self.forced is not None:
+            return self.forced
+        best = None
+        for cand in self._usable():
+            if best is None or scoring.is_better(self.metric, cand.mean(self.metric), best.mean(self.metric)):
+                best = cand
+        if best is None:
+            failures = "; ".join(c.note for c in self.candidates if c.status == "failed")[:400]
+            raise TabwrightError(f"No model could be trained on this data. {failures}",
+                                 "Check the findings on the Explore page (e.g. a target with "
+                                 "too few rows per class) and the preparation choices.")
+        return best
+
+    def tune_threshold(self, best: Candidate) -> float | None:
+        if self.task != "binary":
+            return None
+        if self.recipe.imbalance.threshold is not None:
+            return self.recipe.imbalance.threshold
+        if not self.recipe.imbalance.tune_threshold:
+            return 0.5 if best.has_proba else None
+        if not best.has_proba:
+            self.notes.append("Threshold tuning needs probabilities; this model gives scores only.")
+            return None
+        metric = self.metric if self.metric in ("f1", "balanced_accuracy", "mcc") else "f1"
+        threshold, value = scoring.best_threshold(self.y_np, best.oof[:, 1], self.classes[1], metric=metric)
+        self.notes.append(f"Decision threshold tuned on validation folds: {threshold:.3f} "
+                          f"(best {metric} {value:.3f}; 0.5 is the default).")
+        return threshold
+
+    def refit(self, best: Candidate, threshold: float | None) -> Any:
+        X, y = self.X, self.y
+        keep = outlier_row_mask(X, self.recipe)
+        if not keep.all():
+            X, y = X[keep], y[keep]
+            self.notes.append(f"Dropped {int((~keep).sum()):,} outlier rows from training (not from testing).")
+        spec_rows = None if best.members else catalogue.get(best.model).max_rows
+        if spec_rows and len(X) > spec_rows:
+            X, y = _sample(X, y, spec_rows, self.task, self.recipe.seed)
+        return final_model(self.plan, self.recipe, self.task, best.members and
+                           [(c.model, c.params, w) for c, w in best.members]
+                           or [(best.model, best.params, 1.0)], threshold).fit(X, y)
+
+    def train_score(self, pipeline: Any, best: Candidate) -> float | None:
+        X, y = self.X, self.y
+        if len(X) > 20_000:
+            X, y = _sample(X, y, 20_000, self.task, self.recipe.seed)
+        if self.task == "regression":
+            pred = pipeline.predict(X)
+            return scoring.score(self.metric, y.to_numpy(), pred, task=self.task)
+        matrix, has_proba = _class_scores(pipeline, X)
+        return scoring.score(self.metric, y.to_numpy(), matrix, task=self.task,
+                             classes=self.classes, has_proba=has_proba)
+
+    def resolved_recipe(self, best: Candidate, threshold: float | None) -> Recipe:
+        """The recipe that reproduces this exact model without any search."""
+        r = self.recipe.copy()
+        r.auto = False
+        r.search.method = "none"
+        if best.members:
+            r.models = [ModelChoice(c.model, _json_safe(c.params), weight=w) for c, w in best.members]
+            r.ensemble = True
+        else:
+            r.models = [ModelChoice(best.model, _json_safe(best.params))]
+            r.ensemble = False
+        if threshold is not None and self.task == "binary" and abs(threshold - 0.5) > 1e-12:
+            r.imbalance.threshold = threshold
+        r.imbalance.tune_threshold = False
+        return r
+
+    # ---- reporting ----
+    def leaderboard(self) -> list[dict[str, Any]]:
+        usable = self._usable()
+        greater = scoring.METRICS[self.metric].greater_is_better
+        ranked = sorted(usable, key=lambda c: c.mean(self.metric), reverse=greater)
+        failed = [c for c in self.candidates if c not in usable]
+        return [c.row(self.metrics) for c in ranked] + [c.row(self.metrics) for c in failed]
+
+    def noise_note(self) -> str | None:
+        board = [c for c in sorted(self._usable(), key=lambda c: c.mean(self.metric),
+                                   reverse=scoring.METRICS[self.metric].greater_is_better)]
+        if len(board) < 2:
+            return None
+        a, b = board[0], board[1]
+        gap = abs(a.mean(self.metric) - b.mean(self.metric))
+        noise = (a.std(self.metric) + b.std(self.metric)) / 2
+        if gap < noise:
+            return (f"The leader ({a.name}) beats the runner-up ({b.name}) by {gap:.4f} {self.metric}, "
+                    f"less than the fold-to-fold spread ({noise:.4f}): within noise. Prefer the "
+                    "simpler or faster one if that matters to you.")
+        return None
+
+    def report_progress(self, fraction: float, message: str, model: str | None = None) -> None:
+        board = self.leaderboard()
+        self.report(Progress(fraction, message, model, board[0] if board else None, board))
+
+
+def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
+                members: list[tuple[str, dict[str, Any], float]], threshold: float | None) -> Any:
+    """The unfitted model a run exports: one pipeline, or a weighted soft-voting ensemble of
+    pipelines, wrapped in a fixed decision threshold when one was tuned."""
+    if len(members) == 1:
+        model, params, _ = members[0]
+        estimator: Any = build_pipeline(plan, recipe, model, params, task=task)
+    else:
+        from sklearn.ensemble import VotingClassifier, VotingRegressor
+        from sklearn.pipeline import Pipeline
+
+        estimators = [(f"m{i}_{model}", build_pipeline(plan, recipe, model, params, task=task))
+                      for i, (model, params, _) in enumerate(members)]
+        weights = [w for _, _, w in members]
+        if task == "regression":
+            voting: Any = VotingRegressor(estimators, weights=weights)
+        else:
+            voting = VotingClassifier(estimators, voting="soft", weights=weights)
+        estimator = Pipeline([("model", voting)])
+    if task == "binary" and threshold is not None and abs(threshold - 0.5) > 1e-12:
+        from sklearn.model_selection import FixedThresholdClassifier
+
+        estimator = FixedThresholdClassifier(estimator, threshold=threshold,
+                                             response_method="predict_proba")
+    return estimator
+
+
+def _sample_dimension(dim: tuple, rng: np.random.Generator) -> Any:
+    kind = dim[0]
+    if kind == "choice":
+        return dim[1][int(rng.integers(len(dim[1])))]
+    low, high, scale = dim[1], dim[2], dim[3]
+    if scale == "log":
+        value = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    else:
+        value = float(rng.uniform(low, high))
+    return int(round(value)) if kind == "int" else value
+
+
+def _suggest(trial: Any, name: str, dim: tuple) -> Any:
+    kind = dim[0]
+    if kind == "choice":
+        return trial.suggest_categorical(name, dim[1])
+    if kind == "int":
+        return trial.suggest_int(name, dim[1], dim[2], log=dim[3] == "log")
+    return trial.suggest_float(name, dim[1], dim[2], log=dim[3] == "log")
+
+
+def _scalar(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _json_safe(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: _scalar(v) for k, v in params.items()}
