@@ -137,7 +137,7 @@ def _forest(extra: bool):
         else:
             cls = ensemble.ExtraTreesRegressor if extra else ensemble.RandomForestRegressor
             extra_kw = {}
-        return cls(n_estimators=p.pop("n_estimators", 300),
+        return cls(n_estimators=p.pop("n_estimators", 200),
                    min_samples_leaf=p.pop("min_samples_leaf", 1),
                    max_features=p.pop("max_features", "sqrt" if kind == "classification" else 0.5),
                    n_jobs=n_jobs, random_state=seed, **extra_kw, **p)

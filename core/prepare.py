@@ -20,6 +20,7 @@ from sklearn.feature_selection import SelectFromModel, SelectKBest, VarianceThre
 from sklearn.feature_selection import mutual_info_classif, mutual_info_regression
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.linear_model import Lasso, LogisticRegression
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import (KBinsDiscretizer, MinMaxScaler, OneHotEncoder, OrdinalEncoder,
                                    PolynomialFeatures, PowerTransformer, RobustScaler,
@@ -166,8 +167,10 @@ def _categorical_branch(encoding: str, prep: ColumnPrep, recipe: Recipe, task: s
                                      min_frequency=p.rare_min_fraction or None,
                                      max_categories=p.max_levels)
     elif encoding == "target":
+        splitter = (KFold if task == "regression" else StratifiedKFold)(
+            5, shuffle=True, random_state=recipe.seed)
         encoder = TargetEncoder(target_type="continuous" if task == "regression" else "auto",
-                                random_state=recipe.seed)
+                                cv=splitter)
     else:  # ordinal, or native categories for HistGradientBoosting
         categories: Any = "auto"
         if prep.order:

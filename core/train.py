@@ -656,15 +656,20 @@ class _Runner:
         if remaining > 0:
             study.optimize(objective, timeout=remaining, callbacks=[stop_when_due], catch=())
 
-    def _refit_estimate(self, model: str) -> float:
-        times = [c.fit_seconds for c in self.candidates if c.model == model and c.status == "ok"]
-        per_fit = max(times) if times else 2.0
-        return per_fit * 1.3
-
     def _reserve_left(self, deadline: float) -> float:
-        best = self._best_single()
-        reserve = self._refit_estimate(best.model) * (3 if self.recipe.auto else 1) if best else 2.0
-        return deadline - time.monotonic() - reserve - 0.5
+        """Seconds left for searching once the final refit and evaluation are paid for.
+
+        The final model may be an ensemble of the best few configurations, so the reserve is
+        their summed fit time (scaled to the full training part), plus time to evaluate.
+        """
+        ranked = sorted(self._usable(), key=lambda c: c.mean(self.metric),
+                        reverse=scoring.METRICS[self.metric].greater_is_better)
+        top = [c for c in ranked if c.model != "dummy"][:3]
+        folds = max(len(self.folds), 2)
+        scale = folds / (folds - 1) * 1.2
+        refit = sum(c.fit_seconds for c in top) * scale if top else 2.0
+        evaluate = 0.05 * len(self.X) / 1000 + 1.5
+        return deadline - time.monotonic() - refit - evaluate
 
     def _time_for(self, model: str, deadline: float) -> bool:
         times = [c.fit_seconds for c in self.candidates if c.model == model and c.status == "ok"]
@@ -753,8 +758,15 @@ class _Runner:
         self.candidates.append(self.forced)
 
     def _mean_fold_score(self, oof: np.ndarray) -> float:
-        return float(np.mean([self._score(self.metric, valid_idx, oof[valid_idx], True)
-                              for _, valid_idx in self.folds]))
+        """The metric on all out-of-fold predictions at once (cheap enough to call often)."""
+        covered = self._covered
+        return self._score(self.metric, covered, oof[covered], True)
+
+    @property
+    def _covered(self) -> np.ndarray:
+        if not hasattr(self, "_covered_rows"):
+            self._covered_rows = np.unique(np.concatenate([v for _, v in self.folds]))
+        return self._covered_rows
 
     def choose_best(self) -> Candidate:
         if self.forced is not None:

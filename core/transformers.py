@@ -96,6 +96,9 @@ class TextColumn(TransformerMixin, BaseEstimator):
         frame = _as_frame(X)
         return frame.iloc[:, 0].fillna("").astype(str).to_numpy()
 
+    def get_feature_names_out(self, input_features=None):
+        return np.asarray(input_features if input_features is not None else ["text"], dtype=object)
+
 
 class ToString(TransformerMixin, BaseEstimator):
     """Cast categories to strings so mixed values (``7`` and ``"7"``) become one level.

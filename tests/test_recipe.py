@@ -1,0 +1,101 @@
+"""The recipe: JSON round trip, validation messages, suggestions and diffs."""
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from core.errors import TabwrightError
+from core.recipe import (ColumnPrep, ModelChoice, Recipe, apply_suggestion, default_metric, diff)
+
+
+def full_recipe() -> Recipe:
+    r = Recipe(target="y", task="binary", roles={"a": "categorical"}, drop=["id"],
+               models=[ModelChoice("logistic_regression", {"C": 0.5}), ModelChoice("dummy")],
+               auto=False, metric="f1", seed=7)
+    r.preparation.columns["a"] = ColumnPrep(impute="constant", fill_value="none", encode="target")
+    r.preparation.columns["b"] = ColumnPrep(outliers="clip_iqr", scale="robust", bins=4)
+    r.features.interactions = ["b", "c"]
+    r.split.group_column = "g"
+    r.validation.scheme = "group"
+    r.imbalance.class_weight = "balanced"
+    r.brief.bar_metric, r.brief.bar_value = "recall", 0.8
+    return r
+
+
+def test_round_trip_preserves_every_choice():
+    r = full_recipe()
+    text = r.to_json()
+    assert Recipe.from_json(text) == r
+    assert json.loads(text)["version"] == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), test_size=st.floats(0.05, 0.5),
+       folds=st.integers(2, 20), budget=st.floats(1, 86_400))
+def test_round_trip_property(seed, test_size, folds, budget):
+    r = Recipe(target="t", task="regression", seed=seed, time_budget=budget)
+    r.split.test_size = test_size
+    r.validation.folds = folds
+    assert Recipe.from_dict(json.loads(r.to_json())) == r
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda d: d.update(task="ranking"), "task must be one of"),
+    (lambda d: d.update(metric="rmse"), "metric must be one of"),
+    (lambda d: d["split"].update(test_size=0.9), "test fraction must be a number from 0.05 to 0.5"),
+    (lambda d: d["validation"].update(folds=1), "folds must be a whole number from 2 to 20"),
+    (lambda d: d.update(colour="red"), "unknown setting(s): colour"),
+    (lambda d: d["preparation"]["columns"].update(x={"impute": "magic"}), "imputation for 'x'"),
+    (lambda d: d.update(version=99), "recipe version must be 1"),
+    (lambda d: d.update(drop=["y"]), "cannot also be dropped"),
+    (lambda d: d.update(auto=False, models=[]), "Choose at least one model"),
+    (lambda d: d["brief"].update(bar_metric="recall", bar_value=None), "needs a value"),
+])
+def test_invalid_recipes_say_what_is_wrong(mutate, fragment):
+    data = Recipe(target="y", task="binary").to_dict()
+    mutate(data)
+    with pytest.raises(TabwrightError) as err:
+        Recipe.from_dict(data)
+    assert fragment in err.value.message
+    assert err.value.hint
+
+
+def test_not_json_is_a_clear_error():
+    with pytest.raises(TabwrightError, match="not valid JSON"):
+        Recipe.from_json("{not json")
+
+
+def test_columns_must_exist_with_suggestions():
+    r = Recipe(target="survivd", task="binary")
+    with pytest.raises(TabwrightError) as err:
+        r.validate(["survived", "age"])
+    assert "survivd" in err.value.message and "survived" in err.value.hint
+
+
+def test_default_metrics():
+    assert default_metric("binary") == "roc_auc"
+    assert default_metric("regression") == "rmse"
+    assert default_metric("multiclass") == "accuracy"
+
+
+def test_apply_suggestion_is_pure_and_applies():
+    r = Recipe(target="y", task="binary")
+    r2 = apply_suggestion(r, "drop_columns", {"columns": ["id"]})
+    r3 = apply_suggestion(r2, "set_encoding", {"column": "zip", "encoding": "target"})
+    r4 = apply_suggestion(r3, "set_metric", {"metric": "average_precision"})
+    assert r.drop == [] and r2.drop == ["id"]
+    assert r3.preparation.columns["zip"].encode == "target"
+    assert r4.metric == "average_precision"
+    with pytest.raises(TabwrightError):
+        apply_suggestion(r, "explode", {})
+
+
+def test_diff_lists_changed_paths():
+    a = Recipe(target="y", task="binary")
+    b = a.copy()
+    b.drop.append("id")
+    b.imbalance.class_weight = "balanced"
+    paths = {d["path"] for d in diff(a, b)}
+    assert paths == {"drop", "imbalance.class_weight"}
