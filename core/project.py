@@ -1,0 +1,179 @@
+"""The value that flows through the stages: a :class:`Project` and its stage functions.
+
+Stages are functions ``Project -> Project``: each returns a new project and never mutates the
+one it was given, so a page can call one inside ``try/except TabwrightError`` and simply keep
+the old project when it fails. Changing an earlier choice clears the results that depended on
+it, and says so in :attr:`Project.cleared`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from core.catalogue import default_models
+from core.data import LoadedTable, read_table
+from core.errors import TabwrightError
+from core.findings import Finding
+from core.profile import Profile, profile_table
+from core.recipe import ColumnPrep, ModelChoice, Recipe, apply_suggestion
+
+STAGES = ("define", "data", "explore", "prepare", "model", "train", "evaluate", "export", "use")
+
+
+@dataclass(frozen=True)
+class Project:
+    """One user's work: the data, its profile, the recipe, and the latest training result.
+
+    ``cleared`` holds a sentence when the last change threw away results that depended on an
+    earlier choice, so the UI can say so visibly.
+    """
+
+    table: LoadedTable | None = None
+    profile: Profile | None = None
+    recipe: Recipe = field(default_factory=Recipe)
+    result: Any = None
+    run_id: str | None = None
+    applied: tuple[str, ...] = ()
+    cleared: str | None = None
+
+    @property
+    def frame(self) -> pd.DataFrame:
+        if self.table is None:
+            raise TabwrightError("No data loaded yet.", "Upload a CSV or pick a sample on the Data page.")
+        return self.table.frame
+
+    @property
+    def inferred_roles(self) -> dict[str, str]:
+        return {c.name: c.role for c in self.profile.columns} if self.profile else {}
+
+    def effective_roles(self) -> dict[str, str]:
+        """Inferred roles with the user's overrides applied."""
+        return self.inferred_roles | dict(self.recipe.roles)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        """Per stage: ``done`` (bool), ``ready`` (can be opened) and ``needs`` (what's missing)."""
+        has_data = self.table is not None
+        has_target = bool(self.recipe.target) or self.recipe.task == "clustering"
+        trained = self.result is not None
+        brief = self.recipe.brief
+        return {
+            "define": {"done": bool(brief.problem or brief.bar_metric), "ready": True, "needs": ""},
+            "data": {"done": has_data, "ready": True, "needs": ""},
+            "explore": {"done": has_data and self.profile is not None, "ready": has_data,
+                        "needs": "data"},
+            "prepare": {"done": has_data and bool(self.applied or self.recipe.preparation.columns
+                                                  or self.recipe.drop),
+                        "ready": has_data, "needs": "data"},
+            "model": {"done": has_target, "ready": has_data, "needs": "data"},
+            "train": {"done": trained, "ready": has_data and has_target, "needs": "model"},
+            "evaluate": {"done": trained, "ready": trained, "needs": "train"},
+            "export": {"done": False, "ready": trained, "needs": "train"},
+            "use": {"done": False, "ready": trained, "needs": "train"},
+        }
+
+
+def load_data(project: Project, source: bytes | str, *, name: str | None = None) -> Project:
+    """Read a CSV into a fresh project (keeping the user's brief), with profile and defaults."""
+    table = read_table(source, name=name)
+    profile = profile_table(table.frame)
+    recipe = Recipe(brief=dataclasses.replace(project.recipe.brief))
+    recipe = recommended_recipe(profile, recipe)
+    cleared = "Loaded new data: earlier results were cleared." if project.result is not None else None
+    return Project(table=table, profile=profile, recipe=recipe, cleared=cleared)
+
+
+def set_target(project: Project, target: str | None, *, task: str | None = None) -> Project:
+    """Choose what to predict (``None`` with ``task="clustering"`` for no target)."""
+    frame = project.frame
+    if target is not None and target not in frame.columns:
+        raise TabwrightError(f"The target {target!r} is not a column of the data.",
+                             "Choose one of the listed columns.")
+    profile = profile_table(frame, target=target)
+    recipe = project.recipe.copy()
+    recipe.target = target
+    recipe.task = task or (profile.task.task if profile.task else ("clustering" if target is None else None))
+    recipe.metric = None
+    if target in recipe.drop:
+        recipe.drop.remove(target)
+    recipe = recommended_recipe(profile, recipe)
+    recipe.validate(list(frame.columns))
+    return _with_recipe(dataclasses.replace(project, profile=profile), recipe,
+                        reason="You changed the target")
+
+
+def update_recipe(project: Project, recipe: Recipe, *, reason: str = "You changed a choice") -> Project:
+    """Replace the recipe after validating it against the data; clears stale results."""
+    recipe.validate(list(project.frame.columns) if project.table is not None else None)
+    return _with_recipe(project, recipe, reason=reason)
+
+
+def apply_finding(project: Project, finding: Finding) -> Project:
+    """Apply a finding's one-click suggestion to the recipe."""
+    if finding.suggestion is None:
+        raise TabwrightError("This finding has no action to apply.", "It is for information only.")
+    s = finding.suggestion
+    recipe = apply_suggestion(project.recipe, s.action, s.params)
+    updated = _with_recipe(project, recipe, reason=f"You applied “{s.label}”")
+    return dataclasses.replace(updated, applied=project.applied + (finding_key(finding),))
+
+
+def finding_key(finding: Finding) -> str:
+    return f"{finding.code}:{','.join(finding.columns)}"
+
+
+def with_result(project: Project, result: Any, *, run_id: str | None = None) -> Project:
+    return dataclasses.replace(project, result=result, run_id=run_id, cleared=None)
+
+
+def _with_recipe(project: Project, recipe: Recipe, *, reason: str) -> Project:
+    changed = recipe != project.recipe
+    cleared = None
+    result = project.result
+    if changed and result is not None:
+        cleared = f"{reason}: the trained model and its evaluation were cleared. Train again to see new results."
+        result = None
+    return dataclasses.replace(project, recipe=recipe, result=result,
+                               run_id=None if cleared else project.run_id, cleared=cleared)
+
+
+def recommended_recipe(profile: Profile, recipe: Recipe) -> Recipe:
+    """Sensible defaults from the profile's findings: what a careful data scientist would do.
+
+    Identifiers, constants and critical leakage suspects are dropped; many-level categories
+    are target-encoded; an imbalanced binary target gets a metric that does not reward the
+    majority class. Every default can be changed on the Prepare and Model pages.
+    """
+    r = recipe.copy()
+    for finding in profile.findings:
+        s = finding.suggestion
+        if s is None:
+            continue
+        critical_leak = finding.code == "target_leakage" and finding.severity == "critical"
+        if s.action == "drop_columns" and (finding.code in ("identifier", "constant") or critical_leak):
+            for column in s.params.get("columns", []):
+                if column != r.target and column not in r.drop:
+                    r.drop.append(column)
+        elif s.action == "set_encoding" and finding.code == "high_cardinality":
+            column = s.params["column"]
+            if column != r.target:
+                prep = r.preparation.columns.setdefault(column, ColumnPrep())
+                prep.encode = s.params["encoding"]
+    if r.task and not r.models:
+        r.models = [ModelChoice(m) for m in default_models(r.task, interpretable=r.brief.interpretable)]
+    return r
+
+
+def recommendation_reasons(profile: Profile, recipe: Recipe) -> dict[str, str]:
+    """Column → why its default preparation was chosen (shown next to the choice)."""
+    reasons: dict[str, str] = {}
+    for finding in profile.findings:
+        for column in finding.columns:
+            if column in recipe.drop and finding.suggestion and finding.suggestion.action == "drop_columns":
+                reasons.setdefault(column, f"Dropped: {finding.message}")
+            elif column in recipe.preparation.columns and finding.code == "high_cardinality":
+                reasons.setdefault(column, f"Target-encoded: {finding.message}")
+    return reasons
