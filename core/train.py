@@ -10,6 +10,7 @@ a :class:`CancelToken` is cancelled.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
@@ -226,7 +227,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     runner = _Runner(plan=plan, recipe=recipe, task=task, metric=metric, classes=classes,
                      X=X_train, y=y_train, folds=folds, cancel=cancel, report=report,
                      started=started, notes=notes, dask_scheduler=dask_scheduler)
-    with threadpool_limits(limits=threads), warnings.catch_warnings():
+    with threadpool_limits(limits=threads), warnings.catch_warnings(), _cluster(dask_scheduler):
         warnings.simplefilter("ignore")
         cancelled = False
         try:
@@ -477,6 +478,7 @@ class _Runner:
         self.y_np = y.to_numpy()
         self.fraction = 0.0
         self.forced: Candidate | None = None
+        self.deadline: float | None = None
 
     # ---- evaluation of one configuration ----
     def evaluate(self, model: str, params: dict[str, Any] | None = None, *, note: str = "") -> Candidate:
@@ -490,6 +492,11 @@ class _Runner:
             results = self._run_folds(pipeline, max_rows)
         except Cancelled:
             raise
+        except _OutOfTime:
+            cand = Candidate(model, params, {}, 0.0, None, status="stopped",
+                             note="stopped: it would not finish within the time budget")
+            self.candidates.append(cand)
+            return cand
         except Exception as exc:  # a model failing on this data is a leaderboard row, not a crash
             cand = Candidate(model, params, {}, 0.0, None, note=f"failed: {exc}"[:300], status="failed")
             self.candidates.append(cand)
@@ -512,16 +519,18 @@ class _Runner:
 
     def _run_folds(self, pipeline, max_rows):
         kwargs = dict(task=self.task, recipe=self.recipe, max_rows=max_rows)
-        if self.dask_scheduler:
-            from distributed import Client
-
-            with Client(self.dask_scheduler) as _client, joblib.parallel_backend("dask"):
-                return joblib.Parallel(n_jobs=-1)(
-                    joblib.delayed(_fit_predict_fold)(clone(pipeline), self.X, self.y, tr, va, **kwargs)
-                    for tr, va in self.folds)
+        if self.dask_scheduler:  # train() opened the client and the joblib backend
+            return joblib.Parallel(n_jobs=-1)(
+                joblib.delayed(_fit_predict_fold)(clone(pipeline), self.X, self.y, tr, va, **kwargs)
+                for tr, va in self.folds)
         results = []
-        for train_idx, valid_idx in self.folds:
+        started = time.monotonic()
+        for i, (train_idx, valid_idx) in enumerate(self.folds):
             self.cancel.check()
+            if i and self.deadline is not None and self._has_real_model():
+                per_fold = (time.monotonic() - started) / i
+                if per_fold * (len(self.folds) - i) > self._reserve_left(self.deadline):
+                    raise _OutOfTime()
             results.append(_fit_predict_fold(clone(pipeline), self.X, self.y, train_idx, valid_idx,
                                              **kwargs))
         return results
@@ -606,6 +615,7 @@ class _Runner:
         reserving time for the final refit from the measured fit times.
         """
         deadline = self.started + budget
+        self.deadline = deadline
         task = self.task
         linear = "logistic_regression" if task != "regression" else "ridge"
         plan = ["dummy", linear, "hist_gradient_boosting"]
@@ -671,7 +681,13 @@ class _Runner:
         evaluate = 0.05 * len(self.X) / 1000 + 1.5
         return deadline - time.monotonic() - refit - evaluate
 
+    def _has_real_model(self) -> bool:
+        """Whether something better than the baseline is on the board (so stopping is safe)."""
+        return any(c.model != "dummy" for c in self._usable())
+
     def _time_for(self, model: str, deadline: float) -> bool:
+        if not self._has_real_model():
+            return True
         times = [c.fit_seconds for c in self.candidates if c.model == model and c.status == "ok"]
         estimate = (np.mean(times) if times else 1.0) * len(self.folds)
         return self._reserve_left(deadline) > estimate * 0.8
@@ -890,6 +906,30 @@ def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
         estimator = FixedThresholdClassifier(estimator, threshold=threshold,
                                              response_method="predict_proba")
     return estimator
+
+
+@contextlib.contextmanager
+def _cluster(address: str | None):
+    """Send joblib work to a Dask cluster for the duration of a training (one client)."""
+    if not address:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise TabwrightError("The Dask scheduler option needs the 'distributed' package.",
+                             "pip install distributed, or run without --dask-scheduler.") from None
+    try:
+        client = Client(address, timeout=15)
+    except (OSError, TimeoutError) as exc:
+        raise TabwrightError(f"Cannot reach the Dask scheduler at {address!r}: {exc}.",
+                             "Check the address (e.g. tcp://host:8786) and that the scheduler runs.") from None
+    with client, joblib.parallel_backend("dask"):
+        yield
+
+
+class _OutOfTime(Exception):
+    """A configuration's cross-validation would overrun the time budget."""
 
 
 def _sample_dimension(dim: tuple, rng: np.random.Generator) -> Any:

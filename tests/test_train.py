@@ -1,0 +1,203 @@
+"""The training engine: leakage-safe CV, leaderboard, auto mode budget, reproducibility."""
+
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import Cancelled, TabwrightError
+from core.recipe import ModelChoice, Recipe
+from core.train import CancelToken, train, final_model
+
+@pytest.fixture(scope="module")
+def titanic(datasets_dir):
+    return pd.read_csv(datasets_dir / "titanic.csv")
+
+
+@pytest.fixture(scope="module")
+def housing(datasets_dir):
+    return pd.read_csv(datasets_dir / "california_housing.csv").sample(3000, random_state=0)
+
+
+def roles_of(frame):
+    return {c: "numeric" if frame[c].dtype.kind in "if" else "categorical" for c in frame}
+
+
+def fast(target, **kw):
+    return Recipe(target=target, auto=False, models=[ModelChoice("logistic_regression")], **kw)
+
+
+def test_leaderboard_has_baseline_and_spread(titanic):
+    seen = []
+    result = train(titanic, fast("survived"), inferred_roles=roles_of(titanic),
+                   progress=lambda p: seen.append(p))
+    board = result.leaderboard
+    assert {r["model"] for r in board} == {"dummy", "logistic_regression"}
+    dummy = next(r for r in board if r["model"] == "dummy")
+    assert dummy["roc_auc"] == pytest.approx(0.5)
+    assert board[0]["model"] == "logistic_regression" and board[0]["roc_auc"] > 0.8
+    assert board[0]["roc_auc_std"] > 0
+    # the baseline is reported first, before any real model
+    first_rows = [p.leaderboard for p in seen if p.leaderboard]
+    assert first_rows[0][0]["model"] == "dummy"
+    assert seen[-1].fraction == 1.0
+    assert result.task == "binary" and result.metric == "roc_auc"
+    assert result.n_test == 179 and result.n_train == 712
+    assert result.evaluation["metrics"]["roc_auc"] > 0.8
+
+
+def test_same_recipe_data_seed_gives_identical_predictions(titanic):
+    recipe = Recipe(target="survived", auto=False,
+                    models=[ModelChoice("hist_gradient_boosting"), ModelChoice("random_forest")])
+    a = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    b = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    np.testing.assert_array_equal(a.pipeline.predict_proba(titanic), b.pipeline.predict_proba(titanic))
+
+
+def test_resolved_recipe_reproduces_an_auto_model(titanic):
+    auto = train(titanic, Recipe(target="survived", time_budget=8), inferred_roles=roles_of(titanic))
+    assert auto.recipe.auto is False and auto.recipe.models
+    again = train(titanic, auto.recipe, inferred_roles=roles_of(titanic))
+    np.testing.assert_allclose(auto.pipeline.predict_proba(titanic),
+                               again.pipeline.predict_proba(titanic))
+
+
+def test_auto_mode_keeps_to_its_budget(housing):
+    started = time.monotonic()
+    result = train(housing, Recipe(target="median_house_value", time_budget=10),
+                   inferred_roles=roles_of(housing))
+    elapsed = time.monotonic() - started
+    assert elapsed <= 11.0, elapsed
+    assert result.task == "regression" and result.metric == "rmse"
+    models = {r["model"] for r in result.leaderboard}
+    assert {"dummy", "ridge", "hist_gradient_boosting"} <= models
+    best = result.leaderboard[0]
+    dummy = next(r for r in result.leaderboard if r["model"] == "dummy")
+    assert best["rmse"] < 0.6 * dummy["rmse"]
+
+
+def test_test_split_is_untouched_by_model_selection(titanic, monkeypatch):
+    """Cross-validation only ever sees training rows; the test rows are scored once."""
+    import core.train as t
+
+    seen_rows = set()
+    original = t._fit_predict_fold
+
+    def spy(pipeline, X, y, train_idx, valid_idx, **kw):
+        seen_rows.update(X.index[train_idx])
+        seen_rows.update(X.index[valid_idx])
+        return original(pipeline, X, y, train_idx, valid_idx, **kw)
+
+    monkeypatch.setattr(t, "_fit_predict_fold", spy)
+    result = train(titanic, fast("survived"), inferred_roles=roles_of(titanic))
+    assert seen_rows == set(result.X_train.index)
+    assert not seen_rows & set(result.X_test.index)
+
+
+def test_threshold_tuning_and_class_weights(datasets_dir):
+    bank = pd.read_csv(datasets_dir / "bank_marketing.csv").sample(4000, random_state=1)
+    recipe = fast("y", metric="f1")
+    recipe.imbalance.tune_threshold = True
+    recipe.imbalance.class_weight = "balanced"
+    result = train(bank, recipe, inferred_roles=roles_of(bank))
+    assert result.threshold is not None and result.threshold != 0.5
+    assert result.recipe.imbalance.threshold == pytest.approx(result.threshold)
+    assert result.evaluation["threshold"] == pytest.approx(result.threshold)
+    assert any("threshold tuned" in n for n in result.notes)
+
+
+def test_multiclass_with_rare_classes(datasets_dir):
+    soy = pd.read_csv(datasets_dir / "soybean.csv")
+    result = train(soy, fast("Class"), inferred_roles={c: "categorical" for c in soy})
+    assert result.task == "multiclass" and len(result.classes) == 19
+    assert result.leaderboard[0]["accuracy"] > 0.8
+    assert "reduced" in result.cv_description or "stratified" in result.cv_description
+
+
+def test_group_and_time_splits(datasets_dir):
+    life = pd.read_csv(datasets_dir / "life_expectancy.csv")
+    recipe = Recipe(target="life_expectancy", auto=False, models=[ModelChoice("ridge")])
+    recipe.split.group_column = "Country"
+    grouped = train(life, recipe, inferred_roles=roles_of(life))
+    countries = life["Country"]
+    assert not set(countries[grouped.X_train.index]) & set(countries[grouped.X_test.index])
+    assert "group" in grouped.cv_description
+    recipe = Recipe(target="life_expectancy", auto=False, models=[ModelChoice("ridge")])
+    recipe.split.time_column = "Year"
+    timed = train(life.assign(Year=pd.to_datetime(life.Year, format="%Y")), recipe,
+                  inferred_roles=roles_of(life))
+    years = life["Year"]
+    assert years[timed.X_train.index].max() <= years[timed.X_test.index].min()
+
+
+def test_cancel_keeps_best_so_far_or_raises(titanic):
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        train(titanic, fast("survived"), inferred_roles=roles_of(titanic), cancel=token)
+
+    token = CancelToken()
+
+    def cancel_after_first(p):
+        if p.leaderboard and any(r["model"] == "logistic_regression" for r in p.leaderboard):
+            token.cancel()
+
+    recipe = Recipe(target="survived", auto=False,
+                    models=[ModelChoice("logistic_regression"), ModelChoice("random_forest")])
+    result = train(titanic, recipe, inferred_roles=roles_of(titanic), cancel=token,
+                   progress=cancel_after_first)
+    assert result.cancelled
+    assert "random_forest" not in {r["model"] for r in result.leaderboard}
+
+
+def test_bad_targets_are_clear_errors(titanic):
+    one_class = titanic.assign(survived=1)
+    with pytest.raises(TabwrightError, match="one value only"):
+        train(one_class, fast("survived"), inferred_roles=roles_of(titanic))
+    with pytest.raises(TabwrightError, match="not a column"):
+        train(titanic, fast("survivd"), inferred_roles=roles_of(titanic))
+    tiny = titanic.head(6)
+    with pytest.raises(TabwrightError, match="at least 10"):
+        train(tiny, fast("survived"), inferred_roles=roles_of(titanic))
+
+
+def test_failed_model_is_a_row_not_a_crash(titanic):
+    result = train(titanic, Recipe(target="survived", auto=False,
+                                   models=[ModelChoice("logistic_regression", {"C": -1.0}),
+                                           ModelChoice("decision_tree")]),
+                   inferred_roles=roles_of(titanic))
+    failed = [r for r in result.leaderboard if r["status"] == "failed"]
+    assert failed and failed[0]["model"] == "logistic_regression" and "C" in failed[0]["note"]
+    assert result.best == "decision_tree"
+
+
+def test_interpretable_brief_limits_the_models(titanic):
+    recipe = Recipe(target="survived", time_budget=6)
+    recipe.brief.interpretable = True
+    result = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    from core import catalogue
+
+    for row in result.leaderboard:
+        if row["model"] != "ensemble":
+            assert catalogue.get(row["model"]).interpretable
+
+
+def test_clustering_without_target(housing):
+    features = housing.drop(columns=["median_house_value"]).head(800)
+    result = train(features, Recipe(task="clustering"), inferred_roles=roles_of(features))
+    assert result.task == "clustering"
+    assert result.leaderboard[0]["silhouette"] > 0.2
+    assert len(result.pipeline.predict(features.head(5))) == 5
+
+
+def test_dask_cluster_gives_the_same_scores(titanic):
+    distributed = pytest.importorskip("distributed")
+    recipe = fast("survived")
+    local = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = train(titanic, recipe, inferred_roles=roles_of(titanic),
+                       dask_scheduler=cluster.scheduler_address)
+    assert remote.leaderboard[0]["roc_auc"] == pytest.approx(local.leaderboard[0]["roc_auc"])
