@@ -167,6 +167,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         ran 10× slower with two threads while other work competed for the cores).
     dask_scheduler : str, optional
         Address of a Dask scheduler; cross-validation fits then run on that cluster.
+        Defaults to the ``TABWRIGHT_DASK_SCHEDULER`` environment variable (the app's setting).
 
     Returns
     -------
@@ -174,6 +175,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     """
     started = time.monotonic()
     limits = limits or current_limits()
+    dask_scheduler = dask_scheduler or os.environ.get("TABWRIGHT_DASK_SCHEDULER") or None
     cancel = cancel or CancelToken()
     report = progress or (lambda p: None)
     original = recipe.copy()
