@@ -29,7 +29,7 @@ from sklearn.preprocessing import (KBinsDiscretizer, MinMaxScaler, OneHotEncoder
 from core import catalogue
 from core.errors import TabwrightError
 from core.recipe import ColumnPrep, Recipe
-from core.transformers import DatetimeParts, OutlierClipper, TextColumn, ToString
+from core.transformers import DatetimeParts, OutlierClipper, TextColumn, ToNumber, ToString
 
 MISSING_LEVEL = "(missing)"
 NATIVE_MAX_LEVELS = 250  # HistGradientBoosting's native categories must fit in 255 bins
@@ -54,6 +54,7 @@ class FeaturePlan:
     roles: dict[str, str]
     dropped: dict[str, str] = field(default_factory=dict)
     levels: dict[str, int] = field(default_factory=dict)
+    text_numbers: list[str] = field(default_factory=list)
 
     @property
     def features(self) -> list[str]:
@@ -100,7 +101,9 @@ def plan_features(frame: pd.DataFrame, recipe: Recipe,
         )
     levels = {c: int(frame[c].nunique(dropna=True))
               for c, r in roles.items() if r in ("categorical", "boolean", "text")}
-    return FeaturePlan(roles=roles, dropped=dropped, levels=levels)
+    text_numbers = [c for c, r in roles.items()
+                    if r == "numeric" and not pd.api.types.is_numeric_dtype(frame[c])]
+    return FeaturePlan(roles=roles, dropped=dropped, levels=levels, text_numbers=text_numbers)
 
 
 def _encoding_for(column: str, prep: ColumnPrep, plan: FeaturePlan, recipe: Recipe,
@@ -208,7 +211,7 @@ def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: s
             key: tuple = ("cat", encoding, prep.impute, str(prep.fill_value), own_order)
         elif role == "numeric":
             key = ("num", prep.impute, str(prep.fill_value), prep.missing_indicator, prep.outliers,
-                   prep.scale, prep.bins)
+                   prep.scale, prep.bins, column in plan.text_numbers)
         elif role == "datetime":
             key = ("date",)
         elif role == "text":
@@ -238,8 +241,10 @@ def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: s
                 branch.steps.append(("scale", StandardScaler()))
             transformers.append((f"{encoding}_{i}", branch, columns))
         elif kind == "num":
-            transformers.append((f"numeric_{i}", _numeric_branch(prep, recipe, style, handles_missing),
-                                 columns))
+            branch = _numeric_branch(prep, recipe, style, handles_missing)
+            if key[-1]:  # text that the user says holds numbers
+                branch = Pipeline([("parse", ToNumber())] + (branch.steps if isinstance(branch, Pipeline) else []))
+            transformers.append((f"numeric_{i}", branch, columns))
         elif kind == "date":
             branch = _steps(("parts", DatetimeParts(tuple(recipe.preparation.datetime_parts))),
                             ("impute", SimpleImputer(strategy="median")),

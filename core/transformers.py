@@ -86,6 +86,33 @@ class OutlierClipper(TransformerMixin, BaseEstimator):
                           [f"x{i}" for i in range(self.n_features_in_)], dtype=object)
 
 
+class ToNumber(TransformerMixin, BaseEstimator):
+    """Read numbers written as text ("$1,234.50", "45%", "1 200") as floats.
+
+    Used when a user gives a text column the numeric role; values that still do not parse
+    become missing, for the imputer after this step.
+    """
+
+    def fit(self, X, y=None):
+        frame = _as_frame(X)
+        self.n_features_in_ = frame.shape[1]
+        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+        return self
+
+    def transform(self, X):
+        frame = _as_frame(X)
+        out = np.empty(frame.shape, dtype="float64")
+        for i, column in enumerate(frame.columns):
+            values = frame[column]
+            if not pd.api.types.is_numeric_dtype(values):
+                values = values.astype(str).str.replace(r"[\s$€£¥%,]", "", regex=True)
+            out[:, i] = pd.to_numeric(values, errors="coerce")
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        return self.feature_names_in_
+
+
 class TextColumn(TransformerMixin, BaseEstimator):
     """Pass one text column to a vectoriser as a flat list of strings (missing → "")."""
 

@@ -124,3 +124,15 @@ def test_preview_and_feature_estimate(frame):
     assert len(preview) == 4
     assert any(c.endswith("cat_a") for c in preview.columns)
     assert estimate_encoded_features(plan, r) >= preview.shape[1] - 300  # text capped at 300 terms
+
+
+def test_text_numbers_given_the_numeric_role_are_parsed(frame):
+    data = frame.assign(price=["$1,2%d0.50" % (i % 10) for i in range(len(frame))])
+    r = Recipe(target="y", roles={"price": "numeric"})
+    plan = plan_features(data, r, ROLES | {"price": "categorical"})
+    assert plan.text_numbers == ["price"]
+    pipe = build_pipeline(plan, r, "ridge", task="regression").fit(data, data.num)
+    prep = pipe.named_steps["prep"]
+    branch = [b for _, b, c in prep.transformers_ if list(c) == ["price"]][0]
+    parsed = branch.named_steps["parse"].transform(data[["price"]].head(2))
+    assert parsed[:, 0].tolist() == [1200.5, 1210.5]
