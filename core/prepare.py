@@ -8,6 +8,7 @@ prediction time, and no leakage from validation rows into the fitted preparation
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,7 +280,7 @@ def build_selector(recipe: Recipe, task: str) -> Any:
         return SelectFromModel(model, max_features=f.k)
     if f.selection == "mutual_info":
         score = mutual_info_regression if task == "regression" else mutual_info_classif
-        return _TopK(score_func=score, k=f.k)
+        return _TopK(score_func=functools.partial(score, random_state=recipe.seed), k=f.k)
     return None
 
 
