@@ -1,0 +1,95 @@
+"""The only module that touches ``st.session_state``.
+
+Each browser session has its own :class:`core.project.Project` and at most one training job.
+They are also kept in a process-wide :class:`core.sessions.SessionStore` under a random token
+that the app puts in the URL (``?s=…``), so a browser reload or a deep link with that token
+brings the work back; idle work expires after a few hours. Nothing here is shared between
+users: the token is unguessable, and caches (see ``pages/_ui.py``) are keyed by content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from core.jobs import TrainingJob
+from core.project import Project
+from core.sessions import SessionStore
+
+_PROJECT = "tabwright_project"
+_JOB = "tabwright_training_job"
+_FLASH = "tabwright_flash"
+_TOKEN = "tabwright_token"
+TOKEN_PARAM = "s"
+
+STORE = SessionStore()
+
+
+def _token() -> str:
+    """This session's token: from the URL on a reload, else a new one; kept in the URL."""
+    token = st.session_state.get(_TOKEN)
+    if token is None:
+        from_url = st.query_params.get(TOKEN_PARAM)
+        if SessionStore.valid_token(from_url) and STORE.get(from_url) is not None:
+            token = from_url
+            saved = STORE.get(token)
+            st.session_state[_PROJECT] = saved["project"]
+            st.session_state[_JOB] = saved.get("job")
+        else:
+            token = STORE.new_token()
+            STORE.put(token, {"project": Project(), "job": None})
+        st.session_state[_TOKEN] = token
+    if st.query_params.get(TOKEN_PARAM) != token:
+        st.query_params[TOKEN_PARAM] = token
+    return token
+
+
+def _save() -> None:
+    STORE.put(_token(), {"project": st.session_state.get(_PROJECT, Project()),
+                         "job": st.session_state.get(_JOB)})
+
+
+def project() -> Project:
+    """This session's project (an empty one on first use)."""
+    _token()
+    if _PROJECT not in st.session_state:
+        st.session_state[_PROJECT] = Project()
+    return st.session_state[_PROJECT]
+
+
+def set_project(value: Project) -> None:
+    st.session_state[_PROJECT] = value
+    _save()
+
+
+def job() -> TrainingJob | None:
+    _token()
+    return st.session_state.get(_JOB)
+
+
+def set_job(value: TrainingJob | None) -> None:
+    st.session_state[_JOB] = value
+    _save()
+
+
+def owner() -> str:
+    """A stable id for this user's work (owner of run history entries)."""
+    return _token()
+
+
+def flash(kind: str, text: str) -> None:
+    """A message shown once, on the next render (e.g. after a rerun or a page switch)."""
+    st.session_state.setdefault(_FLASH, []).append((kind, text))
+
+
+def take_flashes() -> list[tuple[str, str]]:
+    return st.session_state.pop(_FLASH, [])
+
+
+def widget_value(key: str, default: Any = None) -> Any:
+    return st.session_state.get(key, default)
+
+
+def forget_widget(key: str) -> None:
+    st.session_state.pop(key, None)
