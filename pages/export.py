@@ -1,0 +1,187 @@
+"""Export: the model, its card, the report and a script to retrain it, as downloads.
+
+Files are generated when a download button is clicked (deferred), and cached by run, so
+showing this page costs nothing and a second download of the same file is instant.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core.export import bundle_files, bundle_zip, model_card
+from core.project import Project
+from core.report import build_report, render_html, render_markdown
+from core.script import render_training_script
+from core.scoring import METRICS
+from pages import _ui
+
+
+def _run_key(project: Project) -> str:
+    """Identifies one training result for caching (a run id, else the result's own identity)."""
+    r = project.result
+    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _files(run_key: str, data_name: str, _result: Any) -> dict[str, bytes]:
+    return bundle_files(_result, data_name=data_name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _card(run_key: str, data_name: str, _result: Any) -> dict[str, Any]:
+    return model_card(_result, data_name=data_name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _zip(run_key: str, data_name: str, _result: Any) -> bytes:
+    return bundle_zip(_result, data_name=data_name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _report(run_key: str, data_name: str, project_name: str, _result: Any, _profile: Any) -> dict[str, Any]:
+    return build_report(_result, project_name=project_name, profile=_profile, data_name=data_name)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _report_html(run_key: str, data_name: str, project_name: str, _result: Any, _profile: Any) -> bytes:
+    return render_html(_report(run_key, data_name, project_name, _result, _profile)).encode()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _report_markdown(run_key: str, data_name: str, project_name: str, _result: Any, _profile: Any) -> bytes:
+    return render_markdown(_report(run_key, data_name, project_name, _result, _profile)).encode()
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _script(run_key: str, data_name: str, _result: Any) -> bytes:
+    return render_training_script(_result, data_name=data_name).encode()
+
+
+def _one_file(run_key: str, data_name: str, name: str, _result: Any) -> bytes:
+    return _files(run_key, data_name, _result)[name]
+
+
+def _project_name(project: Project) -> str:
+    brief = project.recipe.brief
+    if brief.problem:
+        return brief.problem.strip().splitlines()[0][:120]
+    target = project.result.recipe.target
+    return f"Predicting {target} in {project.table.name}" if target else f"Clusters in {project.table.name}"
+
+
+def _download_row(label: str, file_name: str, data: Any, mime: str, explanation: str, *, key: str,
+                  primary: bool = False) -> None:
+    left, right = st.columns([1.3, 3], vertical_alignment="center")
+    left.download_button(label, data=data, file_name=file_name, mime=mime, key=key,
+                         on_click="ignore", icon="⬇️", type="primary" if primary else "secondary",
+                         width="stretch")
+    right.markdown(explanation)
+
+
+def _downloads(project: Project) -> None:
+    result = project.result
+    key = _run_key(project)
+    data_name = project.table.name if project.table is not None else "data.csv"
+    name = _project_name(project)
+    profile = project.profile
+    file = functools.partial(_one_file, key, data_name)
+    st.subheader("Downloads")
+    _ui.explain("Files are prepared when you click; the report takes a few seconds the first time.")
+    _download_row("Model bundle (.zip)", "model_bundle.zip",
+                  functools.partial(_zip, key, data_name, result), "application/zip",
+                  "**Everything below in one zip**: unzip it and run `tabwright serve` on the folder.",
+                  key="export_zip", primary=True)
+    _download_row("model.joblib", "model.joblib", functools.partial(file, "model.joblib", result),
+                  "application/octet-stream",
+                  "The fitted scikit-learn pipeline (preparation included). ⚠️ Loading a joblib "
+                  "file runs code: only load files you made yourself.", key="export_joblib")
+    _download_row("model.skops", "model.skops", functools.partial(file, "model.skops", result),
+                  "application/octet-stream",
+                  "The same model in skops format, which does not run code when loaded (review the "
+                  "types it lists first): the safer format to share.", key="export_skops")
+    _download_row("model.json (model card)", "model.json",
+                  functools.partial(file, "model.json", result), "application/json",
+                  "What the model predicts, its input schema, scores, intended use and limits, and "
+                  "the baseline statistics used for drift checks.", key="export_card")
+    _download_row("recipe.json", "recipe.json", functools.partial(file, "recipe.json", result),
+                  "application/json",
+                  "Every choice, resolved: `tabwright train DATA.csv --recipe recipe.json` rebuilds "
+                  "this exact model.", key="export_recipe")
+    _download_row("Report (.html)", "report.html",
+                  functools.partial(_report_html, key, data_name, name, result, profile), "text/html",
+                  "The full report with interactive charts, in one file that opens offline in any "
+                  "browser.", key="export_html")
+    _download_row("Report (.md)", "report.md",
+                  functools.partial(_report_markdown, key, data_name, name, result, profile),
+                  "text/markdown", "The same report as Markdown, for a wiki page or a pull request.",
+                  key="export_markdown")
+    _download_row("train.py", "train.py", functools.partial(_script, key, data_name, result),
+                  "text/x-python",
+                  "A standalone scikit-learn script that retrains this model from the CSV, without "
+                  "tabwright.", key="export_script")
+
+
+def _model_card(project: Project) -> None:
+    result = project.result
+    data_name = project.table.name if project.table is not None else "data.csv"
+    card = _card(_run_key(project), data_name, result)
+    st.subheader("The model card")
+    metric = card["metric"]
+    label = METRICS[metric].label if metric in METRICS else metric
+    cols = st.columns(4)
+    cols[0].metric("Task", card["task"])
+    cols[1].metric("Target", str(card["target"]) if card["target"] else "—")
+    cv = card["cv"]
+    cols[2].metric(f"CV {label}", "n/a" if cv["mean"] is None else f"{cv['mean']:.4f}",
+                   help=None if cv["std"] is None else f"± {cv['std']:.4f} over the folds ({cv['description']}).")
+    test = card["test_metrics"].get(metric)
+    cols[3].metric(f"Test {label}", "n/a" if test is None else f"{test:.4f}")
+    model = ", ".join(card["model"]["labels"])
+    facts = [f"**Model:** {model}" + (" (ensemble)" if card["model"]["ensemble"] else "")]
+    if card.get("classes"):
+        facts.append(f"**Classes:** {', '.join(map(str, card['classes']))}")
+    if card.get("threshold") is not None and card["task"] == "binary":
+        facts.append(f"**Decision threshold:** {card['threshold']:.3f}")
+    training = card["training_data"]
+    facts.append(f"**Trained on:** {training['rows_train']:,} rows of {training['name']} "
+                 f"(tested on {training['rows_test']:,}; data fingerprint `{training['fingerprint']}`)")
+    st.markdown("  \n".join(facts))
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**Intended use**")
+        st.markdown(card["intended_use"])
+    with right:
+        st.markdown("**Limitations**")
+        st.markdown("\n".join(f"- {item}" for item in card["limitations"]))
+    columns = card["input_schema"]["columns"]
+    roles = pd.Series([c["role"] for c in columns]).value_counts()
+    st.markdown(f"**Inputs:** {len(columns)} columns — "
+                + ", ".join(f"{n} {role}" for role, n in roles.items())
+                + (f"; {len(card['dropped_columns'])} left out" if card.get("dropped_columns") else ""))
+    with st.expander("Input schema"):
+        st.dataframe(pd.DataFrame([_schema_row(c) for c in columns]), hide_index=True, width="stretch")
+    st.caption("Library versions: " + ", ".join(f"{k} {v}" for k, v in card["library_versions"].items()))
+
+
+def _schema_row(column: dict[str, Any]) -> dict[str, Any]:
+    if column["role"] == "numeric":
+        expected = f"{column.get('min')} … {column.get('max')}"
+    elif "levels" in column:
+        levels = column["levels"][:5]
+        expected = ", ".join(levels) + (" …" if column.get("n_levels", 0) > len(levels) else "")
+    else:
+        expected = ""
+    return {"column": column["name"], "role": column["role"], "type": column["dtype"],
+            "expected values": expected, "missing in training": f"{column['missing_fraction']:.1%}"}
+
+
+project = _ui.page_header("export")
+if not _ui.require(project, "export"):
+    st.stop()
+_downloads(project)
+_model_card(project)
+_ui.next_step("export")

@@ -1,0 +1,234 @@
+"""Use: predict a new file, check it for drift, retrain on it, or serve the model.
+
+The model is always one tabwright trained itself (the current one, or one from the run
+history). There is deliberately no model upload: loading a model file runs code.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from core import figures
+from core.data import LoadedTable, read_table, to_safe_csv
+from core.drift import check_drift
+from core.errors import TabwrightError
+from core.export import model_card
+from core.history import RunStore
+from core.predict import predict_table
+from core.project import Project, load_data, update_recipe
+from core.recipe import Recipe
+from core.scoring import METRICS
+from pages import _state, _ui
+
+CURRENT = "current"
+PREVIEW_ROWS = 50
+CHART_CONFIG = {"displaylogo": False}
+
+
+def _run_key(project: Project) -> str:
+    r = project.result
+    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}"
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _current_card(run_key: str, data_name: str, _result: Any) -> dict[str, Any]:
+    return model_card(_result, data_name=data_name)
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+def _read(digest: str, name: str, _data: bytes) -> LoadedTable:
+    return read_table(_data, name=name)
+
+
+def _runs() -> list[dict[str, Any]]:
+    try:
+        return RunStore().list_runs(owner=_state.owner())
+    except TabwrightError:
+        return []
+
+
+def _choose_model(project: Project, runs: list[dict[str, Any]]) -> tuple[Any, dict[str, Any], Recipe] | None:
+    """The model to use, its card and the recipe that made it."""
+    options = ([CURRENT] if project.result is not None else []) + [r["run_id"] for r in runs
+                                                                   if r["run_id"] != project.run_id]
+    labels = {CURRENT: "The current model"} | {r["run_id"]: _run_label(r) for r in runs}
+    choice = st.selectbox("Predict with", options, format_func=lambda o: labels.get(o, o), key="use_model")
+    st.caption("🔒 There is no model upload on purpose: loading a model file runs code, so "
+               "tabwright only uses models it trained itself, in this session.")
+    if choice == CURRENT:
+        data_name = project.table.name if project.table is not None else "data.csv"
+        return (project.result.pipeline, _current_card(_run_key(project), data_name, project.result),
+                project.result.recipe)
+    try:
+        model, card = RunStore().load_model(choice, owner=_state.owner())
+    except TabwrightError as exc:
+        _ui.show_error(exc)
+        return None
+    return model, card, Recipe.from_dict(card["recipe"])
+
+
+def _run_label(run: dict[str, Any]) -> str:
+    parts = [str(run.get("created", ""))[:16].replace("T", " "), run.get("model_label") or run.get("model", "")]
+    metric, value = run.get("metric"), (run.get("test_metrics") or {}).get(run.get("metric"))
+    if metric and value is not None:
+        parts.append(f"{metric} {value:.4f}")
+    return " · ".join(p for p in parts if p)
+
+
+def _upload() -> tuple[LoadedTable, bytes] | None:
+    uploaded = st.file_uploader("A CSV with the same columns as the training data (the target "
+                                "column is optional)", key="predict_upload",
+                                type=["csv", "tsv", "txt", "gz", "zip"])
+    if uploaded is None:
+        return None
+    data = uploaded.getvalue()
+    try:
+        table = _read(hashlib.sha256(data).hexdigest(), uploaded.name, data)
+    except TabwrightError as exc:
+        _ui.show_error(exc)
+        return None
+    st.caption(f"**{table.name}** · {table.summary()}")
+    return table, data
+
+
+def _predictions(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
+    st.subheader("Predictions")
+    try:
+        predictions, notices = predict_table(model, card, table.frame)
+    except TabwrightError as exc:
+        _ui.show_error(exc)
+        return
+    for notice in notices:
+        st.warning(notice, icon="🔎")
+    output = pd.concat([predictions, table.frame.reset_index(drop=True)], axis=1)
+    st.dataframe(output.head(PREVIEW_ROWS), width="stretch", key="use_preview")
+    st.caption(f"{len(output):,} rows predicted" + (f"; the first {PREVIEW_ROWS} shown." if len(output) > PREVIEW_ROWS else "."))
+    stem = table.name.rsplit(".", 1)[0] or "data"
+    st.download_button("Download the predictions (.csv)", data=functools.partial(to_safe_csv, output),
+                       file_name=f"{stem}_predictions.csv", mime="text/csv", icon="⬇️",
+                       type="primary", on_click="ignore", key="use_download")
+    _ui.explain("Cells that start with = + - @ are prefixed with ' in the download, so a "
+                "spreadsheet never runs them as formulas.")
+
+
+def _drift(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
+    st.subheader("Is this data still like the training data?")
+    note = None
+    try:
+        drift = check_drift(card, table.frame, model=model)
+    except TabwrightError as exc:
+        note = f"Performance could not be measured on the labels: {exc.message}"
+        try:
+            drift = check_drift(card, table.frame)
+        except TabwrightError as inner:
+            _ui.show_error(inner)
+            return
+    show = {"no drift": st.success, "watch": st.warning, "retrain": st.error}[drift["verdict"]]
+    icon = {"no drift": "✅", "watch": "👀", "retrain": "🔁"}[drift["verdict"]]
+    show(drift["explanation"], icon=icon)
+    if note:
+        st.caption(f"ℹ️ {note}")
+    change = drift.get("performance_change")
+    if change:
+        label = METRICS[change["metric"]].label if change["metric"] in METRICS else change["metric"]
+        cols = st.columns(3)
+        cols[0].metric(f"{label} at training (test set)", f"{change['then']:.4f}")
+        cols[1].metric(f"{label} on this file", f"{change['now']:.4f}",
+                       delta=f"{change['change']:+.4f}", delta_color="normal")
+        cols[2].metric("Labelled rows", f"{drift['performance']['rows']:,}")
+    target = drift.get("target_drift")
+    if target and target.get("psi") is not None:
+        st.caption(f"Target {card['target']!r}: PSI {target['psi']:.3f}"
+                   + (f", p-value {target['p_value']:.3g}" if target.get("p_value") is not None else "")
+                   + " — a changed share of outcomes can shift the best threshold.")
+    fig = figures.drift_figure(drift)
+    if fig is not None:
+        st.plotly_chart(fig, key="use_drift_chart", config=CHART_CONFIG)
+    rows = [{"feature": r["feature"], "status": r["status"], "PSI": r.get("psi"),
+             "test": r.get("test", ""), "p-value": r.get("p_value"),
+             "missing now": r.get("missing_now"),
+             "new values": ", ".join(r.get("new_levels") or [])} for r in drift["features"]]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="use_drift_table",
+                 column_config={"PSI": st.column_config.NumberColumn(format="%.3f"),
+                                "p-value": st.column_config.NumberColumn(format="%.3g"),
+                                "missing now": st.column_config.NumberColumn(format="percent")})
+    _ui.explain("PSI compares each column's distribution with training: below 0.1 no real change, "
+                "0.1–0.25 worth watching, above 0.25 a major shift. With many rows, tiny shifts get "
+                "small p-values: read PSI for the size of a change.")
+
+
+def _retrain(project: Project, table: LoadedTable, data: bytes, recipe: Recipe) -> None:
+    st.markdown("**Retrain on this data with the same recipe**")
+    st.caption("Loads this file as the project's data with the resolved recipe of the model above "
+               "(same preparation, models and settings), then takes you to Train.")
+    if st.button("Retrain on this data", icon="🔁", key="use_retrain"):
+        def swap(p: Project) -> Project:
+            return update_recipe(load_data(p, data, name=table.name), recipe.copy(),
+                                 reason="You loaded new data to retrain")
+
+        if _ui.attempt(swap, project, success=f"Loaded {table.name} with the same recipe: train it now."):
+            st.switch_page("pages/train.py")
+
+
+def _serving(card: dict[str, Any], table: LoadedTable | None) -> None:
+    st.subheader("Serve it over HTTP")
+    st.markdown("Download the **model bundle** on the Export page, then:")
+    st.code("unzip model_bundle.zip -d model_bundle\n"
+            "tabwright serve model_bundle/ --host 127.0.0.1 --port 8000", language="bash")
+    body = json.dumps({"records": [_example_row(card, table)]}, default=str)
+    st.markdown("and ask it for predictions, one JSON object per row. Every input column must be "
+                "there; `null` means a missing value (here all but the first two):")
+    st.code("curl -X POST http://127.0.0.1:8000/predict \\\n"
+            "     -H 'Content-Type: application/json' \\\n"
+            f"     -d {_shell_quote(body)}", language="bash")
+    st.caption("Interactive API docs at http://127.0.0.1:8000/docs; the input schema at /schema.")
+
+
+def _example_row(card: dict[str, Any], table: LoadedTable | None) -> dict[str, Any]:
+    """Every input column, with values for the first two (from the upload, else the schema)."""
+    example: dict[str, Any] = {}
+    for i, column in enumerate(card["input_schema"]["columns"]):
+        name = column["name"]
+        value: Any = None
+        if i < 2 and table is not None and name in table.frame.columns:
+            present = table.frame[name].dropna()
+            value = present.iloc[0] if len(present) else None
+            value = value.item() if hasattr(value, "item") else value
+        if i < 2 and value is None:
+            if column.get("levels"):
+                value = column["levels"][0]
+            elif column.get("min") is not None:
+                value = column["min"]
+        example[name] = value
+    return example
+
+
+def _shell_quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+project = _ui.page_header("use")
+runs = _runs()
+if project.result is None and not runs:
+    _ui.require(project, "use")
+    st.stop()
+st.subheader("Model")
+chosen = _choose_model(project, runs)
+if chosen is None:
+    st.stop()
+model, card, recipe = chosen
+st.subheader("Predict a file")
+upload = _upload()
+if upload is not None:
+    table, data = upload
+    _predictions(model, card, table)
+    _drift(model, card, table)
+    _retrain(project, table, data, recipe)
+_serving(card, upload[0] if upload else None)
+_ui.next_step("use")

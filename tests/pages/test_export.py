@@ -1,0 +1,33 @@
+"""AppTest of the Export page: every download, each explained, and the model card's key facts."""
+
+from __future__ import annotations
+
+from tests.pages.helpers_late import open_page, texts, trained_project, workspace  # noqa: F401
+
+
+def test_export_offers_every_file_with_an_explanation_and_the_card(workspace):
+    project = trained_project()
+    at = open_page("export", project)
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Model bundle (.zip)", "model.joblib", "model.skops", "model.json (model card)",
+                      "recipe.json", "Report (.html)", "Report (.md)", "train.py"]
+    page = texts(at)
+    assert "Loading a joblib file runs code: only load files you made yourself." in page
+    assert "does not run code when loaded" in page
+    assert "`tabwright train DATA.csv --recipe recipe.json`" in page
+    cards = {m.label: m.value for m in at.metric}
+    assert cards["Task"] == "binary" and cards["Target"] == "survived"
+    test_auc = project.result.evaluation["metrics"]["roc_auc"]
+    assert cards["Test ROC-AUC"] == f"{test_auc:.4f}"
+    assert "Model: Logistic regression  \nClasses: 0, 1  \nDecision threshold: 0.500" in page
+    assert "Trained on: 712 rows of titanic.csv" in page
+    assert "Relations in the data are associations, not causes." in page
+    assert "Inputs: 13 columns" in page
+
+
+def test_export_needs_a_trained_model(workspace):
+    from tests.pages.helpers_late import titanic_project
+
+    at = open_page("export", titanic_project())
+    assert not at.get("download_button")
+    assert "This step needs a trained model" in at.info[0].value

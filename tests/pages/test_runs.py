@@ -1,0 +1,63 @@
+"""AppTest of the Runs page: the history, comparing two runs, and reopening one."""
+
+from __future__ import annotations
+
+from core.history import RunStore
+from core.recipe import Recipe
+from tests.pages.conftest import SAMPLES, project_from_csv
+from tests.pages.helpers_late import (OWNER, PROJECT_KEY, open_page, table_with,  # noqa: F401
+                                      texts, titanic_project, trained_project, workspace)
+
+
+def _two_runs() -> tuple[str, str]:
+    first = trained_project("logistic_regression", record=True, hypothesis="a linear baseline").run_id
+    second = trained_project("decision_tree", record=True, hypothesis="a tree finds interactions").run_id
+    return first, second
+
+
+def test_lists_the_runs_and_compares_two(workspace):
+    first, second = _two_runs()
+    at = open_page("runs", titanic_project())
+    history = table_with(at, "Hypothesis")
+    assert list(history["Hypothesis"]) == ["a tree finds interactions", "a linear baseline"]
+    assert list(history["Model"]) == ["Decision tree", "Logistic regression"]
+    assert history["Test"].between(0.5, 1).all() and history["± std"].gt(0).all()
+    assert history["Data"].str.startswith("titanic.csv · ").all()
+    at.multiselect(key="runs_compare").select(second).select(first).run()
+    page = texts(at)
+    assert "Test roc_auc went from" in page and "with 1 recipe change(s)." in page
+    changes = table_with(at, "Setting")
+    assert list(changes["Setting"]) == ["models"]
+    assert "logistic_regression" in changes["A"][0] and "decision_tree" in changes["B"][0]
+    scores = table_with(at, "B is").set_index("Score")
+    expected = RunStore().compare(first, second, owner=OWNER)["metrics"][0]
+    assert scores.loc["CV ROC-AUC", "Change"] == expected["change"]
+    assert "Hypothesis: a linear baseline" in page
+
+
+def test_reopening_a_run_loads_its_choices(workspace):
+    first, _ = _two_runs()
+    at = open_page("runs", titanic_project("random_forest"))
+    at.selectbox(key="runs_reopen").select(first).run()
+    at.button(key="runs_reopen_button").click().run()
+    after = at.session_state[PROJECT_KEY]
+    stored = Recipe.from_dict(RunStore().get(first, owner=OWNER)["original_recipe"])
+    assert after.recipe == stored
+    assert [m.name for m in after.recipe.models] == ["logistic_regression"]
+    assert at.title[0].value.endswith("Train")
+
+
+def test_reopening_on_other_data_says_the_data_differs(workspace):
+    first, _ = _two_runs()
+    other = project_from_csv(SAMPLES / "german_credit.csv", "default")
+    at = open_page("runs", other)
+    at.selectbox(key="runs_reopen").select(first).run()
+    warning = at.warning[0].value
+    assert "is not the data this run used (titanic.csv" in warning
+    assert not [b for b in at.button if b.key == "runs_reopen_button"]
+    assert at.session_state[PROJECT_KEY].recipe == other.recipe
+
+
+def test_no_runs_yet_points_to_train(workspace):
+    at = open_page("runs", titanic_project())
+    assert "No runs yet" in at.info[0].value

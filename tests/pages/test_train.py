@@ -1,0 +1,109 @@
+"""AppTest of the Train page: the plan, a real background training, cancel, and errors."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from core.history import RunStore
+from core.jobs import TrainingJob, shared_queue
+from tests.pages.helpers_late import (JOB_KEY, OWNER, PROJECT_KEY, open_page,  # noqa: F401
+                                      table_with, texts, titanic_project, wait_for_job, workspace)
+
+
+def test_plan_is_shown_before_training(workspace):
+    at = open_page("train", titanic_project("logistic_regression", "random_forest"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Rows"] == "891"
+    assert metrics["Train / test"] == "712 / 179"
+    assert metrics["Optimising"] == "ROC-AUC"
+    assert metrics["Rough time"].startswith("~")
+    plan = at.dataframe[0].value
+    assert list(plan["Model"]) == ["Baseline (no learning)", "Logistic regression", "Random forest"]
+    assert "5-fold stratified cross-validation" in texts(at)
+    assert at.text_input(key="train_hypothesis").label == "What do you expect this run to show?"
+
+
+def test_training_runs_in_the_background_and_shows_the_leaderboard(workspace):
+    at = open_page("train", titanic_project())
+    at.text_input(key="train_hypothesis").input("Logistic regression beats the baseline")
+    at.button(key="train_start").click().run()
+    job = at.session_state[JOB_KEY]
+    assert job is not None
+    if job.active:  # the live view: progress bar, Cancel, the Train button disabled
+        assert at.get("progress") and at.button(key="train_cancel")
+        assert at.button(key="train_start").disabled
+    wait_for_job(at)
+    assert not at.exception
+    project = at.session_state[PROJECT_KEY]
+    assert project.result is not None and project.run_id
+    assert "Training finished in" in at.success[0].value
+    board = table_with(at, "Fit time (s)")
+    assert list(board["Model"]) == ["Logistic regression", "Baseline (no learning)"]
+    assert 0.8 < board["ROC-AUC (CV mean)"][0] < 0.9 and board["± std"][0] > 0
+    page = texts(at)
+    assert "You expected: Logistic regression beats the baseline" in page
+    assert "Test set: 179 rows (20%) held out" in page
+    assert "See the evaluation →" in [link.label for link in at.get("page_link")]
+    run = RunStore().get(project.run_id, owner=OWNER)
+    assert run["hypothesis"] == "Logistic regression beats the baseline"
+
+
+def test_cancel_stops_the_training_and_keeps_the_choices(workspace):
+    project = titanic_project("logistic_regression", "random_forest", "hist_gradient_boosting",
+                              "extra_trees", "mlp")
+    at = open_page("train", project)
+    at.button(key="train_start").click().run()
+    job = at.session_state[JOB_KEY]
+    deadline = time.monotonic() + 30
+    while job.state == "queued" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    at.run()
+    at.button(key="train_cancel").click().run()
+    assert job.cancel_token.cancelled
+    wait_for_job(at)
+    assert job.state == "cancelled"
+    after = at.session_state[PROJECT_KEY]
+    assert after.recipe == project.recipe
+    if after.result is None:
+        assert "Training cancelled" in at.info[0].value
+    else:  # a model finished before the cancel reached the next fit: it is kept, and said so
+        assert after.result.cancelled and "cancelled" in at.warning[0].value
+    assert not at.button(key="train_start").disabled
+
+
+def test_a_training_error_is_shown_with_its_hint_and_the_recipe_is_kept(workspace, monkeypatch):
+    project = titanic_project()
+    at = open_page("train", project)
+    monkeypatch.setenv("TABWRIGHT_MAX_ENCODED_FEATURES", "5")
+    at.button(key="train_start").click().run()
+    wait_for_job(at)
+    error = at.error[0].value
+    assert "model inputs; the limit is 5." in error
+    assert "raise TABWRIGHT_MAX_ENCODED_FEATURES" in error
+    assert "Your choices are kept" in error
+    after = at.session_state[PROJECT_KEY]
+    assert after.result is None and after.recipe == project.recipe
+    assert not at.button(key="train_start").disabled
+
+
+def test_a_queued_training_says_how_many_are_ahead_and_starts_later(workspace):
+    queue = shared_queue()
+    release = threading.Event()
+    blockers = [TrainingJob(lambda progress, cancel: release.wait(30)).start()
+                for _ in range(queue.slots)]
+    try:
+        deadline = time.monotonic() + 10
+        while queue.running < queue.slots and time.monotonic() < deadline:
+            time.sleep(0.02)
+        at = open_page("train", titanic_project())
+        at.button(key="train_start").click().run()
+        assert at.session_state[JOB_KEY].state == "queued"
+        ahead = f"{queue.slots} trainings ahead of you"
+        assert any(ahead in info.value for info in at.info)
+    finally:
+        release.set()
+        for job in blockers:
+            job.wait(10)
+    wait_for_job(at)
+    assert at.session_state[PROJECT_KEY].result is not None

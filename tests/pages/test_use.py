@@ -1,0 +1,107 @@
+"""AppTest of the Use page: batch predictions, schema errors, drift, retraining and serving."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pandas as pd
+
+from tests.pages.helpers_late import (PROJECT_KEY, TITANIC, open_page, table_with,  # noqa: F401
+                                      texts, trained_project, workspace)
+
+
+def _csv(frame: pd.DataFrame) -> bytes:
+    buffer = io.StringIO()
+    frame.to_csv(buffer, index=False)
+    return buffer.getvalue().encode()
+
+
+def _upload(at, name: str, frame: pd.DataFrame):
+    at.file_uploader(key="predict_upload").upload(name, _csv(frame), "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_predicts_an_uploaded_file_and_checks_it_for_drift(workspace):
+    project = trained_project()
+    at = open_page("use", project)
+    assert "There is no model upload on purpose" in texts(at)
+    rows = pd.read_csv(TITANIC).head(120)
+    rows["comment"] = "=HYPERLINK(1)"
+    _upload(at, "new_passengers.csv", rows)
+    preview = table_with(at, "prediction")
+    assert {"proba_0", "proba_1", "survived", "age"} <= set(preview.columns)
+    expected = project.result.pipeline.predict(rows.drop(columns=["comment"]).drop(columns=["survived"]))
+    assert list(preview["prediction"]) == list(expected[:50])
+    page = texts(at)
+    assert "120 rows predicted; the first 50 shown." in page
+    assert "Ignored 2 column(s) the model does not use: 'survived', 'comment'." in page
+    assert [b.label for b in at.get("download_button")] == ["Download the predictions (.csv)"]
+    verdict = (at.success or at.warning)[-1].value
+    assert verdict.startswith(("No drift:", "Watch:"))
+    assert table_with(at, "PSI")["feature"].tolist()
+    assert any(m.label.endswith("on this file") for m in at.metric)
+
+
+def test_a_model_from_the_run_history_can_be_used(workspace):
+    recorded = trained_project("decision_tree", record=True)
+    at = open_page("use", trained_project())
+    at.selectbox(key="use_model").select(recorded.run_id).run()
+    rows = pd.read_csv(TITANIC).head(40)
+    _upload(at, "batch.csv", rows)
+    preview = table_with(at, "prediction")
+    expected = recorded.result.pipeline.predict(rows.drop(columns=["survived"]))
+    assert list(preview["prediction"]) == list(expected)
+
+
+def test_a_missing_column_is_named(workspace):
+    at = open_page("use", trained_project())
+    _upload(at, "no_age.csv", pd.read_csv(TITANIC).head(30).drop(columns=["age"]))
+    error = at.error[0].value
+    assert "missing 1 column(s) the model needs: 'age'" in error
+
+
+def test_drifted_data_says_retrain_and_can_be_retrained_with_the_same_recipe(workspace):
+    project = trained_project()
+    at = open_page("use", project)
+    drifted = pd.read_csv(TITANIC)
+    drifted["age"] = drifted["age"] + 45
+    drifted["fare"] = drifted["fare"] * 20
+    drifted["pclass"] = 1
+    drifted["class"] = "First"
+    drifted["who"] = "woman"
+    drifted["sex"] = "female"
+    drifted["adult_male"] = False
+    _upload(at, "drifted.csv", drifted)
+    assert at.error[-1].value.startswith("Retrain:")
+    psi = table_with(at, "PSI").set_index("feature")
+    assert psi.loc["age", "status"] == "drift"
+    at.button(key="use_retrain").click().run()
+    after = at.session_state[PROJECT_KEY]
+    assert after.table.name == "drifted.csv" and after.result is None
+    assert after.recipe == project.result.recipe
+    assert at.title[0].value.endswith("Train")
+
+
+def test_serving_instructions_work_against_the_server(workspace):
+    from fastapi.testclient import TestClient
+
+    from core.export import model_card
+    from core.serve import create_app
+
+    project = trained_project()
+    at = open_page("use", project)
+    commands = [c.value for c in at.code]
+    assert commands[0].splitlines() == ["unzip model_bundle.zip -d model_bundle",
+                                        "tabwright serve model_bundle/ --host 127.0.0.1 --port 8000"]
+    curl = commands[1]
+    assert curl.startswith("curl -X POST http://127.0.0.1:8000/predict")
+    body = json.loads(curl.split("-d '", 1)[1].rstrip("'"))
+    record = body["records"][0]
+    assert list(record)[:2] == ["pclass", "sex"] and record["pclass"] is not None
+    assert all(value is None for value in list(record.values())[2:])
+    client = TestClient(create_app(project.result.pipeline, model_card(project.result)))
+    response = client.post("/predict", json=body)
+    assert response.status_code == 200, response.text
