@@ -130,7 +130,7 @@ def bundle_files(result: Any, *, data_name: str = "data.csv") -> dict[str, bytes
     card = model_card(result, data_name=data_name)
     return {
         "model.joblib": buffer.getvalue(),
-        "model.skops": sio.dumps(result.pipeline),
+        "model.skops": sio.dumps(result.pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=6),
         "model.json": _json(card),
         "recipe.json": result.recipe.to_json().encode(),
         "metrics.json": _json({"test": result.evaluation, "cv": card["cv"],
