@@ -1,0 +1,210 @@
+"""Define: the problem in your words, the metric that matters and what result is good enough."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core import catalogue
+from core import limits as limits_module
+from core.eda import escape_markdown
+from core.evaluate import METRIC_HELP
+from core.project import Project, update_recipe
+from core.recipe import METRICS as ALL_METRICS
+from core.recipe import Brief, ModelChoice, Recipe
+from core.roles import format_percent
+from core.scoring import METRICS
+from core.signal import METRIC_WHEN, baseline_scores, recommend_metric
+from pages import _ui
+
+LATER = "(decide later)"
+
+
+def _label(metric: str) -> str:
+    return METRICS[metric].label if metric in METRICS else metric
+
+
+def _metric_options(recipe: Recipe) -> list[str]:
+    if recipe.task:
+        return list(recipe.metrics_for_task())
+    return [m for m in ALL_METRICS if m != "silhouette"]
+
+
+def _framing(project: Project) -> None:
+    """What the loaded data suggests: the target, the task, and the metric, with reasons."""
+    recipe, profile = project.recipe, project.profile
+    if recipe.target and profile.task:
+        st.success(f"**Proposed framing:** predict **{escape_markdown(recipe.target)}** — "
+                   f"{profile.task.task} classification. {escape_markdown(profile.task.reason)}"
+                   if profile.task.task != "regression" else
+                   f"**Proposed framing:** predict **{escape_markdown(recipe.target)}** — "
+                   f"regression. {escape_markdown(profile.task.reason)}", icon="🧭")
+        y = project.frame[recipe.target]
+        metric, why = recommend_metric(y, profile.task.task)
+        baseline = baseline_scores(y, profile.task.task)
+        if profile.task.task == "regression":
+            rmse = baseline["scores"]["rmse"]
+            st.markdown(f"**Suggested metric: {_label(metric)}.** {why} A model that learns "
+                        f"nothing predicts {escape_markdown(baseline['predicts'])} and has an "
+                        f"RMSE of {rmse:,.4g}: that is the number to beat.")
+        else:
+            accuracy = baseline["scores"]["accuracy"]
+            st.markdown(f"**Suggested metric: {_label(metric)}.** {escape_markdown(why)} "
+                        f"A model that learns nothing predicts "
+                        f"{escape_markdown(baseline['predicts'])} and scores "
+                        f"**{format_percent(accuracy)} accuracy**, so accuracy alone says "
+                        "little about whether a model is useful.")
+        st.caption("Change the target or the task on the Model page.")
+    elif recipe.task == "clustering":
+        st.info("No target: tabwright will look for groups of similar rows (clustering), "
+                "judged by how well separated they are (silhouette).", icon="🧭")
+    elif profile.target_suggestions:
+        best = profile.target_suggestions[0]
+        st.info(f"**Proposed framing:** predict **{escape_markdown(best.column)}** "
+                f"({best.task}). {escape_markdown(best.reason)} Choose the target on the Model "
+                "page.", icon="🧭")
+
+
+def _brief_form(project: Project) -> None:
+    recipe = project.recipe
+    brief = recipe.brief
+    options = _metric_options(recipe)
+    limits = limits_module.current()
+    with st.form("brief_form"):
+        st.subheader("The problem")
+        problem = st.text_area(
+            "What problem are you solving, in your own words?", value=brief.problem,
+            key="brief_problem", height=90,
+            placeholder="e.g. Many loans we approve are never paid back.")
+        decision = st.text_area(
+            "Which decision will the model support?", value=brief.decision, key="brief_decision",
+            height=90, placeholder="e.g. Which applications a person should review before "
+                                   "approval.")
+        st.subheader("What good enough means")
+        left, middle, right = st.columns([2, 1, 1])
+        chosen = brief.bar_metric if brief.bar_metric in options else LATER
+        metric = left.selectbox(
+            "The metric that matters", [LATER] + options, index=([LATER] + options).index(chosen),
+            key="brief_metric", format_func=lambda m: m if m == LATER else _label(m),
+            help="How results will be judged; choose it when…\n\n" + "\n\n".join(
+                f"**{_label(m)}**: {METRIC_WHEN.get(m, '')}" for m in options))
+        bar = middle.number_input("Good enough", value=brief.bar_value, key="brief_bar",
+                                  format="%.4g", placeholder="e.g. 0.80",
+                                  help="The value you would accept. The final report says "
+                                       "whether the model clears it.")
+        ideal = right.number_input("Ideal", value=brief.ideal_value, key="brief_ideal",
+                                   format="%.4g", placeholder="e.g. 0.90",
+                                   help="What would be excellent; for context only.")
+        st.subheader("Constraints")
+        interpretable = st.checkbox(
+            "A person must be able to read the model", value=brief.interpretable,
+            key="brief_interpretable",
+            help="Limits the models to readable ones: linear and logistic regression (one "
+                 "coefficient per input) and shallow decision trees. Usually a little less "
+                 "accurate, but every prediction can be explained.")
+        left, right = st.columns(2)
+        latency = left.number_input(
+            "Longest acceptable prediction time per row (ms)", value=brief.max_latency_ms,
+            min_value=0.001, key="brief_latency", placeholder="no limit",
+            help="For real-time use, e.g. 50 ms while a customer waits.")
+        seconds = right.number_input(
+            "Training-time budget (seconds)", value=brief.max_training_seconds, min_value=1.0,
+            max_value=float(limits.max_training_seconds), key="brief_seconds",
+            placeholder="no limit",
+            help="Also the time budget of auto mode. At most "
+                 f"{limits.max_training_seconds:,} s on this server.")
+        submitted = st.form_submit_button("Save the brief", type="primary")
+    if submitted:
+        new_brief = Brief(problem=problem.strip(), decision=decision.strip(),
+                          bar_metric=None if metric == LATER else metric, bar_value=bar,
+                          ideal_value=ideal, interpretable=interpretable,
+                          max_latency_ms=latency, max_training_seconds=seconds)
+        changed = _with_brief(recipe, new_brief)
+        if _ui.attempt(update_recipe, project, changed, reason="You changed the brief",
+                       success="Brief saved." + _consequences(recipe, changed)):
+            st.rerun()
+
+
+def _with_brief(recipe: Recipe, brief: Brief) -> Recipe:
+    """The recipe with the new brief and the choices it implies for training."""
+    changed = recipe.copy()
+    changed.brief = brief
+    if brief.bar_metric and changed.task and brief.bar_metric in changed.metrics_for_task():
+        changed.metric = brief.bar_metric
+    if brief.max_training_seconds:
+        changed.time_budget = float(brief.max_training_seconds)
+    if brief.interpretable:
+        readable = [m for m in changed.models if catalogue.get(m.name).interpretable]
+        if not readable and changed.task:
+            readable = [ModelChoice(n) for n in
+                        catalogue.default_models(changed.task, interpretable=True)]
+        changed.models = readable
+        if not readable:
+            changed.auto = True
+    return changed
+
+
+def _consequences(old: Recipe, new: Recipe) -> str:
+    said = []
+    if new.metric != old.metric and new.metric:
+        said.append(f"Models will be ranked by {_label(new.metric)}.")
+    if new.time_budget != old.time_budget:
+        said.append(f"Auto mode's time budget is now {new.time_budget:g} s.")
+    if new.models and [m.name for m in new.models] != [m.name for m in old.models]:
+        said.append("Only readable models are kept: "
+                    + ", ".join(catalogue.get(m.name).label for m in new.models) + ".")
+    return "".join(f" {s}" for s in said)
+
+
+def _metric_guide(project: Project) -> None:
+    options = _metric_options(project.recipe)
+    with st.expander("Which metric? One line each", expanded=False):
+        st.dataframe(pd.DataFrame({
+            "Metric": [_label(m) for m in options],
+            "Choose it when": [METRIC_WHEN.get(m, "") for m in options],
+            "Watch out": [METRIC_HELP.get(m, "") for m in options],
+        }), hide_index=True)
+        st.markdown(
+            "**The accuracy trap.** On imbalanced data accuracy flatters: if 1 loan in 100 "
+            "defaults, a model that always says *no default* is 99% accurate and catches none. "
+            "Prefer ROC-AUC or average precision (rare positives), balanced accuracy, or recall "
+            "when missing a positive is what costs.")
+
+
+def _saved_brief(brief: Brief) -> None:
+    if not (brief.problem or brief.decision or brief.bar_metric):
+        return
+    with st.container(border=True):
+        st.markdown("**Your brief**")
+        lines = []
+        if brief.problem:
+            lines.append(f"- **Problem:** {escape_markdown(brief.problem)}")
+        if brief.decision:
+            lines.append(f"- **Decision:** {escape_markdown(brief.decision)}")
+        if brief.bar_metric:
+            ideal = f", ideally {brief.ideal_value:g}" if brief.ideal_value is not None else ""
+            lines.append(f"- **Good enough:** {_label(brief.bar_metric)} of "
+                         f"{brief.bar_value:g}{ideal}")
+        constraints = [c for c in (
+            "readable models only" if brief.interpretable else "",
+            f"predictions within {brief.max_latency_ms:g} ms" if brief.max_latency_ms else "",
+            f"training within {brief.max_training_seconds:g} s" if brief.max_training_seconds else "",
+        ) if c]
+        if constraints:
+            lines.append(f"- **Constraints:** {', '.join(constraints)}")
+        st.markdown("\n".join(lines))
+
+
+project = _ui.page_header("define")
+_ui.explain("Optional, and worth two minutes: say what you are solving and what result would "
+            "be good enough before looking at scores. The final report checks the model "
+            "against this bar, so the goalposts cannot move after the fact.")
+if project.table is not None and project.profile is not None:
+    _framing(project)
+else:
+    st.caption("No data yet: you can write the brief first, or load data and come back for a "
+               "proposed framing.")
+_saved_brief(project.recipe.brief)
+_brief_form(project)
+_metric_guide(project)
+_ui.next_step("define")
