@@ -72,7 +72,8 @@ def _stepper(project: Project, current: str) -> None:
     status = project.status()
     with st.sidebar:
         st.markdown("### 🧭 tabwright")
-        st.caption("From a raw CSV to a deployable model, one step at a time.")
+        st.caption("From a raw CSV to a deployable model, one step at a time. "
+                   "✓ done · ○ open · 🔒 needs an earlier step")
         for info in PAGES:
             s = status.get(info.stage, {"done": False, "ready": True})
             if info.stage == current:
@@ -84,9 +85,8 @@ def _stepper(project: Project, current: str) -> None:
             else:
                 mark = "🔒"
             label = f"{mark}  {info.title}"
-            st.page_link(info.path, label=label, icon=info.icon, disabled=not s["ready"],
-                         help=info.blurb if s["ready"] else
-                         f"Needs {BY_STAGE[s['needs']].title} first." if s.get("needs") else None)
+            # No tooltips here: a tooltip would cover the neighbouring step and swallow clicks.
+            st.page_link(info.path, label=label, icon=info.icon, disabled=not s["ready"])
         if project.table is not None:
             st.divider()
             st.caption(f"**Data:** {project.table.name}  \n{project.table.summary()}")

@@ -1,15 +1,16 @@
 """Train: the plan of the run, what you expect it to show, then training in the background.
 
 Training runs on a :class:`core.jobs.TrainingJob` thread, so the rest of the app stays usable;
-a fragment polls it every second. When it finishes, the run is recorded in the run history
-and becomes the project's result. Every normal rerun of this page also checks the job, so the
-final state appears even where the fragment's timer does not tick (AppTest).
+a polling loop redraws its progress while it runs, and any click interrupts the loop. When it
+finishes, the run is recorded in the run history and becomes the project's result; every rerun
+of this page checks the job first, so the final state appears however the page was reached.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import os
 import time
 from typing import Any
 
@@ -159,7 +160,7 @@ def leaderboard_frame(leaderboard: list[dict[str, Any]], metric: str) -> pd.Data
     return pd.DataFrame(rows)
 
 
-def show_leaderboard(leaderboard: list[dict[str, Any]], metric: str, *, key: str) -> None:
+def show_leaderboard(leaderboard: list[dict[str, Any]], metric: str, *, key: str | None) -> None:
     frame = leaderboard_frame(leaderboard, metric)
     score = frame.columns[2]
     st.dataframe(frame, hide_index=True, width="stretch", key=key, column_config={
@@ -170,30 +171,46 @@ def show_leaderboard(leaderboard: list[dict[str, Any]], metric: str, *, key: str
     })
 
 
-@st.fragment(run_every=1.0)
 def _live(job: TrainingJob) -> None:
-    """Progress, queue position, the live leaderboard and Cancel; reruns the page when done."""
-    if not job.active:
-        st.rerun()
-    progress = job.progress
-    elapsed = time.monotonic() - job.started
-    if job.state == "queued":
-        position = job.queue_position
-        ahead = max(position - 1, 0) + job.queue.running
-        st.info(f"⏳ Waiting for a free training slot: {ahead} training{'s' if ahead != 1 else ''} "
-                f"ahead of you. It starts by itself; you can keep working on other pages.")
-    st.progress(min(max(progress.fraction, 0.0), 1.0),
-                text=f"{progress.message} · {elapsed:.0f} s")
+    """Progress, queue position, the live leaderboard and Cancel, redrawn twice a second.
+
+    A plain polling loop rather than a timed fragment: any click (Cancel, another page)
+    interrupts the loop at once, and no timer is left behind to pull the user back here.
+    """
     if job.cancel_token.cancelled:
         st.caption("Cancelling after the current fit…")
     elif st.button("Cancel training", key="train_cancel", icon="⏹️"):
         job.cancel()
         st.rerun()
-    if progress.leaderboard:
-        st.markdown("**Leaderboard so far**")
-        context = getattr(job, "tabwright_context", None)
-        metric = context.recipe.effective_metric if context else "roc_auc"
-        show_leaderboard(progress.leaderboard, metric, key="train_live_board")
+    context = getattr(job, "tabwright_context", None)
+    metric = context.recipe.effective_metric if context else "roc_auc"
+    box = st.empty()
+    shown = None
+    # TABWRIGHT_POLL_SECONDS=0 draws the state once per run (tests drive reruns themselves).
+    until = time.monotonic() + float(os.environ.get("TABWRIGHT_POLL_SECONDS", "3600"))
+    while True:
+        progress = job.progress
+        elapsed = time.monotonic() - job.started
+        state = (job.state, job.queue_position, progress.fraction, progress.message,
+                 len(progress.leaderboard), int(elapsed))
+        if state != shown:
+            shown = state
+            with box.container():
+                if job.state == "queued":
+                    ahead = max(job.queue_position - 1, 0) + job.queue.running
+                    st.info(f"⏳ Waiting for a free training slot: {ahead} training"
+                            f"{'s' if ahead != 1 else ''} ahead of you. It starts by itself; you "
+                            "can keep working on other pages.")
+                st.progress(min(max(progress.fraction, 0.0), 1.0),
+                            text=f"{progress.message} · {elapsed:.0f} s")
+                if progress.leaderboard:
+                    st.markdown("**Leaderboard so far**")
+                    show_leaderboard(progress.leaderboard, metric, key=None)
+        if not job.active:
+            st.rerun()
+        if time.monotonic() >= until:
+            return
+        time.sleep(0.25)
 
 
 def _start(project: Project, hypothesis: str) -> None:

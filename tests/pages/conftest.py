@@ -27,6 +27,10 @@ PROJECT_KEY = "tabwright_project"
 TIMEOUT_S = 90
 
 
+# The Train page polls a running job in a loop; under AppTest draw it once per run instead,
+# so a test sees the running state and drives the reruns itself.
+os.environ["TABWRIGHT_POLL_SECONDS"] = "0"
+
 def app_path() -> Path:
     return (REPO_ROOT / os.environ.get("TABWRIGHT_APP", "app.py")).resolve()
 
