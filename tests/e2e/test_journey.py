@@ -92,7 +92,7 @@ def test_full_journey(app_server, page, datasets_dir, screenshot_dir, tmp_path, 
         page.get_by_role("button", name="model.joblib").first.click()
     model_path = tmp_path / "model.joblib"
     model_download.value.save_as(model_path)
-    with page.expect_download() as report_download:
+    with page.expect_download(timeout=120_000) as report_download:
         page.get_by_role("button", name="Report (.html)").first.click()
     report_path = tmp_path / "report.html"
     report_download.value.save_as(report_path)
@@ -155,10 +155,10 @@ def test_two_browsers_with_same_file_name_see_only_their_own_data(app_server, br
             p.goto(app_server)
             wait_for_app(p)
             upload(p, path)
-        pages[0].get_by_text("alpha_col").first.wait_for()
-        pages[1].get_by_text("beta_col").first.wait_for()
-        assert pages[0].get_by_text("beta_col").count() == 0
-        assert pages[1].get_by_text("alpha_col").count() == 0
+        for p, mine in zip(pages, ("alpha_col", "beta_col")):
+            p.locator("th", has_text=mine).first.wait_for(state="attached")
+        assert "beta_col" not in pages[0].content()
+        assert "alpha_col" not in pages[1].content()
     finally:
         for c in contexts:
             c.close()
