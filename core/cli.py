@@ -147,7 +147,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     from core.export import load_bundle
     from core.predict import predict_table
 
-    model, card = load_bundle(args.model)
+    model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
     predictions, notices = predict_table(model, card, table.frame)
     for notice in notices:
@@ -165,7 +165,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     from core.export import load_bundle
     from core.predict import evaluate_labelled
 
-    model, card = load_bundle(args.model)
+    model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
     result = evaluate_labelled(model, card, table.frame)
     if args.json is not None:
@@ -181,7 +181,7 @@ def cmd_drift(args: argparse.Namespace) -> int:
     from core.drift import check_drift
     from core.export import load_bundle
 
-    model, card = load_bundle(args.model)
+    model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
     result = check_drift(card, table.frame, model=model)
     if args.json is not None:
@@ -198,8 +198,14 @@ def cmd_drift(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from core.serve import run_server
 
-    run_server(args.model, host=args.host, port=args.port)
+    run_server(args.model, host=args.host, port=args.port, trust=args.trust)
     return 0
+
+
+def _trust_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--trust", action="store_true",
+                        help="load a model.joblib this workspace did not sign (it runs code: "
+                             "only for files you made yourself)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -234,23 +240,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="Predict a CSV with a trained model.")
     p.add_argument("model", help="bundle folder written by 'train --out', or its model.joblib")
     p.add_argument("data")
+    _trust_flag(p)
     p.add_argument("--out", metavar="FILE|-", help="CSV output (default: stdout)")
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="Metrics of a trained model on a labelled CSV.")
     p.add_argument("model")
     p.add_argument("data")
+    _trust_flag(p)
     p.add_argument("--json", metavar="FILE|-")
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("drift", help="Compare new data with the model's training data.")
     p.add_argument("model")
     p.add_argument("data")
+    _trust_flag(p)
     p.add_argument("--json", metavar="PATH|-")
     p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("serve", help="Serve a model over HTTP (FastAPI).")
     p.add_argument("model")
+    _trust_flag(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.set_defaults(func=cmd_serve)

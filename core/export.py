@@ -5,6 +5,8 @@ A bundle is a folder (or the same files zipped) holding:
 ``model.joblib``
     The fitted scikit-learn estimator (the design card's format). Loading runs code, so load
     only bundles you made.
+``model.sig``
+    This workspace's signature of ``model.joblib``; tabwright loads only files it signed.
 ``model.skops``
     The same model in skops' format, which does not execute code when loaded.
 ``model.json``
@@ -34,8 +36,9 @@ import joblib
 from core import __version__, catalogue
 from core.errors import TabwrightError
 from core.schema import build_schema
+from core.signing import sign, verify
 
-BUNDLE_FILES = ("model.joblib", "model.skops", "model.json", "recipe.json", "metrics.json",
+BUNDLE_FILES = ("model.joblib", "model.sig", "model.skops", "model.json", "recipe.json", "metrics.json",
                 "leaderboard.json")
 
 
@@ -130,6 +133,7 @@ def bundle_files(result: Any, *, data_name: str = "data.csv") -> dict[str, bytes
     card = model_card(result, data_name=data_name)
     return {
         "model.joblib": buffer.getvalue(),
+        "model.sig": sign(buffer.getvalue()).encode(),
         "model.skops": sio.dumps(result.pipeline, compression=zipfile.ZIP_DEFLATED, compresslevel=6),
         "model.json": _json(card),
         "recipe.json": result.recipe.to_json().encode(),
@@ -148,12 +152,13 @@ def bundle_zip(result: Any, *, data_name: str = "data.csv") -> bytes:
     return buffer.getvalue()
 
 
-def load_bundle(path: str | Path) -> tuple[Any, dict[str, Any]]:
-    """Load a bundle this machine wrote (CLI only): the fitted model and its card.
+def load_bundle(path: str | Path, *, trust: bool = False) -> tuple[Any, dict[str, Any]]:
+    """Load a bundle this workspace wrote: the fitted model and its card.
 
     ``path`` is the bundle folder or its ``model.joblib``. joblib runs code while loading, so
-    tabwright only ever calls this on files the same user wrote locally — the app never loads
-    a model file that someone uploads.
+    the file's signature (``model.sig``, see :mod:`core.signing`) is checked before anything
+    is unpickled; a file this workspace did not write is refused unless ``trust=True`` (the
+    user vouches for it). The app never loads a model file that someone uploads.
     """
     p = Path(path)
     folder = p if p.is_dir() else p.parent
@@ -170,7 +175,16 @@ def load_bundle(path: str | Path) -> tuple[Any, dict[str, Any]]:
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise TabwrightError(f"The model card {str(card_file)!r} is not valid JSON.",
                              "Re-create the bundle with 'tabwright train'.") from None
-    return joblib.load(model_file), card
+    payload = model_file.read_bytes()
+    sig_file = model_file.with_name("model.sig")
+    signed = sig_file.exists() and verify(payload, sig_file.read_text(encoding="ascii", errors="replace"))
+    if not signed and not trust:
+        raise TabwrightError(
+            f"Refusing to load {str(model_file)!r}: it was not written by tabwright in this "
+            "workspace, and loading a joblib file runs whatever code it contains.",
+            "Retrain it here with 'tabwright train', or pass --trust if you made this file "
+            "yourself elsewhere.")
+    return joblib.load(io.BytesIO(payload)), card
 
 
 def _json(data: Any) -> bytes:

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import secrets
 import shutil
@@ -27,12 +26,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from core.errors import TabwrightError
+from core.signing import workspace
 from core.recipe import Recipe, diff
 from core.roles import json_safe
 from core.scoring import METRICS
 
-WORKSPACE_ENV = "TABWRIGHT_WORKSPACE"
-DEFAULT_WORKSPACE = Path("~/.tabwright")
 DB_NAME = "runs.sqlite"
 MAX_TEXT = 10_000
 """Longest hypothesis or note kept, in characters."""
@@ -75,8 +73,8 @@ _JSON_COLUMNS = ("test_metrics", "recipe", "original_recipe", "leaderboard")
 
 
 def default_workspace() -> Path:
-    """``$TABWRIGHT_WORKSPACE``, or ``~/.tabwright``."""
-    return Path(os.environ.get(WORKSPACE_ENV) or DEFAULT_WORKSPACE).expanduser()
+    """``$TABWRIGHT_WORKSPACE``, or ``~/.tabwright`` (created if needed)."""
+    return workspace()
 
 
 def _finite(value: Any) -> Any:
@@ -141,7 +139,7 @@ class RunStore:
                 con.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise TabwrightError(f"Cannot open the run history at {str(db)!r}: {exc}.",
-                                 f"Set {WORKSPACE_ENV} to a folder you can write to.") from None
+                                 "Set TABWRIGHT_WORKSPACE to a folder you can write to.") from None
 
     # ---- connections ------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

@@ -305,11 +305,12 @@ def create_app(model: Any, card: dict[str, Any]) -> FastAPI:
     return app
 
 
-def run_server(model_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+def run_server(model_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
+               trust: bool = False) -> None:
     """Serve a bundle this machine wrote (``tabwright train --out DIR``) until stopped."""
     import uvicorn
 
     from core.export import load_bundle
 
-    model, card = load_bundle(model_path)
+    model, card = load_bundle(model_path, trust=trust)
     uvicorn.run(create_app(model, card), host=host, port=port, log_level="warning")
