@@ -74,6 +74,7 @@ def build_profile_html(frame: pd.DataFrame, *, title: str, sample_rows: int,
     else:
         data = frame
         note = f"Profiled all {len(frame):,} rows ({mode})."
+    data = defang(data)
     report(0.05, "Loading ydata-profiling")
     # The package reports each use to its vendor unless told not to; tabwright never phones home.
     os.environ["YDATA_PROFILING_NO_ANALYTICS"] = "1"
@@ -97,6 +98,24 @@ def build_profile_html(frame: pd.DataFrame, *, title: str, sample_rows: int,
             ) from error
     report(1.0, "Done")
     return with_csp(document), note
+
+
+_LOOKALIKES = str.maketrans({"<": "‹", ">": "›", '"': "＂", "'": "’", "`": "ˋ"})
+
+
+def defang(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with markup characters in names and text replaced by look-alikes.
+
+    ydata-profiling writes column names and values into its HTML without escaping them
+    everywhere (CVE-2024-37063), so ``<``, ``>`` and quotes are swapped for characters that
+    read the same but can never open a tag or close an attribute.
+    """
+    out = frame.rename(columns=lambda c: str(c).translate(_LOOKALIKES))
+    for column in out.columns:
+        if out[column].dtype == object:
+            values = out[column]
+            out[column] = values.where(values.isna(), values.astype(str).str.translate(_LOOKALIKES))
+    return out
 
 
 def safe_title(title: str) -> str:
