@@ -20,9 +20,16 @@ pytestmark = pytest.mark.slow
 
 def go(page, title: str) -> None:
     """Open a stage from the sidebar stepper (same session, like a person would)."""
-    page.locator('[data-testid="stSidebar"] a').filter(has_text=title).first.click()
-    wait_for_app(page)
-    page.get_by_role("heading", name=title).first.wait_for(timeout=30_000)
+    heading = page.get_by_role("heading", name=title).first
+    for attempt in range(3):
+        page.locator('[data-testid="stSidebar"] a').filter(has_text=title).first.click()
+        try:
+            wait_for_app(page, timeout_ms=60_000)
+            heading.wait_for(timeout=20_000)
+            return
+        except Exception:
+            if attempt == 2:
+                raise
 
 
 def choose(page, label: str, option: str) -> None:
