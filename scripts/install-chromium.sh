@@ -5,7 +5,8 @@
 set -euo pipefail
 
 CHROMIUM="${TABWRIGHT_CHROMIUM:-/usr/bin/chromium}"
-if [ -x "$CHROMIUM" ]; then
+# The emoji font makes screenshots show the app's icons instead of empty boxes.
+if [ -x "$CHROMIUM" ] && [ -d /usr/share/fonts/truetype/noto ] && fc-list 2>/dev/null | grep -qi "color emoji"; then
     echo "chromium: found $CHROMIUM"
     exit 0
 fi
@@ -25,7 +26,7 @@ echo "chromium: installing Debian's chromium package"
 export DEBIAN_FRONTEND=noninteractive
 apt_opts=(-o DPkg::Lock::Timeout=300)
 "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y chromium
+"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y chromium fonts-noto-color-emoji
 if [ ! -x "$CHROMIUM" ]; then
     echo "chromium: installed, but not at $CHROMIUM (Debian puts it at /usr/bin/chromium)" >&2
     exit 1
