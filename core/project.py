@@ -129,8 +129,20 @@ def with_result(project: Project, result: Any, *, run_id: str | None = None) -> 
     return dataclasses.replace(project, result=result, run_id=run_id, cleared=None)
 
 
+def _training_choices(recipe: Recipe) -> Recipe:
+    """The recipe without the parts of the brief that do not change how a model is trained.
+
+    Rewording the problem or moving the good-enough bar re-judges the same model; it must not
+    throw the trained model away.
+    """
+    view = recipe.copy()
+    view.brief = dataclasses.replace(view.brief, problem="", decision="", bar_metric=None,
+                                     bar_value=None, ideal_value=None, max_latency_ms=None)
+    return view
+
+
 def _with_recipe(project: Project, recipe: Recipe, *, reason: str) -> Project:
-    changed = recipe != project.recipe
+    changed = _training_choices(recipe) != _training_choices(project.recipe)
     cleared = None
     result = project.result
     if changed and result is not None:
