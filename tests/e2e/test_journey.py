@@ -34,8 +34,19 @@ def go(page, title: str) -> None:
 
 def choose(page, label: str, option: str) -> None:
     """Pick an option in a Streamlit selectbox by its label."""
-    page.get_by_role("combobox", name=label).first.click()
-    page.get_by_role("option", name=option, exact=True).first.click()
+    box = page.get_by_role("combobox", name=label).first
+    # Scroll first: the list closes itself when the page scrolls under it.
+    box.scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    box.click()
+    wanted = page.get_by_role("option", name=option, exact=True).first
+    try:
+        wanted.wait_for(timeout=3_000)
+    except Exception:  # the list did not open on click: the keyboard opens it
+        box.focus()
+        page.keyboard.press("ArrowDown")
+    wanted.click()
+    wait_for_app(page)
 
 
 def shoot(page, screenshot_dir, name: str) -> None:
