@@ -191,7 +191,7 @@ def _live(job: TrainingJob) -> None:
     while True:
         progress = job.progress
         elapsed = time.monotonic() - job.started
-        state = (job.state, job.queue_position, progress.fraction, progress.message,
+        state = (job.state, job.queue_position, round(progress.fraction, 2), progress.message,
                  len(progress.leaderboard), int(elapsed))
         if state != shown:
             shown = state
@@ -210,7 +210,7 @@ def _live(job: TrainingJob) -> None:
             st.rerun()
         if time.monotonic() >= until:
             return
-        time.sleep(0.25)
+        time.sleep(0.5)
 
 
 def _start(project: Project, hypothesis: str) -> None:

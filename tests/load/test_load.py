@@ -56,10 +56,19 @@ async def one_user(browser, url, csv, times, downloads_dir, index):
         await idle(page)
 
         async def go(title):
-            await page.locator('[data-testid="stSidebar"] a').filter(has_text=title).first.click()
+            heading = page.get_by_role("heading", name=title).first
+            for attempt in range(3):
+                await page.locator('[data-testid="stSidebar"] a').filter(has_text=title).first.click()
+                try:
+                    await heading.wait_for(timeout=60_000)
+                    return
+                except Exception:
+                    if attempt == 2:
+                        raise
 
         await timed(times, page, lambda: page.locator(
             '[data-testid="stFileUploader"] input[type=file]').first.set_input_files(str(csv)))
+        await page.get_by_text("891 rows").first.wait_for(timeout=120_000)
         await timed(times, page, lambda: go("Model"))
         await timed(times, page, lambda: page.get_by_role("button", name="Set the target").click())
         field = page.locator('[data-testid="stNumberInput"]').filter(
