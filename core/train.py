@@ -37,6 +37,16 @@ from core.recipe import ModelChoice, Recipe
 
 ProgressCallback = Callable[["Progress"], None]
 
+# Auto mode scores candidates on as few folds as hold this many validation rows: enough to
+# rank models and weigh an ensemble reliably (see ``_Runner._narrow_folds``).
+AUTO_VALIDATION_ROWS = 5_000
+# Greedy ensemble selection: how many of the best distinct configurations it draws from, and
+# at most how many draws (with replacement) it makes.
+ENSEMBLE_POOL = 10
+ENSEMBLE_ROUNDS = 25
+# Auto mode keeps time to refit the best configuration of this many model families.
+ENSEMBLE_RESERVE = 4
+
 
 @dataclass
 class Progress:
@@ -611,33 +621,60 @@ class _Runner:
                        timeout=max(budget, 1.0), catch=())
 
     def run_auto(self, budget: float) -> None:
-        """Auto mode: baselines, strong defaults, then Optuna across models, then an ensemble.
+        """Auto mode: a portfolio of known-good configurations, Optuna across models, an ensemble.
 
         The whole search keeps within ``budget`` seconds (refit and evaluation included) by
         reserving time for the final refit from the measured fit times.
         """
         deadline = self.started + budget
         self.deadline = deadline
-        task = self.task
-        linear = "logistic_regression" if task != "regression" else "ridge"
-        plan = ["dummy", linear, "hist_gradient_boosting"]
-        if not self.recipe.brief.interpretable:
-            plan += ["extra_trees", "random_forest"]
-        else:
-            plan = ["dummy", linear, "decision_tree"]
-        plan = [m for m in plan if self._allowed(m)]
-        for model in plan:
-            if not self._time_for(model, deadline):
-                self.notes.append(f"{catalogue.get(model).label} skipped: not enough time left in the budget.")
+        all_folds = self._narrow_folds()
+        interpretable = self.recipe.brief.interpretable
+        allowed: dict[str, bool] = {}
+        for model, params in catalogue.auto_portfolio(self.task, n_rows=len(self.X),
+                                                      interpretable=interpretable):
+            if model not in allowed:
+                allowed[model] = self._allowed(model)
+            if not allowed[model]:
+                continue
+            if not self._time_for(model, deadline, params):
+                self.notes.append(f"{catalogue.get(model).label} ({_describe(params)}) skipped: "
+                                  "not enough time left in the budget.")
                 continue
             self.fraction = self._elapsed_fraction(budget)
-            self.evaluate(model)
-        pool = [m for m in (["hist_gradient_boosting", "extra_trees", linear]
-                            if not self.recipe.brief.interpretable else [linear, "decision_tree"])
-                if self._allowed(m) and catalogue.get(m).space]
+            self.evaluate(model, params, note="auto portfolio" if params else "")
+        linear = "logistic_regression" if self.task != "regression" else "ridge"
+        if interpretable:
+            pool = [linear, "decision_tree"]
+        elif all_folds:
+            pool = ["hist_gradient_boosting", "extra_trees", linear]
+        else:
+            # A forest's cost grows with trees × features × rows, and on few folds a slow trial
+            # has no later fold to be stopped at: on large data forests join only the portfolio.
+            pool = ["hist_gradient_boosting", linear]
+        pool = [m for m in pool if allowed.get(m, False) and catalogue.get(m).space]
         self._optuna_across(pool, deadline, budget)
         if len(self._usable()) > 2:
-            self._try_ensemble()
+            self._try_ensemble(deadline)
+
+    def _narrow_folds(self) -> bool:
+        """On large data, score auto mode's candidates on the fewest folds that still hold
+        ``AUTO_VALIDATION_ROWS`` validation rows; return whether every fold is kept.
+
+        A fold of 5,000 rows already ranks models reliably, and five of them cost five fits:
+        the time saved buys more configurations. The final model is refitted on every
+        training row either way, so this changes which models are tried, not how one is fitted.
+        """
+        per_fold = len(self.X) / max(len(self.folds), 1)
+        keep = max(1, math.ceil(AUTO_VALIDATION_ROWS / per_fold))
+        if keep >= len(self.folds):
+            return True
+        # The last folds: for time-ordered splits they are the ones closest to the future.
+        self.folds = self.folds[-keep:]
+        self.notes.append(f"Auto mode scored models on {keep} of the cross-validation folds "
+                          f"({keep * per_fold:,.0f} validation rows) to try more of them "
+                          "within the time budget.")
+        return False
 
     def _optuna_across(self, pool: list[str], deadline: float, budget: float) -> None:
         import optuna
@@ -650,10 +687,10 @@ class _Runner:
                                                                        group=True))
         def objective(trial):
             model = trial.suggest_categorical("model", pool)
-            if not self._time_for(model, deadline):
+            params = {k: _suggest(trial, f"{model}.{k}", dim)
+                      for k, dim in catalogue.auto_space(model).items()}
+            if not self._time_for(model, deadline, params):
                 raise optuna.TrialPruned()
-            spec = catalogue.get(model)
-            params = {k: _suggest(trial, f"{model}.{k}", dim) for k, dim in spec.space.items()}
             self.fraction = self._elapsed_fraction(budget)
             value = self.evaluate(model, params, note="auto search").mean(self.metric)
             if math.isnan(value):
@@ -671,28 +708,54 @@ class _Runner:
     def _reserve_left(self, deadline: float) -> float:
         """Seconds left for searching once the final refit and evaluation are paid for.
 
-        The final model may be an ensemble of the best few configurations, so the reserve is
-        their summed fit time (scaled to the full training part), plus time to evaluate.
+        The final model is usually an ensemble, so the reserve is the summed refit time of the
+        best configuration of each of the best ``ENSEMBLE_RESERVE`` model families (the
+        ensemble draws on different families), plus time to evaluate.
         """
         ranked = sorted(self._usable(), key=lambda c: c.mean(self.metric),
                         reverse=scoring.METRICS[self.metric].greater_is_better)
-        top = [c for c in ranked if c.model != "dummy"][:3]
-        folds = max(len(self.folds), 2)
-        scale = folds / (folds - 1) * 1.2
-        refit = sum(c.fit_seconds for c in top) * scale if top else 2.0
-        evaluate = 0.05 * len(self.X) / 1000 + 1.5
-        return deadline - time.monotonic() - refit - evaluate
+        top: list[Candidate] = []
+        for cand in ranked:
+            if cand.model not in ("dummy", "ensemble") and all(cand.model != c.model for c in top):
+                top.append(cand)
+        top = top[:ENSEMBLE_RESERVE]
+        refit = sum(self._refit_seconds(c) for c in top) if top else 2.0
+        return deadline - time.monotonic() - refit - self._evaluate_seconds()
+
+    def _refit_seconds(self, cand: Candidate) -> float:
+        """The expected time to refit one candidate on every training row, with a margin."""
+        fold_rows = np.mean([len(train_idx) for train_idx, _ in self.folds])
+        return cand.fit_seconds * len(self.X) / fold_rows * 1.5
+
+    def _evaluate_seconds(self) -> float:
+        """Time kept for scoring the final model on the training sample and the test set."""
+        return 0.05 * len(self.X) / 1000 + 1.5
 
     def _has_real_model(self) -> bool:
         """Whether something better than the baseline is on the board (so stopping is safe)."""
         return any(c.model != "dummy" for c in self._usable())
 
-    def _time_for(self, model: str, deadline: float) -> bool:
+    def _time_for(self, model: str, deadline: float, params: dict[str, Any] | None = None) -> bool:
+        """Whether cross-validating ``model`` with ``params`` fits in the time left.
+
+        A configuration seen before costs what it cost; new settings of a known model are
+        assumed to cost up to twice its slowest fit (more trees, more rounds), and an unseen
+        model twice the slowest fit so far. Erring long keeps the budget when few folds leave
+        no second fold to notice an overrun.
+        """
         if not self._has_real_model():
             return True
-        times = [c.fit_seconds for c in self.candidates if c.model == model and c.status == "ok"]
-        estimate = (np.mean(times) if times else 1.0) * len(self.folds)
-        return self._reserve_left(deadline) > estimate * 0.8
+        params = params or {}
+        ok = [c for c in self.candidates if c.status == "ok" and c.model != "dummy"]
+        same = [c.fit_seconds for c in ok if c.model == model and c.params == params]
+        known = [c.fit_seconds for c in ok if c.model == model]
+        if same:
+            per_fold = max(same)
+        elif known:
+            per_fold = 2 * max(known)
+        else:
+            per_fold = 2 * max((c.fit_seconds for c in ok), default=0.5)
+        return self._reserve_left(deadline) > per_fold * len(self.folds)
 
     def _elapsed_fraction(self, budget: float) -> float:
         return min(0.9, (time.monotonic() - self.started) / budget)
@@ -711,37 +774,48 @@ class _Runner:
                 best = cand
         return best
 
-    def _try_ensemble(self) -> None:
-        """Greedy ensemble selection (Caruana et al., 2004) on out-of-fold predictions."""
+    def _try_ensemble(self, deadline: float) -> None:
+        """Greedy ensemble selection (Caruana et al., 2004) on out-of-fold predictions.
+
+        Members are drawn with replacement (repeats become weights) from the best
+        configurations plus the best of each model family, so a weaker but different model
+        (often the linear one) can still join. A member joins only while the refit of all
+        members fits in the time left.
+        """
         self.report_progress(self.fraction, "Trying an ensemble of the best models")
-        pool = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba),
-                      key=lambda c: c.mean(self.metric), reverse=scoring.METRICS[self.metric].greater_is_better)
+        greater = scoring.METRICS[self.metric].greater_is_better
+        ranked = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba),
+                        key=lambda c: c.mean(self.metric), reverse=greater)
         unique: list[Candidate] = []
-        for cand in pool:
+        for cand in ranked:
             if all(cand.model != u.model or cand.params != u.params for u in unique):
                 unique.append(cand)
-        pool = unique[:8]
+        pool = unique[:ENSEMBLE_POOL]
+        for cand in unique[ENSEMBLE_POOL:]:
+            if all(cand.model != c.model for c in pool):
+                pool.append(cand)
         if len(pool) < 2:
             return
-        chosen: list[Candidate] = []
+        affordable = deadline - time.monotonic() - self._evaluate_seconds()
+        counts = [0] * len(pool)
         total = None
         best_score = None
-        for _ in range(15):
+        for round_ in range(ENSEMBLE_ROUNDS):
+            refit = sum(self._refit_seconds(c) for c, n in zip(pool, counts) if n)
             step_best = None
-            for cand in pool:
-                blend = cand.oof if total is None else (total * len(chosen) + cand.oof) / (len(chosen) + 1)
+            for i, cand in enumerate(pool):
+                if not counts[i] and refit + self._refit_seconds(cand) > affordable:
+                    continue
+                blend = cand.oof if total is None else (total * round_ + cand.oof) / (round_ + 1)
                 value = self._mean_fold_score(blend)
                 if step_best is None or scoring.is_better(self.metric, value, step_best[0]):
-                    step_best = (value, cand, blend)
-            if best_score is not None and not scoring.is_better(self.metric, step_best[0], best_score):
+                    step_best = (value, i, blend)
+            if step_best is None or (best_score is not None
+                                     and not scoring.is_better(self.metric, step_best[0], best_score)):
                 break
-            best_score = step_best[0]
-            chosen.append(step_best[1])
-            total = step_best[2]
-        counts: dict[int, int] = {}
-        for cand in chosen:
-            counts[id(cand)] = counts.get(id(cand), 0) + 1
-        members = [(c, float(counts[id(c)])) for c in pool if id(c) in counts]
+            best_score, i, total = step_best
+            counts[i] += 1
+        members = [(c, float(n)) for c, n in zip(pool, counts) if n]
         if len(members) < 2:
             return
         scores = {metric: [self._score(metric, valid_idx, total[valid_idx], True)
@@ -811,7 +885,9 @@ class _Runner:
             self.notes.append("Threshold tuning needs probabilities; this model gives scores only.")
             return None
         metric = self.metric if self.metric in ("f1", "balanced_accuracy", "mcc") else "f1"
-        threshold, value = scoring.best_threshold(self.y_np, best.oof[:, 1], self.classes[1], metric=metric)
+        rows = self._covered  # auto mode may have scored on a subset of the folds
+        threshold, value = scoring.best_threshold(self.y_np[rows], best.oof[rows, 1], self.classes[1],
+                                                  metric=metric)
         self.notes.append(f"Decision threshold tuned on validation folds: {threshold:.3f} "
                           f"(best {metric} {value:.3f}; 0.5 is the default).")
         return threshold
@@ -953,6 +1029,12 @@ def _suggest(trial: Any, name: str, dim: tuple) -> Any:
     if kind == "int":
         return trial.suggest_int(name, dim[1], dim[2], log=dim[3] == "log")
     return trial.suggest_float(name, dim[1], dim[2], log=dim[3] == "log")
+
+
+def _describe(params: dict[str, Any]) -> str:
+    """Parameters in a note, e.g. ``learning_rate=0.05, max_iter=500``; "defaults" when none."""
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in params.items()) or "defaults"
 
 
 def _scalar(value: Any) -> Any:

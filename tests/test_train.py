@@ -201,3 +201,48 @@ def test_dask_cluster_gives_the_same_scores(titanic):
         remote = train(titanic, recipe, inferred_roles=roles_of(titanic),
                        dask_scheduler=cluster.scheduler_address)
     assert remote.leaderboard[0]["roc_auc"] == pytest.approx(local.leaderboard[0]["roc_auc"])
+
+
+def test_auto_portfolio_starts_with_baselines_and_keeps_to_the_brief():
+    from core import catalogue
+
+    for task in ("binary", "multiclass", "regression"):
+        portfolio = catalogue.auto_portfolio(task, n_rows=1000)
+        assert [m for m, _ in portfolio[:3]] == ["dummy", catalogue.default_models(task)[1],
+                                                 "hist_gradient_boosting"]
+        kinds = {m for m, _ in portfolio}
+        assert {"extra_trees", "random_forest"} <= kinds
+        for model, params in portfolio:  # every configuration builds
+            catalogue.get(model).make(task, params)
+    small = dict(catalogue.auto_portfolio("binary", n_rows=1000)[4:5])
+    large = dict(catalogue.auto_portfolio("binary", n_rows=100_000)[4:5])
+    assert large["extra_trees"]["n_estimators"] < small["extra_trees"]["n_estimators"]
+    readable = catalogue.auto_portfolio("binary", n_rows=1000, interpretable=True)
+    assert all(catalogue.get(m).interpretable for m, _ in readable)
+
+
+def test_auto_mode_on_few_folds_still_tunes_a_threshold_and_reproduces(titanic, monkeypatch):
+    """Large data is scored on a subset of the folds; every later step copes with that."""
+    import core.train as t
+
+    monkeypatch.setattr(t, "AUTO_VALIDATION_ROWS", 250)
+    recipe = Recipe(target="survived", time_budget=8, metric="f1")
+    recipe.imbalance.tune_threshold = True
+    result = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    assert any("2 of the cross-validation folds" in n for n in result.notes)
+    assert 0.0 < result.threshold < 1.0
+    assert result.recipe.imbalance.threshold == pytest.approx(result.threshold)
+    again = train(titanic, result.recipe, inferred_roles=roles_of(titanic))
+    np.testing.assert_allclose(result.pipeline.predict_proba(titanic),
+                               again.pipeline.predict_proba(titanic))
+
+
+def test_auto_mode_page_names_every_setting_with_its_value():
+    from pathlib import Path
+
+    import core.train as t
+
+    page = (Path(__file__).resolve().parents[1] / "docs" / "auto-mode.md").read_text()
+    for name in ("AUTO_VALIDATION_ROWS", "ENSEMBLE_POOL", "ENSEMBLE_ROUNDS", "ENSEMBLE_RESERVE"):
+        value = getattr(t, name)
+        assert f"`{name}` ({value:,})" in page, name
