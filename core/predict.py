@@ -30,18 +30,33 @@ def predict_table(model: Any, card: dict[str, Any], frame: pd.DataFrame
         raise TabwrightError("The data has no rows to predict.", "Use a file with at least one data row.")
     X, notices = validate_input(frame, card["input_schema"])
     out = pd.DataFrame(index=frame.index)
-    out["prediction"] = model.predict(X)
-    if card["task"] in ("binary", "multiclass") and hasattr(model, "predict_proba"):
-        try:
-            proba = model.predict_proba(X)
-        except AttributeError:
-            proba = None
-        if proba is not None:
-            for i, cls in enumerate(card["classes"]):
-                out[f"proba_{cls}"] = proba[:, i]
-    elif card["task"] == "clustering":
+    proba = _probabilities(model, card, X)
+    if proba is None:
+        out["prediction"] = model.predict(X)
+    else:
+        # One pass through the pipeline: labels follow from the probabilities exactly as
+        # predict() derives them (argmax, or the tuned threshold with >= for binary).
+        classes = np.asarray(card["classes"], dtype=object)
+        threshold = card.get("threshold")
+        if card["task"] == "binary" and threshold is not None:
+            labels = classes[(proba[:, 1] >= threshold).astype(int)]
+        else:
+            labels = classes[np.argmax(proba, axis=1)]
+        out["prediction"] = pd.Series(labels, index=frame.index).infer_objects()
+        for i, cls in enumerate(card["classes"]):
+            out[f"proba_{cls}"] = proba[:, i]
+    if card["task"] == "clustering":
         out = out.rename(columns={"prediction": "cluster"})
     return out.reset_index(drop=True), notices
+
+
+def _probabilities(model: Any, card: dict[str, Any], X: pd.DataFrame) -> np.ndarray | None:
+    if card["task"] not in ("binary", "multiclass") or not hasattr(model, "predict_proba"):
+        return None
+    try:
+        return model.predict_proba(X)
+    except AttributeError:  # e.g. an SVM without probability estimates
+        return None
 
 
 def evaluate_labelled(model: Any, card: dict[str, Any], frame: pd.DataFrame) -> dict[str, Any]:
