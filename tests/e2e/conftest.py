@@ -134,8 +134,11 @@ def start_server(
             "--browser.gatherUsageStats=false",
             "--server.fileWatcherType=none",
         ]
+        # The AppTest suite sets TABWRIGHT_POLL_SECONDS=0 in its own process; a real server
+        # must poll as it does for users, so that setting is not passed on.
+        inherited = {k: v for k, v in os.environ.items() if k != "TABWRIGHT_POLL_SECONDS"}
         process_env = {
-            **os.environ,
+            **inherited,
             "TABWRIGHT_WORKSPACE": str(workspace),
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
