@@ -123,6 +123,12 @@ def next_step(stage: str, *, label: str | None = None) -> None:
     st.page_link(following.path, label=label or f"Next: {following.title} →", icon=following.icon)
 
 
+def run_key(project: Project) -> str:
+    """Identifies one training result for caching (its run id, else the result's identity)."""
+    r = project.result
+    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}"
+
+
 def show_error(exc: TabwrightError) -> None:
     """A TabwrightError as an error box: what is wrong, then what to do."""
     st.error(f"**{exc.message}**" + (f"\n\n{exc.hint}" if exc.hint else ""), icon="⚠️")

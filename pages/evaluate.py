@@ -39,12 +39,6 @@ CARD_LABELS = {"average_precision": "PR-AUC", "precision": "Precision", "recall"
 CHART_CONFIG = {"displaylogo": False}
 
 
-def _run_key(project: Project) -> str:
-    """Identifies one training result for caching (a run id, else the result's own identity)."""
-    r = project.result
-    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}"
-
-
 @st.cache_data(show_spinner="Timing single-row predictions…", max_entries=64)
 def _latency(run_key: str, _result: Any) -> float:
     return measure_latency(_result.pipeline, _result.X_test)
@@ -105,7 +99,7 @@ def _verdict_section(project: Project) -> None:
         st.page_link("pages/define.py", label="Set the bar on Define", icon="🎯")
     if brief.max_latency_ms is not None:
         try:
-            latency = latency_verdict(_latency(_run_key(project), result), brief.max_latency_ms)
+            latency = latency_verdict(_latency(_ui.run_key(project), result), brief.max_latency_ms)
         except TabwrightError as exc:
             _ui.show_error(exc)
         else:
@@ -143,7 +137,7 @@ def _learning_curve_if_computed(project: Project) -> dict[str, Any] | None:
     if not _state.widget_value("eval_learning_curve_shown"):
         return None
     try:
-        return _learning_curve(_run_key(project), project.result)
+        return _learning_curve(_ui.run_key(project), project.result)
     except TabwrightError:
         return None
 
@@ -339,7 +333,7 @@ def _diagnostics_section(project: Project) -> None:
         if st.toggle("Compute the learning curve (refits the model several times)",
                      key="eval_learning_curve_shown"):
             try:
-                curve = _learning_curve(_run_key(project), result)
+                curve = _learning_curve(_ui.run_key(project), result)
             except TabwrightError as exc:
                 _ui.show_error(exc)
             else:
@@ -349,7 +343,7 @@ def _diagnostics_section(project: Project) -> None:
                     st.caption(f"ℹ️ {note}")
     with tabs[1]:
         try:
-            rows = _importance(_run_key(project), result)
+            rows = _importance(_ui.run_key(project), result)
         except TabwrightError as exc:
             _ui.show_error(exc)
         else:
@@ -363,7 +357,7 @@ def _diagnostics_section(project: Project) -> None:
 def _worst_errors(project: Project) -> None:
     result = project.result
     try:
-        errors = _errors(_run_key(project), result)
+        errors = _errors(_ui.run_key(project), result)
     except TabwrightError as exc:
         _ui.show_error(exc)
         return

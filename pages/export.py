@@ -20,12 +20,6 @@ from core.scoring import METRICS
 from pages import _ui
 
 
-def _run_key(project: Project) -> str:
-    """Identifies one training result for caching (a run id, else the result's own identity)."""
-    r = project.result
-    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}"
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def _files(run_key: str, data_name: str, _result: Any) -> dict[str, bytes]:
     return bundle_files(_result, data_name=data_name)
@@ -84,7 +78,7 @@ def _download_row(label: str, file_name: str, data: Any, mime: str, explanation:
 
 def _downloads(project: Project) -> None:
     result = project.result
-    key = _run_key(project)
+    key = _ui.run_key(project)
     data_name = project.table.name if project.table is not None else "data.csv"
     name = _project_name(project)
     profile = project.profile
@@ -128,7 +122,7 @@ def _downloads(project: Project) -> None:
 def _model_card(project: Project) -> None:
     result = project.result
     data_name = project.table.name if project.table is not None else "data.csv"
-    card = _card(_run_key(project), data_name, result)
+    card = _card(_ui.run_key(project), data_name, result)
     st.subheader("The model card")
     metric = card["metric"]
     label = METRICS[metric].label if metric in METRICS else metric

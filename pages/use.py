@@ -31,11 +31,6 @@ PREVIEW_ROWS = 50
 CHART_CONFIG = {"displaylogo": False}
 
 
-def _run_key(project: Project) -> str:
-    r = project.result
-    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}"
-
-
 @st.cache_data(show_spinner=False, max_entries=16)
 def _current_card(run_key: str, data_name: str, _result: Any) -> dict[str, Any]:
     return model_card(_result, data_name=data_name)
@@ -63,7 +58,7 @@ def _choose_model(project: Project, runs: list[dict[str, Any]]) -> tuple[Any, di
                "tabwright only uses models it trained itself, in this session.")
     if choice == CURRENT:
         data_name = project.table.name if project.table is not None else "data.csv"
-        return (project.result.pipeline, _current_card(_run_key(project), data_name, project.result),
+        return (project.result.pipeline, _current_card(_ui.run_key(project), data_name, project.result),
                 project.result.recipe)
     try:
         model, card = RunStore().load_model(choice, owner=_state.owner())
