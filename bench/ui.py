@@ -26,19 +26,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.ingest import OUT, generate  # noqa: E402
-from tests.e2e import wait_for_app  # noqa: E402
-from tests.e2e.conftest import _free_port, _healthy  # noqa: E402
+from tests.e2e import rss_mb, wait_for_app  # noqa: E402
+from tests.e2e.conftest import CHROMIUM_ARGS as ARGS, _free_port, _healthy  # noqa: E402
 
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def main() -> None:

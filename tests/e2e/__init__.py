@@ -11,6 +11,8 @@ A test module here starts with::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def wait_for_app(page, *, timeout_ms: int = 30_000, settle_ms: int = 250) -> None:
     """Wait until Streamlit is connected and has finished running the script.
@@ -32,3 +34,11 @@ def wait_for_app(page, *, timeout_ms: int = 30_000, settle_ms: int = 250) -> Non
         state="detached", timeout=timeout_ms
     )
     page.locator('[data-testid="stSkeleton"]').first.wait_for(state="detached", timeout=timeout_ms)
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` in MB (Linux), for load tests and benchmarks."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")

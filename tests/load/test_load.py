@@ -20,19 +20,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e import rss_mb
+from tests.e2e.conftest import CHROMIUM_ARGS as ARGS
+
 pytestmark = pytest.mark.load
 
 ROOT = Path(__file__).resolve().parents[2]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-dev-shm-usage"]
-
-
-def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 async def idle(page, timeout_ms=180_000):
