@@ -38,7 +38,7 @@ chromium:
 	@bash scripts/install-chromium.sh
 
 app: setup
-	$(PY) -m streamlit run app.py --server.address=127.0.0.1 --server.port=$(PORT) $(STREAMLIT_FLAGS)
+	$(PY) scripts/run_app.py --server.address=127.0.0.1 --server.port=$(PORT) $(STREAMLIT_FLAGS)
 
 test: setup chromium
 	@bash scripts/run-tests.sh $(PYTEST_ARGS)

@@ -42,7 +42,7 @@ def main() -> None:
     port = _free_port()
     env = os.environ | {"TABWRIGHT_WORKSPACE": str(OUT / "ui-workspace")}
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless=true",
+        [sys.executable, "scripts/run_app.py", "--server.headless=true",
          "--server.address=127.0.0.1", f"--server.port={port}", "--browser.gatherUsageStats=false",
          "--server.fileWatcherType=none"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL)
