@@ -26,14 +26,13 @@ class PageInfo:
     path: str
     url: str
     blurb: str
-    default: bool = False
 
 
 PAGES: tuple[PageInfo, ...] = (
     PageInfo("define", "Define", "🎯", "pages/define.py", "define",
              "The problem, the metric that matters and what result is good enough."),
     PageInfo("data", "Data", "📄", "pages/data.py", "data",
-             "Upload a CSV or pick a sample; check how it was read.", default=True),
+             "Upload a CSV or pick a sample; check how it was read."),
     PageInfo("explore", "Explore", "🔍", "pages/explore.py", "explore",
              "Charts, data-quality findings and whether the features carry signal."),
     PageInfo("prepare", "Prepare", "🧹", "pages/prepare.py", "prepare",

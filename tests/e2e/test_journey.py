@@ -148,6 +148,15 @@ def test_deep_link_on_a_fresh_server_shows_our_stepper(fresh_server, page, scree
     shoot(page, screenshot_dir, "deep-link-evaluate")
 
 
+def test_deep_link_to_the_data_page_and_the_root(app_server, page):
+    for path in ("/data", "/"):
+        page.goto(f"{app_server}{path}")
+        wait_for_app(page)
+        page.get_by_role("heading", name="Data").first.wait_for()
+        assert page.get_by_text("Page not found").count() == 0
+        assert "/data" in page.url
+
+
 def test_reload_keeps_the_work(app_server, page, datasets_dir):
     page.goto(app_server)
     wait_for_app(page)
