@@ -94,10 +94,7 @@ class ToNumber(TransformerMixin, BaseEstimator):
     """
 
     def fit(self, X, y=None):
-        frame = _as_frame(X)
-        self.n_features_in_ = frame.shape[1]
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        return self
+        return _remember_columns(self, X)
 
     def transform(self, X):
         frame = _as_frame(X)
@@ -134,10 +131,7 @@ class ToString(TransformerMixin, BaseEstimator):
     """
 
     def fit(self, X, y=None):
-        frame = _as_frame(X)
-        self.n_features_in_ = frame.shape[1]
-        self.feature_names_in_ = np.asarray(frame.columns, dtype=object)
-        return self
+        return _remember_columns(self, X)
 
     def transform(self, X):
         frame = _as_frame(X)
@@ -151,6 +145,14 @@ class ToString(TransformerMixin, BaseEstimator):
 
     def get_feature_names_out(self, input_features=None):
         return self.feature_names_in_
+
+
+def _remember_columns(estimator, X):
+    """Record the input columns (scikit-learn's fitted attributes) and return the estimator."""
+    frame = _as_frame(X)
+    estimator.n_features_in_ = frame.shape[1]
+    estimator.feature_names_in_ = np.asarray(frame.columns, dtype=object)
+    return estimator
 
 
 def _as_frame(X) -> pd.DataFrame:
