@@ -90,10 +90,16 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
             else train_rows
     metric = recipe.effective_metric
     if recipe.auto:
-        names = auto_first_models(task, interpretable=recipe.brief.interpretable)
+        from core.train import AUTO_SEARCH_ROWS
+
+        names = auto_first_models(task, n_rows=train_rows, interpretable=recipe.brief.interpretable)
         search = (f"Auto mode: baselines first, then strong defaults, then an Optuna search across "
                   f"the best model families, then an ensemble if it wins, all within "
                   f"{recipe.time_budget:g} s.")
+        if train_rows > AUTO_SEARCH_ROWS:
+            notes.append(f"Auto mode compares models on a {AUTO_SEARCH_ROWS:,}-row sample of the "
+                         f"{train_rows:,} training rows, then refits the winner on every training "
+                         "row the budget allows (the estimate below says how many).")
     else:
         names = [m.name for m in recipe.models] or catalogue.default_models(task)
         if "dummy" not in names:
@@ -143,12 +149,10 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
     }
 
 
-def auto_first_models(task: str, *, interpretable: bool = False) -> list[str]:
-    """The models auto mode cross-validates before its search (as ``core.train`` runs them)."""
-    linear = "logistic_regression" if task != "regression" else "ridge"
-    if interpretable:
-        return ["dummy", linear, "decision_tree"]
-    return ["dummy", linear, "hist_gradient_boosting", "extra_trees", "random_forest"]
+def auto_first_models(task: str, *, n_rows: int = 1_000, interpretable: bool = False) -> list[str]:
+    """The models auto mode cross-validates before its search: its portfolio's, in order."""
+    portfolio = catalogue.auto_portfolio(task, n_rows=n_rows, interpretable=interpretable)
+    return list(dict.fromkeys(model for model, _ in portfolio))
 
 
 def _clustering_plan(frame: pd.DataFrame, recipe: Recipe) -> dict[str, Any]:

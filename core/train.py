@@ -40,6 +40,11 @@ ProgressCallback = Callable[["Progress"], None]
 # Auto mode scores candidates on as few folds as hold this many validation rows: enough to
 # rank models and weigh an ensemble reliably (see ``_Runner._narrow_folds``).
 AUTO_VALIDATION_ROWS = 5_000
+# Above this many training rows auto mode searches on a sample of this size (stratified for
+# classes) and refits the chosen model on as many training rows as the budget allows: on a
+# million rows one fit of the preparation alone takes ~10 s, which would leave a 60 s budget
+# room for two models. Rankings on 100k rows hold on the full data; the refit uses them all.
+AUTO_SEARCH_ROWS = 100_000
 # Greedy ensemble selection: how many of the best distinct configurations it draws from, and
 # at most how many draws (with replacement) it makes.
 ENSEMBLE_POOL = 10
@@ -233,12 +238,21 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     classes = np.sort(y_all.unique()) if task != "regression" else None
     X_train, X_test, y_train, y_test, split_note = split_train_test(data, plan, recipe, task)
     notes.append(split_note)
-    cv, cv_description = make_cv(recipe, task, y_train, n_rows=len(X_train))
-    folds = list(_folds(cv, X_train, y_train, data, recipe))
+    X_search, y_search = X_train, y_train
+    if recipe.auto and len(X_train) > AUTO_SEARCH_ROWS:
+        X_search, y_search = _sample(X_train, y_train, AUTO_SEARCH_ROWS, task, recipe.seed)
+        X_search, y_search = X_search.sort_index(), y_search.sort_index()
+        notes.append(f"Auto mode compared models on a {AUTO_SEARCH_ROWS:,}-row sample of the "
+                     f"{len(X_train):,} training rows{' (stratified by class)' if task != 'regression' else ''}, "
+                     "so more of them fit in the budget; the chosen model is refitted on the "
+                     "training rows afterwards.")
+    cv, cv_description = make_cv(recipe, task, y_search, n_rows=len(X_search))
+    folds = list(_folds(cv, X_search, y_search, data, recipe))
     threads = threads or int(os.environ.get("TABWRIGHT_THREADS", "1"))
     runner = _Runner(plan=plan, recipe=recipe, task=task, metric=metric, classes=classes,
-                     X=X_train, y=y_train, folds=folds, cancel=cancel, report=report,
-                     started=started, notes=notes, dask_scheduler=dask_scheduler)
+                     X=X_search, y=y_search, folds=folds, cancel=cancel, report=report,
+                     started=started, notes=notes, dask_scheduler=dask_scheduler,
+                     full_X=X_train, full_y=y_train)
     with threadpool_limits(limits=threads), warnings.catch_warnings(), _cluster(dask_scheduler):
         warnings.simplefilter("ignore")
         cancelled = False
@@ -468,6 +482,12 @@ def _class_scores(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, bool]:
     return scores, False
 
 
+def _round_up(seconds: float) -> int:
+    """A budget suggestion: seconds rounded up to a tidy number (10 s, or 60 s past 5 min)."""
+    step = 60 if seconds > 300 else 10
+    return int(math.ceil(seconds / step) * step)
+
+
 def _sample(X: pd.DataFrame, y: pd.Series, n: int, task: str, seed: int):
     stratify = y if task != "regression" and y.value_counts().min() >= 2 else None
     X_s, _, y_s, _ = train_test_split(X, y, train_size=n, random_state=seed, stratify=stratify)
@@ -478,9 +498,13 @@ class _Runner:
     """Holds the state of one training run: candidates, timing, and progress reporting."""
 
     def __init__(self, *, plan, recipe, task, metric, classes, X, y, folds, cancel, report,
-                 started, notes, dask_scheduler):
+                 started, notes, dask_scheduler, full_X=None, full_y=None):
         self.plan, self.recipe, self.task, self.metric = plan, recipe, task, metric
         self.classes, self.X, self.y, self.folds = classes, X, y, folds
+        # The rows the final model is refitted on (all training rows); ``X`` may be a sample.
+        self.full_X = X if full_X is None else full_X
+        self.full_y = y if full_y is None else full_y
+        self.budget: float | None = None
         self.cancel, self.report, self.started, self.notes = cancel, report, started, notes
         self.dask_scheduler = dask_scheduler
         self.candidates: list[Candidate] = []
@@ -576,7 +600,7 @@ class _Runner:
 
     def _allowed(self, model: str) -> bool:
         spec = catalogue.get(model)
-        if spec.large_data == "skip" and spec.max_rows and len(self.X) > spec.max_rows:
+        if spec.large_data == "skip" and spec.max_rows and len(self.full_X) > spec.max_rows:
             self.notes.append(f"{spec.label} skipped above {spec.max_rows:,} rows: {spec.cost}.")
             return False
         if self.recipe.brief.interpretable and not spec.interpretable:
@@ -628,6 +652,7 @@ class _Runner:
         """
         deadline = self.started + budget
         self.deadline = deadline
+        self.budget = budget
         all_folds = self._narrow_folds()
         interpretable = self.recipe.brief.interpretable
         allowed: dict[str, bool] = {}
@@ -719,17 +744,38 @@ class _Runner:
             if cand.model not in ("dummy", "ensemble") and all(cand.model != c.model for c in top):
                 top.append(cand)
         top = top[:ENSEMBLE_RESERVE]
-        refit = sum(self._refit_seconds(c) for c in top) if top else 2.0
+        if not top:
+            refit = 2.0
+        else:
+            planned = None if self.budget is None else self.budget / 2
+            refit = self._seconds_per_refit_row(top) * self._refit_rows(top, planned)
         return deadline - time.monotonic() - refit - self._evaluate_seconds()
 
-    def _refit_seconds(self, cand: Candidate) -> float:
-        """The expected time to refit one candidate on every training row, with a margin."""
+    def _seconds_per_refit_row(self, members: list[Candidate]) -> float:
+        """Expected refit time per training row of these candidates together, with a margin."""
         fold_rows = np.mean([len(train_idx) for train_idx, _ in self.folds])
-        return cand.fit_seconds * len(self.X) / fold_rows * 1.5
+        return sum(c.fit_seconds for c in members) / fold_rows * 1.5
+
+    def _refit_seconds(self, cand: Candidate) -> float:
+        """The expected time to refit one candidate on the planned training rows."""
+        return self._seconds_per_refit_row([cand]) * self._refit_rows([cand], None)
+
+    def _refit_rows(self, members: list[Candidate], seconds: float | None) -> int:
+        """How many training rows the final refit uses: all of them, unless auto mode searched
+        on a sample and refitting on all would take longer than ``seconds``; then as many as
+        ``seconds`` afford, never fewer than the search sample."""
+        n = len(self.full_X)
+        if seconds is None or n <= len(self.X):
+            return n
+        per_row = self._seconds_per_refit_row(members)
+        if per_row <= 0:
+            return n
+        return int(min(n, max(len(self.X), seconds / per_row)))
 
     def _evaluate_seconds(self) -> float:
         """Time kept for scoring the final model on the training sample and the test set."""
-        return 0.05 * len(self.X) / 1000 + 1.5
+        n = len(self.full_X)
+        return 0.05 * min(n, 100_000) / 1000 + 0.02 * max(n - 100_000, 0) / 1000 + 1.5
 
     def _has_real_model(self) -> bool:
         """Whether something better than the baseline is on the board (so stopping is safe)."""
@@ -893,11 +939,25 @@ class _Runner:
         return threshold
 
     def refit(self, best: Candidate, threshold: float | None) -> Any:
-        X, y = self.X, self.y
+        X, y = self.full_X, self.full_y
         keep = outlier_row_mask(X, self.recipe)
         if not keep.all():
             X, y = X[keep], y[keep]
             self.notes.append(f"Dropped {int((~keep).sum()):,} outlier rows from training (not from testing).")
+        if self.deadline is not None and len(X) > len(self.X):
+            members = [c for c, _ in best.members] if best.members else [best]
+            left = self.deadline - time.monotonic() - self._evaluate_seconds()
+            rows = min(len(X), self._refit_rows(members, max(left, 0.0)))
+            if rows < len(X):
+                needed = (time.monotonic() - self.started + self._seconds_per_refit_row(members) * len(X)
+                          + self._evaluate_seconds())
+                self.notes.append(
+                    f"The final model was refitted on {rows:,} of the {len(X):,} training rows to "
+                    f"keep the {self.budget:g} s budget; a budget of about {_round_up(needed)} s "
+                    "would refit it on all of them.")
+                X, y = _sample(X, y, rows, self.task, self.recipe.seed)
+            else:
+                self.notes.append(f"The final model was refitted on all {len(X):,} training rows.")
         spec_rows = None if best.members else catalogue.get(best.model).max_rows
         if spec_rows and len(X) > spec_rows:
             X, y = _sample(X, y, spec_rows, self.task, self.recipe.seed)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import json
 import os
 import time
 from typing import Any
@@ -18,6 +19,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import TabwrightError
+from core.estimate import estimate_run
 from core.experiment import training_plan
 from core.history import RunStore
 from core.jobs import TrainingJob
@@ -90,6 +92,13 @@ def _plan(fingerprint: str, recipe_json: str, _frame: pd.DataFrame) -> dict[str,
     return training_plan(_frame, Recipe.from_json(recipe_json))
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _estimate(fingerprint: str, recipe_json: str, roles_json: str, _frame: pd.DataFrame,
+              _plan: dict[str, Any]) -> dict[str, Any]:
+    return estimate_run(_frame, Recipe.from_json(recipe_json), _plan,
+                        inferred_roles=json.loads(roles_json)).to_dict()
+
+
 def _show_plan(project: Project, *, expanded: bool) -> None:
     with st.expander("**The plan**: models, validation, rows and time", expanded=expanded):
         _plan_details(project)
@@ -113,16 +122,23 @@ def _plan_details(project: Project) -> None:
     cols[2].metric("Optimising", metric.label if metric else plan["metric"])
     if plan["auto"]:
         cols[3].metric("Time budget", f"{plan['budget']:g} s", help="Auto mode stops within this budget.")
-    else:
+    elif plan["task"] == "clustering":
         cols[3].metric("Rough time", _duration(plan["estimate_seconds"]),
                        help="A rough estimate from the rows, columns and models; the first run "
                             "on a busy server can take longer.")
+    estimate = _show_estimate(project, plan) if plan["task"] != "clustering" else None
     st.markdown(f"**Validation:** {plan['validation']}.")
     if plan["search"]:
         st.markdown(f"**Search:** {plan['search']}")
+    costs = {c["name"]: c for c in (estimate or {}).get("models", [])}
     rows = [{"Model": m["label"],
              "Plan": {"run": "✅ runs", "sampled": "🔹 on a sample", "skipped": "⏭️ skipped"}[m["treatment"]],
-             "Why": m["why"], "What it is": m["what"]} for m in plan["models"]]
+             "Why": m["why"],
+             **({"Fits × rows": (f"{costs[m['name']]['fits']} × {costs[m['name']]['fit_rows']:,}"
+                                 if m["name"] in costs else "—"),
+                 "Time (est.)": (_duration(costs[m["name"]]["seconds"]) if m["name"] in costs else "—")}
+                if costs and not plan["auto"] else {}),
+             "What it is": m["what"]} for m in plan["models"]]
     title = "Models auto mode starts with" if plan["auto"] else "Models that will run"
     st.markdown(f"**{title}**")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
@@ -135,6 +151,41 @@ def _plan_details(project: Project) -> None:
         st.caption(f"ℹ️ {note}")
     _ui.explain("Every model is cross-validated on the training part only; the test rows are "
                 "scored once, at the very end, so the final number is an honest estimate.")
+
+
+def _show_estimate(project: Project, plan: dict[str, Any]) -> dict[str, Any] | None:
+    """Time and memory measured from pilot fits on this data, before training starts."""
+    roles = json.dumps(project.effective_roles(), sort_keys=True)
+    try:
+        with st.spinner("Timing a few small pilot fits to estimate time and memory…"):
+            estimate = _estimate(project.table.fingerprint, project.recipe.to_json(), roles,
+                                 project.frame, plan)
+    except TabwrightError as exc:
+        st.caption(f"No estimate: {exc.message}")
+        return None
+    cols = st.columns(4)
+    if plan["auto"]:
+        cols[0].metric("Expected time", _duration(estimate["seconds"]),
+                       help="Auto mode keeps its budget, refit and test included.")
+    else:
+        cols[0].metric("Expected time", f"{_duration(estimate['seconds'])} – "
+                                        f"{_duration(estimate['seconds_high'])}",
+                       help="Measured: each model's pipeline was fitted on two small samples of "
+                            "your data on this server and the timings extrapolated to the rows "
+                            "each fit uses. A busy server can take up to the upper figure.")
+    cols[1].metric("Memory at peak", _size(estimate["memory_mb"]),
+                   help="The data is held twice while training (the whole table and its "
+                        "train/test parts), plus the prepared matrix and the fitted model.")
+    cols[2].metric("Your data in memory", _size(estimate["data_mb"]))
+    if estimate["available_mb"] is not None:
+        cols[3].metric("Free on this server", _size(estimate["available_mb"]))
+    for note in estimate["notes"]:
+        st.warning(note, icon="⏱️")
+    return estimate
+
+
+def _size(mb: float) -> str:
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 
 def _duration(seconds: float) -> str:

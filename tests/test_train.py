@@ -246,3 +246,52 @@ def test_auto_mode_page_names_every_setting_with_its_value():
     for name in ("AUTO_VALIDATION_ROWS", "ENSEMBLE_POOL", "ENSEMBLE_ROUNDS", "ENSEMBLE_RESERVE"):
         value = getattr(t, name)
         assert f"`{name}` ({value:,})" in page, name
+
+
+def test_auto_mode_on_large_data_searches_a_sample_and_refits_on_every_row(monkeypatch):
+    """Above AUTO_SEARCH_ROWS training rows, models are compared on a stratified sample; the
+    winner is refitted on all training rows when the budget allows, and the notes say so."""
+    import core.train as t
+
+    monkeypatch.setattr(t, "AUTO_SEARCH_ROWS", 1_500)
+    rng = np.random.default_rng(0)
+    n = 5_000
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                          "c": rng.choice(["x", "y", "z"], n)})
+    frame["target"] = np.where(frame["a"] + 0.5 * rng.normal(size=n) > 0, "yes", "no")
+    seen_rows = set()
+    original = t._fit_predict_fold
+
+    def spy(pipeline, X, y, train_idx, valid_idx, **kw):
+        seen_rows.update(X.index[train_idx])
+        seen_rows.update(X.index[valid_idx])
+        return original(pipeline, X, y, train_idx, valid_idx, **kw)
+
+    monkeypatch.setattr(t, "_fit_predict_fold", spy)
+    result = train(frame, Recipe(target="target", time_budget=30), inferred_roles=roles_of(frame))
+    assert len(seen_rows) == 1_500 and seen_rows <= set(result.X_train.index)
+    notes = " ".join(result.notes)
+    assert "1,500-row sample of the 4,000 training rows (stratified by class)" in notes
+    assert "refitted on all 4,000 training rows" in notes
+    assert result.leaderboard[0]["roc_auc"] > 0.8
+
+
+def test_refit_rows_shrink_to_keep_a_small_budget():
+    """When refitting on every row would overrun the budget, auto mode refits on fewer rows
+    (never fewer than the search sample) and says which budget would use them all."""
+    from core.train import Candidate, _Runner
+
+    X = pd.DataFrame({"a": np.arange(1_000.0)})
+    y = pd.Series(np.arange(1_000) % 2)
+    full_X = pd.DataFrame({"a": np.arange(100_000.0)})
+    folds = [(np.arange(800), np.arange(800, 1_000))]
+    runner = _Runner(plan=None, recipe=Recipe(target="t"), task="binary", metric="roc_auc",
+                     classes=np.array([0, 1]), X=X, y=y, folds=folds, cancel=CancelToken(),
+                     report=lambda p: None, started=time.monotonic(), notes=[],
+                     dask_scheduler=None, full_X=full_X, full_y=pd.Series(np.arange(100_000) % 2))
+    cand = Candidate("logistic_regression", {}, {"roc_auc": [0.9]}, fit_seconds=0.08, oof=None)
+    # 0.08 s per 800 rows, × 1.5 margin: 0.00015 s per row → 15 s for 100,000 rows.
+    assert runner._refit_rows([cand], None) == 100_000
+    assert runner._refit_rows([cand], 30.0) == 100_000
+    assert runner._refit_rows([cand], 6.0) == pytest.approx(40_000, abs=1)
+    assert runner._refit_rows([cand], 0.01) == 1_000

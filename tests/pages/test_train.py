@@ -17,9 +17,15 @@ def test_plan_is_shown_before_training(workspace):
     assert metrics["Rows"] == "891"
     assert metrics["Train / test"] == "712 / 179"
     assert metrics["Optimising"] == "ROC-AUC"
-    assert metrics["Rough time"].startswith("~")
+    # Time and memory are measured from pilot fits on this data before training starts.
+    low, high = metrics["Expected time"].split(" – ")
+    assert low.startswith("~") and high.startswith("~")
+    assert metrics["Memory at peak"].endswith(("MB", "GB"))
+    assert metrics["Your data in memory"].endswith("MB")
     plan = at.dataframe[0].value
     assert list(plan["Model"]) == ["Baseline (no learning)", "Logistic regression", "Random forest"]
+    assert all(fits.startswith("6 × ") for fits in plan["Fits × rows"])
+    assert all(t.startswith("~") for t in plan["Time (est.)"])
     assert "5-fold stratified cross-validation" in texts(at)
     assert at.text_input(key="train_hypothesis").label == "What do you expect this run to show?"
 
