@@ -2,10 +2,13 @@
 
 Starts the app, opens it in Debian's Chromium (Playwright), uploads a generated CSV of the
 given size and times, from the click until the app is idle again: each page's first visit, a
-second visit (cached work must not be redone), and a widget change on the Explore page.
+second visit (cached work must not be redone), a widget change on the Explore page, then the
+rest of the journey: set the target, open Train (the plan with its measured time and memory
+estimate), train in auto mode, and open Evaluate, Export and Use. A sampler thread records
+the peak memory of the server and its training processes together.
 
     python bench/ui.py                      # 50k rows (the wizard's target: interactions < 1 s)
-    python bench/ui.py --rows 1000000 --cols 30
+    python bench/ui.py --rows 1000000 --cols 30 --budget 60
 
 Targets: first render < 2 s after the server is up; on 50k rows an interaction < 1 s; on
 1M × 30, upload to first findings ≤ 10 s and every interaction ≤ 2 s after the first
@@ -19,6 +22,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -35,6 +39,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--cols", type=int, default=20)
+    parser.add_argument("--budget", type=int, default=60, help="auto mode's time budget (s)")
+    parser.add_argument("--no-train", action="store_true", help="stop after the Explore page")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     csv = OUT / f"ingest_{args.rows}x{args.cols}.csv"
@@ -48,6 +54,7 @@ def main() -> None:
         stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     rows: list[tuple[str, float]] = []
+    peak = _PeakMemory(server.pid)
     try:
         for _ in range(120):
             if _healthy(url):
@@ -71,6 +78,7 @@ def main() -> None:
                 page.get_by_role("heading", name=title).first.wait_for(timeout=300_000)
 
             timed("first render (Data page)", lambda: page.goto(url))
+            peak.start()
             timed(f"upload {csv.stat().st_size / 2**20:.0f} MB → roles + findings", lambda: (
                 page.locator('[data-testid="stFileUploader"] input[type=file]').first
                 .set_input_files(str(csv)),
@@ -84,12 +92,74 @@ def main() -> None:
                     box.click()
                     page.get_by_role("option").nth(i).click()
                 timed(f"Explore: pick another column ({option})", change)
+            if not args.no_train:
+                _journey(page, timed, go, args.budget)
             memory = rss_mb(server.pid)
             browser.close()
     finally:
+        peak.stop()
         server.terminate()
         server.wait(timeout=20)
-    print(f"\n{args.rows:,} rows × {args.cols} columns; server memory after the run: {memory:.0f} MB")
+    print(f"\n{args.rows:,} rows × {args.cols} columns; server memory after the run: {memory:.0f} MB; "
+          f"peak of the server and its training processes together: {peak.peak_mb:.0f} MB")
+
+
+def _journey(page, timed, go, budget: int) -> None:
+    """Model → Train (plan and estimate) → train in auto mode → Evaluate → Export → Use."""
+    timed("open Model", lambda: go("Model"))
+    timed("Model: set the target", lambda: page.get_by_role("button", name="Set the target").click())
+    field = page.locator('[data-testid="stNumberInput"]').filter(
+        has_text=re.compile(r"auto mode.{0,3}s? time budget", re.I))
+    field.locator("input").first.fill(str(budget))
+    timed("Model: save the plan", lambda: page.get_by_role("button", name="Save the plan").click())
+    timed("open Train (plan + measured estimate)", lambda: go("Train"))
+    estimate = page.locator('[data-testid="stMetric"]').filter(has_text="Memory at peak")
+    if estimate.count():
+        print(f"{'':<40} estimate: {estimate.first.inner_text().replace(chr(10), ' ')}")
+    timed(f"train (auto mode, {budget} s budget)", lambda: (
+        page.get_by_role("button", name="Train", exact=True).click(),
+        page.get_by_text("Best model").first.wait_for(timeout=1_800_000)), timeout_ms=1_800_000)
+    for title in ("Evaluate", "Export", "Use", "Evaluate"):
+        timed(f"open {title}", lambda t=title: go(t))
+
+
+class _PeakMemory:
+    """Samples the resident memory of a process and its children (training workers) together."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.peak_mb = pid, 0.0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def _tree(self) -> list[int]:
+        pids, frontier = [self.pid], [self.pid]
+        while frontier:
+            parent = frontier.pop()
+            try:
+                children = Path(f"/proc/{parent}/task/{parent}/children").read_text().split()
+            except OSError:
+                continue
+            pids += [int(c) for c in children]
+            frontier += [int(c) for c in children]
+        return pids
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            total = 0.0
+            for pid in self._tree():
+                try:
+                    value = rss_mb(pid)
+                except OSError:
+                    continue
+                if value == value:  # NaN when the process ended meanwhile
+                    total += value
+            self.peak_mb = max(self.peak_mb, total)
 
 
 if __name__ == "__main__":
