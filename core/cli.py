@@ -86,6 +86,37 @@ def _print_profile(data: dict[str, Any]) -> None:
             f"{s['column']} ({s['task']})" for s in data["target_suggestions"]))
 
 
+def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
+    """``train --plan``: what the run would do and its measured time and memory, no training."""
+    from core.estimate import describe, estimate_run
+    from core.experiment import training_plan
+    from core.roles import detect_task
+
+    recipe = recipe.copy()
+    if recipe.task is None and recipe.target:
+        if recipe.target not in frame.columns:
+            raise TabwrightError(f"The target {recipe.target!r} is not a column of the data.",
+                                 "Check the column name (see `tabwright profile`).")
+        recipe.task = detect_task(frame[recipe.target].dropna()).task
+    plan = training_plan(frame, recipe)
+    print(f"Task: {plan['task']}; optimising {plan['metric']}; {plan['rows']:,} rows "
+          f"({plan['train_rows']:,} to train, {plan['test_rows']:,} to test).")
+    print(f"Validation: {plan['validation']}.")
+    if plan["search"]:
+        print(plan["search"])
+    for model in plan["models"]:
+        why = f" ({model['why']})" if model["why"] else ""
+        print(f"  {model['label']:<34} {model['treatment']}{why}")
+    for note in plan["notes"]:
+        print(f"Note: {note}")
+    if plan["task"] != "clustering":
+        for line in describe(estimate_run(frame, recipe, plan, inferred_roles=roles)):
+            print(line)
+    else:
+        print(f"Time: about {plan['estimate_seconds']:g} s.")
+    return 0
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     from core.export import write_bundle
     from core.recipe import Recipe
@@ -118,6 +149,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                              "Name the column to predict.")
     features = table.frame.drop(columns=[recipe.target]) if recipe.target in table.frame else table.frame
     roles = {c.name: c.role for c in infer_roles(features)}
+    if args.plan:
+        return _print_plan(table.frame, recipe, roles)
 
     def progress(p):
         if not args.quiet:
@@ -235,6 +268,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--dask-scheduler", metavar="ADDRESS",
                    help="run cross-validation fits on this Dask cluster (e.g. tcp://host:8786)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--plan", action="store_true",
+                   help="print the plan and its measured time and memory estimate; do not train")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="Predict a CSV with a trained model.")

@@ -276,6 +276,8 @@ def _words(seconds: float) -> str:
 
 
 def _mb(mb: float) -> str:
+    if mb < 1:
+        return "under 1 MB"
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 

@@ -185,6 +185,8 @@ def _show_estimate(project: Project, plan: dict[str, Any]) -> dict[str, Any] | N
 
 
 def _size(mb: float) -> str:
+    if mb < 1:
+        return "under 1 MB"
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
 
 

@@ -156,3 +156,16 @@ def test_clustering_from_the_cli(datasets_dir, tmp_path):
     assert done.returncode == 0, done.stderr
     done = run("predict", tmp_path / "c", path)
     assert done.stdout.splitlines()[0] == "cluster"
+
+
+def test_train_plan_prints_the_plan_and_estimate_without_training(tmp_path, sample_dir):
+    out = tmp_path / "model"
+    done = run("train", sample_dir / "titanic.csv", "--target", "survived",
+               "--time-budget", "30", "--plan", "--out", out)
+    assert done.returncode == 0, done.stderr
+    stdout = done.stdout
+    assert "Task: binary; optimising roc_auc; 891 rows (712 to train, 179 to test)." in stdout
+    assert "Validation: 5-fold stratified cross-validation." in stdout
+    assert "Logistic regression" in stdout
+    assert "Time: about 30 s" in stdout and "Memory: about " in stdout
+    assert not out.exists()  # nothing trained, nothing written
