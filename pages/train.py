@@ -23,7 +23,8 @@ from core.estimate import estimate_run
 from core.experiment import training_plan
 from core.history import RunStore
 from core.jobs import TrainingJob
-from core.project import Project, with_result
+from core.limits import current as current_limits
+from core.project import Project, update_recipe, with_result
 from core.recipe import Recipe
 from core.scoring import METRICS
 from core.train import train
@@ -181,6 +182,13 @@ def _show_estimate(project: Project, plan: dict[str, Any]) -> dict[str, Any] | N
         cols[3].metric("Free on this server", _size(estimate["available_mb"]))
     for note in estimate["notes"]:
         st.warning(note, icon="⏱️")
+    budget = estimate.get("recommended_budget")
+    if budget and budget <= current_limits().max_training_seconds and st.button(
+            f"Use a {_duration(budget).lstrip('~')} budget", key="train_use_budget", icon="⏱️"):
+        recipe = project.recipe.copy()
+        recipe.time_budget = float(budget)
+        _state.set_project(update_recipe(project, recipe, reason="You raised the time budget"))
+        st.rerun()
     return estimate
 
 

@@ -5,8 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
+import numpy as np
+import pandas as pd
+
 from core.history import RunStore
 from core.jobs import TrainingJob, shared_queue
+from core.project import update_recipe
+from tests.pages.conftest import current, project_from_csv
 from tests.pages.helpers_late import (JOB_KEY, OWNER, PROJECT_KEY, open_page,  # noqa: F401
                                       table_with, texts, titanic_project, wait_for_job, workspace)
 
@@ -113,3 +118,24 @@ def test_a_queued_training_says_how_many_are_ahead_and_starts_later(workspace):
             job.wait(10)
     wait_for_job(at)
     assert at.session_state[PROJECT_KEY].result is not None
+
+
+def test_a_tight_budget_on_large_data_is_flagged_with_a_one_click_fix(workspace, tmp_path):
+    rng = np.random.default_rng(3)
+    n = 300_000
+    frame = pd.DataFrame({f"x{i}": rng.normal(size=n).round(4) for i in range(5)})
+    frame["label"] = np.where(frame["x0"] + rng.normal(size=n) > 0, "yes", "no")
+    path = tmp_path / "large.csv"
+    frame.to_csv(path, index=False)
+    project = project_from_csv(path, "label")
+    recipe = project.recipe.copy()
+    recipe.time_budget = 5.0
+    project = update_recipe(project, recipe)
+    at = open_page("train", project)
+    assert not at.exception, [e.value for e in at.exception]
+    warning = " ".join(w.value for w in at.warning)
+    assert "A 5 s budget is tight for 240,000 training rows" in warning
+    assert any("100,000-row sample of the 240,000 training rows" in c.value for c in at.caption)
+    at.button(key="train_use_budget").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert current(at).recipe.time_budget > 5.0
