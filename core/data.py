@@ -1029,7 +1029,11 @@ def _text_numbers(column: pa.ChunkedArray, sample: list[str], *, decimal: str) -
         seen = sorted({c for v in sample for c in v if c in removable})
         values = _cast_number(numbers_text, seen, style)
     except pa.ArrowInvalid:
-        values = _cast_number(pc.replace_substring_regex(numbers_text, f"[{removable}]", ""), [], style)
+        try:
+            values = _cast_number(pc.replace_substring_regex(numbers_text, f"[{removable}]", ""),
+                                  [], style)
+        except pa.ArrowInvalid:  # a character the shape allows but a number cannot hold
+            return None          # (e.g. a line break inside "0\r€"): keep the column as text
     negative = pc.fill_null(pc.starts_with(numbers_text, "("), False)
     if pc.any(negative).as_py():
         values = pc.if_else(negative, pc.negate(values), values)

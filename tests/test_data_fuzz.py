@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+import os
 
 import numpy as np
 import pandas as pd
@@ -19,8 +20,14 @@ from tests.corpus import zip_of
 # Small limits so that every limit can be hit by small generated inputs.
 LIMITS = Limits(max_upload_bytes=4096, max_decompressed_bytes=4096, max_rows=50, max_columns=12, max_field_chars=200)
 # 600 + 500 + 300 + 400 + 250 + 250 = 2,300 examples in the default run, about 10 s.
+# TABWRIGHT_FUZZ_SCALE multiplies them for a long one-off run (5 gives 11,500 examples):
+#   TABWRIGHT_FUZZ_SCALE=5 .venv/bin/python -m pytest -n 2 tests/test_data_fuzz.py
+SCALE = max(1, int(os.environ.get("TABWRIGHT_FUZZ_SCALE", "1")))
+
+
 def fuzz(n: int) -> settings:
-    return settings(max_examples=n, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    return settings(max_examples=n * SCALE, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 
 # Characters that make CSV hard: every delimiter, quotes, line ends, markers, signs, currency.
 TRICKY = ',;\t|"\r\n \'0123456789.-+$€%()eENAaZz?#/:é\x85\u2028'
@@ -164,3 +171,13 @@ def _is_number(value: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_a_number_shape_holding_a_line_break_stays_text() -> None:
+    """Found by a 11,500-example run: '0\\r€' looks like a currency amount but cannot be cast."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n", quoting=csv.QUOTE_NONNUMERIC).writerows(
+        [["_", "__"], ["", "0\r€"]])
+    table = read_table(buffer.getvalue().encode(), limits=LIMITS)
+    assert table.frame.shape == (1, 2)
+    assert table.frame["__"].iloc[0] == "0\r€"
