@@ -118,7 +118,7 @@ def _journey(page, timed, go, budget: int) -> None:
         print(f"{'':<40} estimate: {estimate.first.inner_text().replace(chr(10), ' ')}")
     timed(f"train (auto mode, {budget} s budget)", lambda: (
         page.get_by_role("button", name="Train", exact=True).click(),
-        page.get_by_text("Best model").first.wait_for(timeout=1_800_000)), timeout_ms=1_800_000)
+        page.get_by_text("Best model:", exact=True).first.wait_for(timeout=1_800_000)), timeout_ms=1_800_000)
     for title in ("Evaluate", "Export", "Use", "Evaluate"):
         timed(f"open {title}", lambda t=title: go(t))
 

@@ -1,7 +1,10 @@
 """Export: the model, its card, the report and a script to retrain it, as downloads.
 
-Files are generated when a download button is clicked (deferred), and cached by run, so
-showing this page costs nothing and a second download of the same file is instant.
+The model files (joblib, skops, card, recipe) are made once per run and cached, and handed to
+their buttons as bytes: a deferred download (a callable) is a file Streamlit may drop after
+two script runs anywhere on the server, which under load happened before the browser fetched
+it. The zip, the reports and the script are bigger or slower to make, so they stay deferred:
+generated when their button is clicked, and cached too.
 """
 
 from __future__ import annotations
@@ -55,9 +58,6 @@ def _script(run_key: str, data_name: str, _result: Any) -> bytes:
     return render_training_script(_result, data_name=data_name).encode()
 
 
-def _one_file(run_key: str, data_name: str, name: str, _result: Any) -> bytes:
-    return _files(run_key, data_name, _result)[name]
-
 
 def _project_name(project: Project) -> str:
     brief = project.recipe.brief
@@ -82,26 +82,26 @@ def _downloads(project: Project) -> None:
     data_name = project.table.name if project.table is not None else "data.csv"
     name = _project_name(project)
     profile = project.profile
-    file = functools.partial(_one_file, key, data_name)
+    files = _files(key, data_name, result)
     st.subheader("Downloads")
     _ui.explain("Files are prepared when you click; the report takes a few seconds the first time.")
     _download_row("Model bundle (.zip)", "model_bundle.zip",
                   functools.partial(_zip, key, data_name, result), "application/zip",
                   "**Everything below in one zip**: unzip it and run `tabwright serve` on the folder.",
                   key="export_zip", primary=True)
-    _download_row("model.joblib", "model.joblib", functools.partial(file, "model.joblib", result),
+    _download_row("model.joblib", "model.joblib", files["model.joblib"],
                   "application/octet-stream",
                   "The fitted scikit-learn pipeline (preparation included). ⚠️ Loading a joblib "
                   "file runs code: only load files you made yourself.", key="export_joblib")
-    _download_row("model.skops", "model.skops", functools.partial(file, "model.skops", result),
+    _download_row("model.skops", "model.skops", files["model.skops"],
                   "application/octet-stream",
                   "The same model in skops format, which does not run code when loaded (review the "
                   "types it lists first): the safer format to share.", key="export_skops")
     _download_row("model.json (model card)", "model.json",
-                  functools.partial(file, "model.json", result), "application/json",
+                  files["model.json"], "application/json",
                   "What the model predicts, its input schema, scores, intended use and limits, and "
                   "the baseline statistics used for drift checks.", key="export_card")
-    _download_row("recipe.json", "recipe.json", functools.partial(file, "recipe.json", result),
+    _download_row("recipe.json", "recipe.json", files["recipe.json"],
                   "application/json",
                   "Every choice, resolved: `tabwright train DATA.csv --recipe recipe.json` rebuilds "
                   "this exact model.", key="export_recipe")

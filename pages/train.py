@@ -1,6 +1,6 @@
 """Train: the plan of the run, what you expect it to show, then training in the background.
 
-Training runs on a :class:`core.jobs.TrainingJob` thread, so the rest of the app stays usable;
+Training runs in a :class:`core.jobs.TrainingJob` worker process, so the rest of the app stays usable;
 a polling loop redraws its progress while it runs, and any click interrupts the loop. When it
 finishes, the run is recorded in the run history and becomes the project's result; every rerun
 of this page checks the job first, so the final state appears however the page was reached.
@@ -81,7 +81,7 @@ def _show_failure(job: TrainingJob | None) -> None:
     """The last training's failure or empty cancel, until the next training starts."""
     if job is None or job.active or job.result is not None:
         return
-    if job.state == "failed":
+    if job.state == "failed" or (job.state == "cancelled" and job.error):
         st.error(f"**{job.error}**" + (f"\n\n{job.hint}" if job.hint else "")
                  + "\n\nYour choices are kept: change them and train again.", icon="⚠️")
     else:

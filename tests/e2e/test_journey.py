@@ -66,7 +66,7 @@ def train_quickly(page, budget: str = "8") -> None:
     wait_for_app(page)
     go(page, "Train")
     page.get_by_role("button", name="Train").click()
-    page.get_by_text("Best model", exact=False).first.wait_for(timeout=120_000)
+    page.get_by_text("Best model:", exact=True).first.wait_for(timeout=120_000)
     wait_for_app(page)
 
 
