@@ -2,10 +2,7 @@
 
 import streamlit as st
 
-from core.jobs import warm_up
 from pages._ui import PAGES, login_gate
-
-warm_up()  # start the training workers' forkserver in the background (first run only)
 
 st.set_page_config(page_title="tabwright", page_icon="🧭", layout="wide",
                    initial_sidebar_state="expanded")

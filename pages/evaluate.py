@@ -55,6 +55,15 @@ def _learning_curve(run_key: str, _result: Any) -> dict[str, Any]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
+def _cell_rows(run_key: str, true_label: Any, predicted: Any, threshold: Any, positive: Any,
+               _result: Any) -> pd.DataFrame:
+    # Predicts every test row: on a million-row file that is seconds, so once per cell.
+    return rows_for_confusion_cell(_result.pipeline, _result.X_test, _result.y_test,
+                                   true_label=true_label, predicted_label=predicted,
+                                   threshold=threshold, positive_label=positive)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
 def _errors(run_key: str, _result: Any) -> dict[str, Any]:
     ev = _result.evaluation
     return error_analysis(_result.pipeline, _result.X_test, _result.y_test, task=_result.task,
@@ -270,10 +279,8 @@ def _confusion_section(result: Any) -> None:
     predicted = right.selectbox("Predicted class", labels, index=pred_default,
                                 key=f"eval_cm_pred_{suffix}", format_func=str)
     try:
-        rows = rows_for_confusion_cell(result.pipeline, result.X_test, result.y_test,
-                                       true_label=true_label, predicted_label=predicted,
-                                       threshold=ev.get("threshold"),
-                                       positive_label=ev.get("positive_label"))
+        rows = _cell_rows(_ui.run_key(_state.project()), true_label, predicted,
+                          ev.get("threshold"), ev.get("positive_label"), result)
     except TabwrightError as exc:
         _ui.show_error(exc)
         return

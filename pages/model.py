@@ -9,6 +9,7 @@ from core import catalogue
 from core import limits as limits_module
 from core.eda import escape_markdown
 from core.evaluate import METRIC_HELP
+from core.jobs import warm_up
 from core.project import Project, set_target, update_recipe
 from core.recipe import CLASS_WEIGHT, SEARCH, VALIDATION, ModelChoice, Recipe
 from core.scoring import LEADERBOARD_METRICS, METRICS
@@ -277,6 +278,10 @@ def _plan_form(project: Project) -> None:
 
 
 project = _ui.page_header("model")
+# Training is one step away: start its workers' forkserver in the background now (it imports
+# the libraries once; the first server-wide call only). Not at the first page, where it would
+# compete with the first render for the CPU.
+warm_up()
 if not _ui.require(project, "model"):
     st.stop()
 _target_form(project)
