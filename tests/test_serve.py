@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import math
+from typing import Any
 
 import httpx
+import numpy as np
 import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 
 from core.data import read_table
+from core.errors import TabwrightError
 from core.export import model_card
 from core.predict import predict_table
-from core.recipe import ModelChoice, Recipe
+from core.recipe import Imbalance, ModelChoice, Recipe
 from core.serve import create_app
 from core.train import train
 
@@ -129,3 +133,176 @@ def test_health_schema_and_openapi(served):
     assert {"type": "number"} in age["anyOf"] and "numeric" in age["description"]
     assert "Southampton" in record["properties"]["embark_town"]["description"]
     assert client.get("/docs").status_code == 200
+
+
+# --------------------------------------------------------------------------- same numbers, fast path
+
+def _mutated(X: pd.DataFrame, card: dict, seed: int) -> list[dict]:
+    """X's rows as JSON records, with missing values, unseen levels and out-of-range numbers."""
+    rng = np.random.default_rng(seed)
+    records = _records(X)
+    for record in records:
+        for column in card["input_schema"]["columns"]:
+            roll = rng.random()
+            if roll < 0.15:
+                record[column["name"]] = None
+            elif roll < 0.2 and column.get("levels") and column["dtype"] == "object":
+                record[column["name"]] = "never-seen"
+            elif roll < 0.25 and column.get("max") is not None:
+                record[column["name"]] = float(column["max"]) * 3 + 1
+    return records
+
+
+def _trained(frame: pd.DataFrame, target: str, model: str, **recipe) -> tuple:
+    result = train(frame, Recipe(target=target, auto=False, models=[ModelChoice(model)], **recipe))
+    card = model_card(result, data_name="titanic.csv")
+    return result, card
+
+
+@pytest.fixture(scope="module")
+def titanic(sample_dir):
+    return read_table(sample_dir / "titanic.csv").frame
+
+
+@pytest.mark.parametrize("target,model,recipe", [
+    ("survived", "logistic_regression", {}),
+    ("survived", "hist_gradient_boosting", {}),
+    ("fare", "hist_gradient_boosting", {}),
+    ("fare", "ridge", {}),
+    ("survived", "logistic_regression", {"imbalance": Imbalance(threshold=0.35)}),
+])
+def test_served_numbers_equal_predict_table_row_by_row_and_in_one_call(titanic, target, model, recipe):
+    """Every row alone, and all rows in one request, give predict_table's values to the bit."""
+    result, card = _trained(titanic, target, model, **recipe)
+    predictor = create_app(result.pipeline, card).state.batcher.predictor
+    # the fast path is what is tested: branch by branch, every branch by its stand-in
+    assert predictor.model.branches is not None and None not in predictor.model.kernels
+    if recipe:
+        assert type(result.pipeline).__name__ == "FixedThresholdClassifier"
+    records = _mutated(result.X_test, card, seed=3)
+    expected, notices = predict_table(result.pipeline, card, pd.DataFrame(records))
+    got = predictor.predict_many([records])[0]
+    assert got["predictions"] == expected["prediction"].tolist()
+    assert got["notices"] == notices and len(notices) >= 3
+    if card["task"] == "binary":
+        assert [[p[str(c)] for c in card["classes"]] for p in got["probabilities"]] == \
+            expected[[f"proba_{c}" for c in card["classes"]]].values.tolist()
+    else:
+        assert "probabilities" not in got
+    client = TestClient(create_app(result.pipeline, card))
+    for record in records[:60]:  # over HTTP, one request per row: no batching
+        want, want_notices = predict_table(result.pipeline, card, pd.DataFrame([record]))
+        body = client.post("/predict", json={"records": [record]}).json()
+        assert body["predictions"] == want["prediction"].tolist()
+        assert body["notices"] == want_notices
+        for key, value in (body.get("probabilities") or [{}])[0].items():
+            assert value == want[f"proba_{key}"].iloc[0]
+
+
+def test_fast_and_plain_model_calls_agree_bit_for_bit(titanic):
+    result, card = _trained(titanic, "survived", "hist_gradient_boosting")
+    predictor = create_app(result.pipeline, card).state.batcher.predictor
+    columns, _ = predictor.check.check(_mutated(result.X_test, card, seed=5))
+    fast = predictor.model.predict(columns, fast=True)
+    plain = predictor.model.predict(columns, fast=False)
+    assert fast[0] == plain[0] and np.array_equal(fast[1], plain[1])
+
+
+def test_a_null_in_one_request_does_not_change_another(titanic):
+    """An integer category with a null in one request of a batch stays '3', not '3.0'."""
+    result, card = _trained(titanic, "survived", "logistic_regression",
+                            roles={"pclass": "categorical"})
+    assert next(c for c in card["input_schema"]["columns"] if c["name"] == "pclass")["dtype"] == "int64"
+    predictor = create_app(result.pipeline, card).state.batcher.predictor
+    a, b = _records(result.X_test.head(2))
+    b["pclass"] = None
+    alone = predictor.predict_many([[a]])[0]
+    together = predictor.predict_many([[a], [b]])
+    assert together[0]["predictions"] == alone["predictions"]
+    assert math.isclose(together[0]["probabilities"][0]["1"], alone["probabilities"][0]["1"],
+                        rel_tol=1e-12)
+    assert together[0]["notices"] == together[1]["notices"] == []
+    want = predict_table(result.pipeline, card, pd.DataFrame([b]))[0]
+    assert together[1]["predictions"] == want["prediction"].tolist()
+
+
+def _random_records(card: dict, n: int, rng: np.random.Generator) -> list[dict]:
+    choices: list[Any] = [None, "zz", "", 7, 2.5, True, -1e6, 1e6, "3", "Third", "nan", "4.5"]
+    records = []
+    for _ in range(n):
+        record: dict[str, Any] = {}
+        for column in card["input_schema"]["columns"]:
+            pool = list(column.get("levels") or [])
+            if column.get("min") is not None:
+                pool += [column["min"], column["max"], (column["min"] + column["max"]) / 2]
+            pool = pool or choices
+            value = pool[rng.integers(len(pool))] if rng.random() < 0.7 else None
+            if column["dtype"] == "bool" and value is not None:
+                value = value == "True"
+            elif column["dtype"].startswith("int") and column["role"] != "numeric" and value is not None:
+                value = int(value)
+            if rng.random() < 0.05:
+                value = choices[rng.integers(len(choices))]
+            record[column["name"]] = value
+        if rng.random() < 0.1:
+            record["extra_" + str(rng.integers(3))] = 1
+        records.append(record)
+    return records
+
+
+def test_record_check_is_validate_input_for_records(titanic):
+    """The plain-Python check gives validate_input's frame and notices, word for word."""
+    from core.schema import RecordCheck, records_to_frame, validate_input
+
+    _, card = _trained(titanic, "survived", "logistic_regression",
+                       roles={"pclass": "categorical", "sibsp": "categorical"})
+    schema = card["input_schema"]
+    check = RecordCheck(schema)
+    rng = np.random.default_rng(0)
+    for n in [1, 1, 2, 3, 5, 20, 200]:
+        for _ in range(15):
+            records = _random_records(card, n, rng)
+            columns, notices = check.check(records)
+            X, want = validate_input(records_to_frame(records, schema), schema)
+            assert notices == want
+            pd.testing.assert_frame_equal(pd.DataFrame(columns), X)
+    records = _random_records(card, 3, rng)
+    for record in records:
+        del record["age"], record["deck"]
+    with pytest.raises(TabwrightError) as fast:
+        check.check(records)
+    with pytest.raises(TabwrightError) as slow:
+        validate_input(records_to_frame(records, schema), schema)
+    assert fast.value.message == slow.value.message and "'age', 'deck'" in fast.value.message
+
+
+def test_fast_route_answers_as_the_documented_route(served):
+    """Well-formed JSON takes the fast route; anything else gets FastAPI's own answer."""
+    result, _, client = served
+    fast = client.app.router.routes[0].endpoint
+    assert type(fast).__name__ == "_FastPredict"
+    calls = []
+    adapter = fast.adapter
+
+    class Counting:
+        def validate_json(self, body):
+            calls.append(body)
+            return adapter.validate_json(body)
+
+    fast.adapter = Counting()
+    try:
+        body = json.dumps({"records": _records(result.X_test.head(5))})
+        quick = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        assert len(calls) == 1
+        documented = client.post("/predict", content=body,
+                                 headers={"content-type": "application/json; charset=utf-8"})
+        assert len(calls) == 1  # not a plain application/json: FastAPI's route answered
+    finally:
+        fast.adapter = adapter
+    assert quick.status_code == documented.status_code == 200
+    assert quick.content == documented.content
+    broken = client.post("/predict", content=b'{"records": [', headers={"content-type": "application/json"})
+    assert broken.status_code == 422
+    assert broken.json()["detail"][0]["type"] == "json_invalid"
+    assert broken.json()["detail"][0]["loc"] == ["body", 13]
+    assert client.post("/predict", content=body).status_code == 422  # no content type: as before
