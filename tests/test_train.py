@@ -25,6 +25,22 @@ def roles_of(frame):
     return {c: "numeric" if frame[c].dtype.kind in "if" else "categorical" for c in frame}
 
 
+def rows_seen_by_cross_validation(monkeypatch) -> set:
+    """The index labels of every row a cross-validation fit or score touches, as it runs."""
+    import core.train as t
+
+    seen_rows: set = set()
+    original = t._fit_predict_fold
+
+    def spy(pipeline, X, y, train_idx, valid_idx, **kw):
+        seen_rows.update(X.index[train_idx])
+        seen_rows.update(X.index[valid_idx])
+        return original(pipeline, X, y, train_idx, valid_idx, **kw)
+
+    monkeypatch.setattr(t, "_fit_predict_fold", spy)
+    return seen_rows
+
+
 def fast(target, **kw):
     return Recipe(target=target, auto=False, models=[ModelChoice("logistic_regression")], **kw)
 
@@ -80,17 +96,7 @@ def test_auto_mode_keeps_to_its_budget(housing):
 
 def test_test_split_is_untouched_by_model_selection(titanic, monkeypatch):
     """Cross-validation only ever sees training rows; the test rows are scored once."""
-    import core.train as t
-
-    seen_rows = set()
-    original = t._fit_predict_fold
-
-    def spy(pipeline, X, y, train_idx, valid_idx, **kw):
-        seen_rows.update(X.index[train_idx])
-        seen_rows.update(X.index[valid_idx])
-        return original(pipeline, X, y, train_idx, valid_idx, **kw)
-
-    monkeypatch.setattr(t, "_fit_predict_fold", spy)
+    seen_rows = rows_seen_by_cross_validation(monkeypatch)
     result = train(titanic, fast("survived"), inferred_roles=roles_of(titanic))
     assert seen_rows == set(result.X_train.index)
     assert not seen_rows & set(result.X_test.index)
@@ -259,15 +265,7 @@ def test_auto_mode_on_large_data_searches_a_sample_and_refits_on_every_row(monke
     frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
                           "c": rng.choice(["x", "y", "z"], n)})
     frame["target"] = np.where(frame["a"] + 0.5 * rng.normal(size=n) > 0, "yes", "no")
-    seen_rows = set()
-    original = t._fit_predict_fold
-
-    def spy(pipeline, X, y, train_idx, valid_idx, **kw):
-        seen_rows.update(X.index[train_idx])
-        seen_rows.update(X.index[valid_idx])
-        return original(pipeline, X, y, train_idx, valid_idx, **kw)
-
-    monkeypatch.setattr(t, "_fit_predict_fold", spy)
+    seen_rows = rows_seen_by_cross_validation(monkeypatch)
     result = train(frame, Recipe(target="target", time_budget=30), inferred_roles=roles_of(frame))
     assert len(seen_rows) == 1_500 and seen_rows <= set(result.X_train.index)
     notes = " ".join(result.notes)
