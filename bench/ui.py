@@ -95,13 +95,23 @@ def main() -> None:
             if not args.no_train:
                 _journey(page, timed, go, args.budget)
             memory = rss_mb(server.pid)
+            server_peak = _peak_rss_mb(server.pid)
             browser.close()
     finally:
         peak.stop()
         server.terminate()
         server.wait(timeout=20)
-    print(f"\n{args.rows:,} rows × {args.cols} columns; server memory after the run: {memory:.0f} MB; "
-          f"peak of the server and its training processes together: {peak.peak_mb:.0f} MB")
+    print(f"\n{args.rows:,} rows × {args.cols} columns; server memory after the run: {memory:.0f} MB, "
+          f"its peak {server_peak:.0f} MB; peak of the server and its training processes together: "
+          f"{peak.peak_mb:.0f} MB")
+
+
+def _peak_rss_mb(pid: int) -> float:
+    """The peak resident memory of one process (VmHWM), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def _journey(page, timed, go, budget: int) -> None:
