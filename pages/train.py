@@ -95,8 +95,9 @@ def _plan(fingerprint: str, recipe_json: str, _frame: pd.DataFrame) -> dict[str,
 
 @st.cache_data(show_spinner=False, max_entries=32)
 def _estimate(fingerprint: str, recipe_json: str, roles_json: str, _frame: pd.DataFrame,
-              _plan: dict[str, Any]) -> dict[str, Any]:
-    return estimate_run(_frame, Recipe.from_json(recipe_json), _plan,
+              _training_plan: dict[str, Any]) -> dict[str, Any]:
+    # The plan follows from the (hashed) data and recipe, so it need not be hashed itself.
+    return estimate_run(_frame, Recipe.from_json(recipe_json), _training_plan,
                         inferred_roles=json.loads(roles_json)).to_dict()
 
 
