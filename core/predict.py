@@ -12,7 +12,12 @@ import numpy as np
 import pandas as pd
 
 from core.errors import TabwrightError
+from core.fastpredict import verified
 from core.schema import validate_input
+
+
+VERIFY_ROWS = 64
+"""Rows on which a model's fast path is compared with the model, once per model object."""
 
 
 def predict_table(model: Any, card: dict[str, Any], frame: pd.DataFrame
@@ -32,7 +37,7 @@ def predict_table(model: Any, card: dict[str, Any], frame: pd.DataFrame
     out = pd.DataFrame(index=frame.index)
     proba = _probabilities(model, card, X)
     if proba is None:
-        out["prediction"] = model.predict(X)
+        out["prediction"] = verified(model, X.iloc[:VERIFY_ROWS], "predict").predict(X)
     else:
         # One pass through the pipeline: labels follow from the probabilities exactly as
         # predict() derives them (argmax, or the tuned threshold with >= for binary).
@@ -54,7 +59,7 @@ def _probabilities(model: Any, card: dict[str, Any], X: pd.DataFrame) -> np.ndar
     if card["task"] not in ("binary", "multiclass") or not hasattr(model, "predict_proba"):
         return None
     try:
-        return model.predict_proba(X)
+        return verified(model, X.iloc[:VERIFY_ROWS], "predict_proba").predict_proba(X)
     except AttributeError:  # e.g. an SVM without probability estimates
         return None
 

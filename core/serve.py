@@ -6,14 +6,15 @@ its role, type, range or levels; a missing column or a wrong type is a 422 that 
 Predictions are the same values :func:`core.predict.predict_table` gives (same schema check,
 same notices, same model calls).
 
-Speed (one row: ~1 ms of server CPU for a logistic regression, down from ~25 ms):
+Speed (one row: ~1 ms of server CPU for a logistic regression, down from ~25 ms; ~5 ms for
+an auto-mode ensemble of two forests, boosting and a linear model, down from ~110 ms):
 
 - The schema check runs in plain Python over the records (:class:`core.schema.RecordCheck`,
   the same notices and errors as :func:`core.schema.validate_input`).
-- The pipeline's ``ColumnTransformer`` runs branch by branch, and common branches run as
-  exact stand-ins (:class:`_NumericKernel`, :class:`_CategoryKernel`) checked bit for bit
-  against the branch itself at start-up; the estimator is scikit-learn's own. Classifiers
-  make one ``predict_proba`` call, as ``predict_table`` does.
+- The model runs through its compiled fast path (:mod:`core.fastpredict`): column branches
+  as exact numpy stand-ins, forests tree by tree, histogram boosting without its second
+  encoder pass, an ensemble's identical transforms once; each stand-in is checked bit for
+  bit at start-up. Classifiers make one ``predict_proba`` call, as ``predict_table`` does.
 - Requests that arrive while the model is busy are predicted together in the next call
   (no timer, no added delay for a lone request); each request still gets its own
   predictions and its own notices. Small batches of a fast model run in the event loop,
@@ -40,24 +41,17 @@ from typing import Annotated, Any, Awaitable, Callable, Optional
 
 import numpy as np
 import pandas as pd
-import sklearn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
-from scipy import sparse
-from sklearn.compose import ColumnTransformer
-from sklearn.impute import SimpleImputer
 from sklearn.model_selection import FixedThresholdClassifier
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import (FunctionTransformer, MaxAbsScaler, MinMaxScaler, OneHotEncoder,
-                                   OrdinalEncoder, RobustScaler, StandardScaler, TargetEncoder)
 from starlette.routing import Route
 
 from core.errors import TabwrightError
+from core.fastpredict import FastModel, compile_model, same_outputs
 from core.schema import RecordCheck
-from core.transformers import OutlierClipper, ToString
 
 try:
     import orjson
@@ -70,7 +64,7 @@ BATCH_ROWS = 5_000
 """Requests with more rows than this are predicted on their own, never batched with others."""
 INLINE_ROWS = 64
 """Batches up to this many rows may run in the event loop (see :class:`_Batcher`)."""
-INLINE_CPU_MS = 2.0
+INLINE_CPU_MS = 20.0
 """... and only while the model's recent batches took less CPU than this, in milliseconds."""
 LEVELS_IN_DOCS = 20
 _GATHER_YIELDS = 1
@@ -153,223 +147,17 @@ class PredictResponse(BaseModel):
 # --------------------------------------------------------------------------- predicting
 
 
-def _column_branches(pipeline: Any) -> list[tuple[Any, list[str]]] | None:
-    """The fitted branches of a pipeline's leading ``ColumnTransformer``, when calling them one
-    by one is exactly what ``ColumnTransformer.transform`` does; else ``None``.
-
-    ``ColumnTransformer.transform`` on a frame selects each branch's columns by name, calls the
-    branch's ``transform`` and stacks the dense results side by side (``np.hstack``). Doing
-    that here skips 1–2 ms of input checks and joblib dispatch per call, and lets a branch be
-    replaced by its exact stand-in (:func:`_kernel`), which is where the time goes: ~8 ms for
-    a one-row logistic regression's three branches, 0.08 ms for their stand-ins.
-    """
-    if not isinstance(pipeline, Pipeline) or len(pipeline.steps) < 2:
-        return None
-    ct = pipeline.steps[0][1]
-    if not isinstance(ct, ColumnTransformer) or getattr(ct, "feature_names_in_", None) is None:
-        return None
-    if getattr(ct, "sparse_output_", True) or ct.transformer_weights:
-        return None
-    configured = getattr(ct, "_sklearn_output_config", {}).get("transform", "default")
-    if configured != "default" or sklearn.get_config()["transform_output"] != "default":
-        return None
-    names = set(ct.feature_names_in_)
-    branches = []
-    for _, transformer, columns in ct.transformers_:
-        if isinstance(transformer, str):
-            if transformer == "drop":
-                continue
-            return None  # an unfitted "passthrough" (sklearn stores a fitted one)
-        if not isinstance(columns, list) or not all(isinstance(c, str) and c in names for c in columns):
-            return None
-        if not columns:
-            continue
-        branches.append((transformer, columns))
-    return branches or None
-
-
-_MISSING = object()
-_UNSEEN = "\x00tabwright: a value never seen\x00"
-_COLUMNWISE_STEPS = (SimpleImputer, OneHotEncoder, OrdinalEncoder, TargetEncoder, StandardScaler,
-                     MinMaxScaler, MaxAbsScaler, RobustScaler)
-
-
-def _steps_of(branch: Any) -> list[Any]:
-    if isinstance(branch, Pipeline):
-        return [step for _, step in branch.steps if step is not None and not isinstance(step, str)]
-    return [branch]
-
-
-def _nan_imputer(step: Any) -> bool:
-    """A ``SimpleImputer`` that fills NaN only and drops no column."""
-    missing = step.missing_values
-    stats = np.asarray(step.statistics_)
-    invalid = pd.isna(stats).any() if stats.dtype == object else np.isnan(stats).any()
-    return (isinstance(missing, float) and np.isnan(missing) and not step.add_indicator
-            and (step.keep_empty_features or not invalid))
-
-
-class _NumericKernel:
-    """A numeric branch — ``SimpleImputer`` → ``StandardScaler`` and the like, or passthrough —
-    as the numpy operations those transformers do in ``transform``, on float64 columns.
-
-    ``SimpleImputer`` writes its statistic where a value is NaN; ``StandardScaler`` does
-    ``X -= mean_; X /= scale_``; ``OutlierClipper`` clips; a passthrough returns its input.
-    Same operations on the same float64 values give the same bits, without the input checks
-    that cost ~0.3 ms per step and row batch.
-    """
-
-    def __init__(self, branch: Any, columns: list[str]) -> None:
-        self.columns = columns
-        self.ops: list[tuple[str, Any, Any]] = []
-        for step in _steps_of(branch):
-            if type(step) is FunctionTransformer:
-                if step.func is not None or step.validate:
-                    raise ValueError("not a passthrough")
-            elif type(step) is SimpleImputer and _nan_imputer(step):
-                self.ops.append(("fill", np.asarray(step.statistics_, dtype="float64"), None))
-            elif type(step) is StandardScaler:
-                self.ops.append(("scale", step.mean_ if step.with_mean else None,
-                                 step.scale_ if step.with_std else None))
-            elif type(step) is OutlierClipper:
-                self.ops.append(("clip", step.lower_, step.upper_))
-            else:
-                raise ValueError(f"no kernel for {type(step).__name__}")
-
-    def accepts(self, columns: dict[str, np.ndarray]) -> bool:
-        return all(columns[c].dtype == np.float64 for c in self.columns)
-
-    def __call__(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        X = np.column_stack([columns[c] for c in self.columns])
-        for op, a, b in self.ops:
-            if op == "fill":
-                missing = np.isnan(X)
-                if missing.any():
-                    X[missing] = np.broadcast_to(a, X.shape)[missing]
-            elif op == "scale":
-                if a is not None:
-                    X -= a
-                if b is not None:
-                    X /= b
-            else:
-                X = np.clip(X, a, b)
-        return X
-
-
-class _CategoryKernel:
-    """A category branch — ``ToString`` → ``SimpleImputer`` → an encoder (→ a scaler) — as one
-    table per column of that branch's own outputs, computed once by the branch itself.
-
-    Every step works column by column and row by row, so a column's output block depends
-    only on that column's text: a training level, "missing", or anything else (all unseen
-    text is encoded alike). The tables are made by transforming probe rows that vary one
-    column at a time; a self-check on random rows must reproduce ``transform`` bit for bit.
-    """
-
-    def __init__(self, branch: Any, columns: list[str], rng: np.random.Generator) -> None:
-        steps = _steps_of(branch)
-        if not steps or type(steps[0]) is not ToString or not all(
-                isinstance(step, _COLUMNWISE_STEPS) for step in steps[1:]):
-            raise ValueError("not a plain category branch")
-        if any(isinstance(step, SimpleImputer) and not _nan_imputer(step) for step in steps):
-            raise ValueError("an imputer that is not column by column")
-        encoder = next((step for step in steps if hasattr(step, "categories_")), None)
-        if encoder is None or len(encoder.categories_) != len(columns):
-            raise ValueError("no encoder categories")
-        self.branch, self.columns = branch, columns
-        self.keys = [[str(c) for c in cats if not (isinstance(c, float) and np.isnan(c))]
-                     + [_UNSEEN, _MISSING] for cats in encoder.categories_]
-        first = [keys[0] for keys in self.keys]
-        probe, owner = [], []
-        for j, keys in enumerate(self.keys):
-            for key in keys:
-                row = list(first)
-                row[j] = key
-                probe.append(row)
-                owner.append(j)
-        out = self._reference(probe)
-        base = out[0]
-        self.width, self.dtype = out.shape[1], out.dtype
-        owner_arr = np.asarray(owner)
-        self.blocks: list[np.ndarray] = []
-        self.tables: list[dict[Any, np.ndarray]] = []
-        taken = np.zeros(self.width, dtype=bool)
-        for j, keys in enumerate(self.keys):
-            rows = out[owner_arr == j]
-            varies = ~_same(rows, rows[0]).all(axis=0)
-            if (varies & taken).any():
-                raise ValueError("an output column depends on two input columns")
-            taken |= varies
-            block = np.flatnonzero(varies)
-            self.blocks.append(block)
-            self.tables.append({key: rows[i, block] for i, key in enumerate(keys)})
-        self.base = base
-        self._check(rng)
-
-    def _reference(self, rows: list[list[Any]]) -> np.ndarray:
-        frame = pd.DataFrame([[None if v is _MISSING else v for v in row] for row in rows],
-                             columns=self.columns, dtype=object)
-        out = self.branch.transform(frame)
-        return out.toarray() if sparse.issparse(out) else np.asarray(out)
-
-    def _check(self, rng: np.random.Generator) -> None:
-        rows = [[keys[rng.integers(len(keys))] for keys in self.keys] for _ in range(64)]
-        columns = {c: _objects([None if r[j] is _MISSING else r[j] for r in rows])
-                   for j, c in enumerate(self.columns)}
-        if not _same(self(columns), self._reference(rows)).all():
-            raise ValueError("the tables do not reproduce transform")
-
-    def accepts(self, columns: dict[str, np.ndarray]) -> bool:
-        return all(columns[c].dtype.kind in "ObifU" for c in self.columns)
-
-    def __call__(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        n = len(columns[self.columns[0]])
-        X = np.empty((n, self.width), dtype=self.dtype)
-        X[:] = self.base
-        for name, block, table in zip(self.columns, self.blocks, self.tables):
-            if not len(block):
-                continue
-            unseen = table[_UNSEEN]
-            X[:, block] = [table[_MISSING] if v is None or v != v else table.get(str(v), unseen)
-                           for v in columns[name].tolist()]
-        return X
-
-
-def _same(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Elementwise: equal, or both NaN."""
-    equal = a == b
-    if a.dtype.kind == "f":
-        equal |= np.isnan(a) & np.isnan(b)
-    return equal
-
-
-def _objects(values: list[Any]) -> np.ndarray:
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
-
-
-def _kernel(branch: Any, columns: list[str], rng: np.random.Generator) -> Any:
-    """The fast stand-in for one fitted branch, or ``None`` when there is none."""
-    for make in (_NumericKernel, lambda b, c: _CategoryKernel(b, c, rng)):
-        try:
-            return make(branch, columns)
-        except Exception:  # noqa: BLE001 — no kernel: the branch's own transform is used
-            continue
-    return None
-
-
 class _Model:
     """The model calls of :func:`core.predict.predict_table`, on checked input columns.
 
     ``predict_table`` calls ``model.predict_proba(X)`` for classifiers (labels follow from
     the probabilities: argmax, or the tuned threshold with ``>=`` for binary) and
-    ``model.predict(X)`` otherwise. This does the same calls in the same order; for the usual
-    ``Pipeline([("prep", ColumnTransformer), ..., ("model", estimator)])`` (also inside a
-    ``FixedThresholdClassifier``, whose ``predict_proba`` is its estimator's) the
-    ``ColumnTransformer`` step is done branch by branch (see :func:`_column_branches`).
-    A self-check at start-up compares both ways on rows made from the schema and keeps the
-    plain call if they differ in any bit.
+    ``model.predict(X)`` otherwise. This does the same calls in the same order, through the
+    model's compiled fast path (:func:`core.fastpredict.compile_model` on checked columns:
+    column branches by their stand-ins, forests tree by tree, boosting without its second
+    encoder pass, an ensemble's shared transforms once). A self-check at start-up compares
+    the fast and the plain call on rows made from the schema; if they differ in any bit it
+    drops the estimator stand-ins, and if they still differ it keeps the plain call.
     """
 
     def __init__(self, model: Any, card: dict[str, Any], names: list[str]) -> None:
@@ -383,32 +171,15 @@ class _Model:
         if self.wants_proba and isinstance(model, FixedThresholdClassifier):
             inner = getattr(model, "estimator_", model.estimator)
         self.pipeline = inner
-        self.branches = _column_branches(inner)
-        rng = np.random.default_rng(0)
-        self.kernels = [_kernel(t, c, rng) for t, c in self.branches or []]
+        self.fast: FastModel | None = compile_model(inner, columns=True)
 
     def frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
         return pd.DataFrame({name: columns[name] for name in self.names})
 
-    def _features(self, columns: dict[str, np.ndarray]) -> Any:
-        assert self.branches is not None
-        parts = []
-        for (transformer, selected), kernel in zip(self.branches, self.kernels):
-            if kernel is not None and kernel.accepts(columns):
-                parts.append(kernel(columns))
-            else:
-                part = transformer.transform(pd.DataFrame({c: columns[c] for c in selected}))
-                parts.append(part.toarray() if sparse.issparse(part) else part)
-        features = np.hstack(parts)
-        for _, step in self.pipeline.steps[1:-1]:  # e.g. feature selection
-            if step is not None and not isinstance(step, str):
-                features = step.transform(features)
-        return features
-
     def _call(self, method: str, columns: dict[str, np.ndarray], fast: bool) -> np.ndarray:
-        if fast and self.branches is not None and (method == "predict_proba"
-                                                    or self.pipeline is self.model):
-            return getattr(self.pipeline.steps[-1][1], method)(self._features(columns))
+        if fast and self.fast is not None and (method == "predict_proba"
+                                                or self.pipeline is self.model):
+            return getattr(self.fast, method)(columns)
         target = self.pipeline if method == "predict_proba" else self.model
         return getattr(target, method)(self.frame(columns))
 
@@ -431,22 +202,24 @@ class _Model:
         # same Python objects (the card's classes), so JSON gets the same values.
         return labels.tolist(), proba
 
-    def self_check(self, columns: dict[str, np.ndarray]) -> None:
-        """Keep the branch-by-branch path only if it gives every bit the plain call gives."""
-        if self.branches is None:
-            return
+    def _agrees(self, columns: dict[str, np.ndarray]) -> bool:
         try:
             fast = self.predict(columns, fast=True)
             plain = self.predict(columns, fast=False)
-            same = fast[0] == plain[0] and (
-                (fast[1] is None and plain[1] is None)
-                or (fast[1] is not None and plain[1] is not None
-                    and np.array_equal(fast[1], plain[1], equal_nan=True)))
         except Exception:  # noqa: BLE001 — any trouble: the plain call
-            same = False
-        if not same:
-            log.warning("serving without the fast column transform: it differed on a self-check")
-            self.branches = None
+            return False
+        return fast[0] == plain[0] and (
+            (fast[1] is None and plain[1] is None)
+            or (fast[1] is not None and plain[1] is not None and same_outputs(fast[1], plain[1])))
+
+    def self_check(self, columns: dict[str, np.ndarray]) -> None:
+        """Keep the fast path only if it gives every bit the plain call gives."""
+        if self.fast is None or self._agrees(columns):
+            return
+        self.fast = compile_model(self.pipeline, columns=True, stand_ins=False)
+        if self.fast is not None and not self._agrees(columns):
+            log.warning("serving without the fast path: it differed on a self-check")
+            self.fast = None
 
 
 def _probe_records(schema: dict[str, Any], n: int = 8) -> list[dict[str, Any]]:
@@ -484,7 +257,7 @@ class _Predictor:
         try:
             probe, _ = self.check.check(records)
         except Exception:  # noqa: BLE001
-            self.model.branches = None
+            self.model.fast = None
         else:
             self.model.self_check(probe)
         # Warm up (first calls are slower) and time a one-row batch: see _Batcher.
@@ -535,11 +308,13 @@ class _Batcher:
     has already read join the batch, without a timer.
 
     A small batch of a fast model (under ``INLINE_ROWS`` rows, and the last batches took
-    under ``INLINE_CPU_MS`` of CPU on average) runs in the event loop itself: handing it to
-    a worker thread and back cost more CPU than the prediction (~0.4 ms against ~0.5 ms for
-    a one-row logistic regression). Bigger or slower batches run in a worker thread, so the
-    server keeps reading requests meanwhile (HistGradientBoosting's tree walk releases the
-    GIL).
+    under ``INLINE_CPU_MS`` of CPU on average) runs in the event loop itself. Handing it to
+    a worker thread and back costs ~0.4 ms of CPU, more than a one-row logistic regression,
+    and with the GIL the thread mostly waits for the event loop anyway: an auto-mode ensemble
+    (~5 ms for 20 rows) served 20 clients with a p50 of 25 ms in a thread and 10 ms inline,
+    where the requests that arrive meanwhile queue in the socket and join the next batch.
+    Bigger or slower batches run in a worker thread, so one long prediction never stops the
+    server from answering ``/health``.
     """
 
     def __init__(self, predictor: _Predictor) -> None:

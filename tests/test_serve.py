@@ -18,6 +18,7 @@ from core.errors import TabwrightError
 from core.export import model_card
 from core.predict import predict_table
 from core.recipe import Imbalance, ModelChoice, Recipe
+from core.fastpredict import _BoostedTrees
 from core.serve import create_app
 from core.train import train
 
@@ -168,6 +169,7 @@ def titanic(sample_dir):
     ("survived", "logistic_regression", {}),
     ("survived", "hist_gradient_boosting", {}),
     ("fare", "hist_gradient_boosting", {}),
+    ("class", "hist_gradient_boosting", {}),
     ("fare", "ridge", {}),
     ("survived", "logistic_regression", {"imbalance": Imbalance(threshold=0.35)}),
 ])
@@ -176,15 +178,18 @@ def test_served_numbers_equal_predict_table_row_by_row_and_in_one_call(titanic, 
     result, card = _trained(titanic, target, model, **recipe)
     predictor = create_app(result.pipeline, card).state.batcher.predictor
     # the fast path is what is tested: branch by branch, every branch by its stand-in
-    assert predictor.model.branches is not None and None not in predictor.model.kernels
+    fast = predictor.model.fast
+    assert fast is not None and None not in fast.root.features.kernels
     if recipe:
         assert type(result.pipeline).__name__ == "FixedThresholdClassifier"
+    if model == "hist_gradient_boosting":  # and the trees without their inner encoder pass
+        assert fast.uses(_BoostedTrees)
     records = _mutated(result.X_test, card, seed=3)
     expected, notices = predict_table(result.pipeline, card, pd.DataFrame(records))
     got = predictor.predict_many([records])[0]
     assert got["predictions"] == expected["prediction"].tolist()
     assert got["notices"] == notices and len(notices) >= 3
-    if card["task"] == "binary":
+    if card["task"] in ("binary", "multiclass"):
         assert [[p[str(c)] for c in card["classes"]] for p in got["probabilities"]] == \
             expected[[f"proba_{c}" for c in card["classes"]]].values.tolist()
     else:
@@ -206,6 +211,28 @@ def test_fast_and_plain_model_calls_agree_bit_for_bit(titanic):
     fast = predictor.model.predict(columns, fast=True)
     plain = predictor.model.predict(columns, fast=False)
     assert fast[0] == plain[0] and np.array_equal(fast[1], plain[1])
+
+
+def test_boosted_trees_stand_in_checks_itself_and_steps_aside(titanic, monkeypatch):
+    """The category lookup is compared with the estimator's own encoder, and a stand-in whose
+    predictions differ in any bit is dropped for the estimator, keeping the fast branches."""
+    result, card = _trained(titanic, "survived", "hist_gradient_boosting")
+    estimator = result.pipeline.steps[-1][1]
+    trees = _BoostedTrees(estimator)
+    trees.categories[0] = trees.categories[0][1:]  # forget a category: the lookup differs
+    with pytest.raises(ValueError, match="lookup differs"):
+        trees.check()
+
+    real = _BoostedTrees.predict_proba
+    monkeypatch.setattr(_BoostedTrees, "predict_proba",
+                        lambda self, X: np.nextafter(real(self, X), 2.0))  # off by one bit
+    predictor = create_app(result.pipeline, card).state.batcher.predictor
+    fast = predictor.model.fast
+    assert fast is not None and fast.root.final is estimator and not fast.uses(_BoostedTrees)
+    records = _mutated(result.X_test, card, seed=4)
+    expected, _ = predict_table(result.pipeline, card, pd.DataFrame(records))
+    got = predictor.predict_many([records])[0]
+    assert [p["1"] for p in got["probabilities"]] == expected["proba_1"].tolist()
 
 
 def test_a_null_in_one_request_does_not_change_another(titanic):
