@@ -2,7 +2,7 @@
 
 Usage::
 
-    PYTHONPATH=. .venv/bin/python bench/serve.py [BUNDLE_DIR] [--model hist_gradient_boosting]
+    PYTHONPATH=. .venv/bin/python bench/serve.py [BUNDLE_DIR] [--model hist_gradient_boosting|auto]
         [--requests 1000] [--runs 3] [--client raw|httpx]
 
 Without a bundle it trains ``--model`` (default: logistic regression) on the titanic sample
@@ -69,7 +69,11 @@ def _bundle(tmp: Path, model: str = "logistic_regression") -> Path:
     from core.train import train
 
     table = read_table(REPO / "sample_data" / "titanic.csv")
-    result = train(table.frame, Recipe(target="survived", auto=False, models=[ModelChoice(model)]))
+    if model == "auto":  # what auto mode exports: usually a soft-voting ensemble
+        recipe = Recipe(target="survived", auto=True, time_budget=60)
+    else:
+        recipe = Recipe(target="survived", auto=False, models=[ModelChoice(model)])
+    result = train(table.frame, recipe)
     return write_bundle(result, tmp / "bundle", data_name="titanic.csv")
 
 
@@ -237,7 +241,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("bundle", nargs="?", help="a bundle folder written by tabwright")
     parser.add_argument("--model", default="logistic_regression",
-                        help="model to train when no bundle is given (e.g. hist_gradient_boosting)")
+                        help="model to train when no bundle is given (e.g. hist_gradient_boosting, "
+                        "or auto: auto mode with a 60 s budget)")
     parser.add_argument("--requests", type=int, default=1000, help="requests per level")
     parser.add_argument("--clients", default="1,20", help="concurrent clients per level")
     parser.add_argument("--runs", type=int, default=1, help="repeat the levels this many times")

@@ -142,3 +142,21 @@ def test_a_fast_path_that_differs_is_not_used(trained, monkeypatch):
     # the stand-in differs in the last bit: the plain estimators with the fast transforms
     assert isinstance(chosen, fastpredict.FastModel) and not chosen.uses(_BoostedTrees)
     assert same_outputs(chosen.predict_proba(X), model.predict_proba(X))
+
+
+def test_boosting_walk_with_category_splits_at_the_root(titanic):
+    """Category splits become small threshold trees; one at the root is moved to node 0."""
+    frame = titanic[["sex", "class", "who", "embarked", "deck", "survived"]]
+    result = train(frame, Recipe(target="survived", auto=False,
+                                 models=[ModelChoice("hist_gradient_boosting")]))
+    model = getattr(result.pipeline, "estimator_", result.pipeline)
+    estimator = model.steps[-1][1]
+    roots = [p.nodes[0]["is_categorical"] for it in estimator._predictors for p in it]
+    assert any(roots)
+    trees = _BoostedTrees(estimator)
+    X = model.steps[0][1].transform(_rows(result, 300, seed=3)).astype(float)
+    X[::5, 0] = 99  # a code the trees never saw: the missing side
+    X[1::5, 0] = -1  # negative: the missing side too
+    for n in (1, 17, 300):
+        assert same_outputs(trees.predict_proba(X[:n]), estimator.predict_proba(X[:n]))
+    assert trees._stage_array is not None
