@@ -156,6 +156,72 @@ class TrainResult:
 
 # ---- public entry point -----------------------------------------------------------------
 
+class TrainWork:
+    """``train(frame, recipe, **options)`` as the work of a :class:`core.jobs.TrainingJob`.
+
+    Two things make a big training lighter in a worker process:
+
+    - the frame is handed over to ``train``, not kept: the worker's copy is then released
+      after the train/test split, so the worker holds the split rows, not the table as well;
+    - the result's train and test rows travel back as row numbers (``pack``, in the worker)
+      and are taken from the server's own frame (``restore``): same values, same dtypes,
+      without pickling, piping and unpickling a second table.
+
+    Row numbers are the frame's labels, so packing needs the default ``RangeIndex`` (what
+    :func:`core.data.read_table` gives); with any other index the rows travel as before.
+    """
+
+    def __init__(self, frame: pd.DataFrame, recipe: Recipe, **options: Any) -> None:
+        self.frame: pd.DataFrame | None = frame
+        self.recipe = recipe
+        self.options = options
+        index = frame.index
+        self.by_number = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+    def __call__(self, *, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> Any:
+        return train(self._hand_over(), self.recipe, progress=progress, cancel=cancel,
+                     **self.options)
+
+    def _hand_over(self) -> pd.DataFrame:
+        frame, self.frame = self.frame, None
+        if frame is None:
+            raise RuntimeError("this training work has already run")
+        return frame
+
+    def pack(self, result: Any) -> Any:
+        if not self.by_number or not isinstance(result, TrainResult):
+            return result
+        for name in ("X_train", "X_test", "y_train", "y_test"):
+            part = getattr(result, name)
+            if isinstance(part, (pd.DataFrame, pd.Series)):
+                columns = list(part.columns) if isinstance(part, pd.DataFrame) else part.name
+                setattr(result, name, _Rows(part.index.to_numpy(), columns))
+        return result
+
+    def restore(self, result: Any) -> Any:
+        frame, self.frame = self.frame, None  # the job is over: keep no reference to the data
+        if isinstance(result, TrainResult) and frame is not None:
+            for name in ("X_train", "X_test", "y_train", "y_test"):
+                part = getattr(result, name)
+                if isinstance(part, _Rows):
+                    setattr(result, name, part.take(frame))
+        return result
+
+
+@dataclass
+class _Rows:
+    """Rows of the frame by number, and the column (a Series) or columns (a DataFrame)."""
+
+    numbers: np.ndarray
+    columns: Any
+
+    def take(self, frame: pd.DataFrame) -> pd.DataFrame | pd.Series:
+        if isinstance(self.columns, list):
+            return frame.iloc[self.numbers, [frame.columns.get_loc(c) for c in self.columns]]
+        return frame.iloc[self.numbers, frame.columns.get_loc(self.columns)]
+
+
 def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str] | None = None,
           progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
           limits: Limits | None = None, threads: int | None = None,
@@ -207,6 +273,8 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         return train_clustering(frame, recipe, inferred_roles=inferred_roles, progress=report,
                                 cancel=cancel, limits=limits, started=started, original=original)
     notes: list[str] = []
+    frame_fingerprint = fingerprint(frame)
+    columns = list(frame.columns)
     data = _clean_rows(frame, recipe, notes)
     y_all = data[recipe.target]
     if recipe.task is None:
@@ -218,7 +286,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     task = recipe.task
     metric = recipe.effective_metric
     recipe.metric = metric
-    recipe.validate(list(frame.columns))
+    recipe.validate(columns)
     if inferred_roles is None:
         from core.roles import infer_roles
 
@@ -248,6 +316,9 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
                      "training rows afterwards.")
     cv, cv_description = make_cv(recipe, task, y_search, n_rows=len(X_search))
     folds = list(_folds(cv, X_search, y_search, data, recipe))
+    # From here on only the split rows are used. In a worker process (TrainWork) this was the
+    # only reference to the table: letting it go frees its memory for the fits.
+    del frame, data, y_all
     threads = threads or int(os.environ.get("TABWRIGHT_THREADS", "1"))
     runner = _Runner(plan=plan, recipe=recipe, task=task, metric=metric, classes=classes,
                      X=X_search, y=y_search, folds=folds, cancel=cancel, report=report,
@@ -285,7 +356,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         classes=None if classes is None else [_scalar(c) for c in classes],
         leaderboard=board, best=best.name, pipeline=pipeline, threshold=threshold,
         evaluation=evaluation, notes=notes, n_train=len(X_train), n_test=len(X_test),
-        seconds=time.monotonic() - started, fingerprint=fingerprint(frame),
+        seconds=time.monotonic() - started, fingerprint=frame_fingerprint,
         X_test=X_test, y_test=y_test, X_train=X_train, y_train=y_train,
         cv_description=cv_description, train_score=train_score,
         noise_note=runner.noise_note(), cancelled=cancelled,

@@ -9,7 +9,6 @@ of this page checks the job first, so the final state appears however the page w
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import os
 import time
@@ -27,7 +26,7 @@ from core.limits import current as current_limits
 from core.project import Project, update_recipe, with_result
 from core.recipe import Recipe
 from core.scoring import METRICS
-from core.train import train
+from core.train import TrainWork
 from pages import _state, _ui
 
 
@@ -281,8 +280,7 @@ def _start(project: Project, hypothesis: str) -> None:
     except TabwrightError as exc:
         _ui.show_error(exc)
         return
-    work = functools.partial(train, project.frame, project.recipe,
-                             inferred_roles=project.effective_roles())
+    work = TrainWork(project.frame, project.recipe, inferred_roles=project.effective_roles())
     job = TrainingJob(work)
     job.tabwright_context = _RunContext(hypothesis=hypothesis.strip(), data_name=project.table.name,
                                         data_fingerprint=project.table.fingerprint,

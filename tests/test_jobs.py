@@ -11,12 +11,13 @@ import threading
 import time
 import types
 
+import numpy as np
 import pandas as pd
 
 from core.errors import TabwrightError
 from core.jobs import NICENESS, TrainingJob, TrainingQueue, warm_up
 from core.recipe import ModelChoice, Recipe
-from core.train import Progress, TrainResult, train
+from core.train import Progress, TrainResult, TrainWork, train
 
 
 def slow_work(seconds, log_path, *, progress, cancel):
@@ -31,6 +32,12 @@ def slow_work(seconds, log_path, *, progress, cancel):
     with open(log_path, "a") as log:
         log.write(f"-1 {os.getpid()} {time.time()}\n")
     return "model"
+
+
+def echo_work(frame, *, progress, cancel):
+    frame["a"] += frame["a"]  # the received arrays are writable
+    frame["b"] *= 2
+    return frame
 
 
 def stubborn_work(*, progress, cancel):
@@ -265,3 +272,42 @@ def test_a_cancelled_real_training_keeps_the_best_model():
     job.wait(30)
     assert job.state == "cancelled" and job.error is None
     assert job.result is not None and job.result.cancelled
+
+
+def test_train_work_sends_row_numbers_and_the_server_takes_its_own_rows():
+    """TrainWork: the worker lets the table go after the split and sends row numbers back;
+    the rows the server rebuilds from its frame equal those of a training in this process."""
+    rows = 400
+    frame = pd.DataFrame({"x": np.arange(rows) % 17 * 0.5,
+                          "colour": pd.Categorical(["red", "blue", "green", None] * (rows // 4)),
+                          "note": ["a", "b", None, "d"] * (rows // 4),
+                          "y": [int(i % 17 > 8) for i in range(rows)]})
+    recipe = Recipe(target="y", task="binary", auto=False, models=[ModelChoice("logistic_regression")])
+    work = TrainWork(frame, recipe)
+    job = TrainingJob(work, queue=TrainingQueue(1)).start()
+    job.wait(60)
+    assert job.state == "done", (job.error, job.hint)
+    here = train(frame, recipe)
+    for name in ("X_train", "X_test", "y_train", "y_test"):
+        got, want = getattr(job.result, name), getattr(here, name)
+        if isinstance(want, pd.DataFrame):
+            pd.testing.assert_frame_equal(got, want)
+        else:
+            pd.testing.assert_series_equal(got, want)
+    assert work.frame is None  # the finished job keeps no reference to the data
+    packed = TrainWork(frame, recipe).pack(here)
+    assert type(packed.X_train).__name__ == "_Rows" and len(packed.X_train.numbers) == here.n_train
+
+
+def test_big_arrays_travel_out_of_band_and_come_back_writable():
+    from core.jobs import _pickled
+
+    frame = pd.DataFrame({"a": np.arange(200_000, dtype=np.float64), "b": np.ones(200_000)})
+    head, views = _pickled(frame)
+    assert len(head) < 10_000 and sum(v.nbytes for v in views) >= 3_200_000
+    job = TrainingJob(functools.partial(echo_work, frame), queue=TrainingQueue(1)).start()
+    job.wait(60)
+    assert job.state == "done", (job.error, job.hint)
+    back = job.result
+    pd.testing.assert_frame_equal(back, frame * 2)
+    back.iloc[0, 0] = -1.0  # rebuilt on writable buffers
