@@ -67,11 +67,13 @@ def main() -> None:
             page = browser.new_page(viewport={"width": 1400, "height": 900})
 
             def timed(label, action, *, timeout_ms=300_000):
+                peak.step = label
                 start = time.perf_counter()
                 action()
                 wait_for_app(page, timeout_ms=timeout_ms)
                 rows.append((label, time.perf_counter() - start))
-                print(f"{label:<40} {rows[-1][1]:7.2f} s", flush=True)
+                print(f"{label:<40} {rows[-1][1]:7.2f} s   server {rss_mb(server.pid):5.0f} MB",
+                      flush=True)
 
             def go(title):
                 page.locator('[data-testid="stSidebar"] a').filter(has_text=title).first.click()
@@ -103,7 +105,18 @@ def main() -> None:
         server.wait(timeout=20)
     print(f"\n{args.rows:,} rows × {args.cols} columns; server memory after the run: {memory:.0f} MB, "
           f"its peak {server_peak:.0f} MB; peak of the server and its training processes together: "
-          f"{peak.peak_mb:.0f} MB")
+          f"{peak.peak_mb:.0f} MB ({peak.where}); as PSS (shared pages counted once): "
+          f"{peak.peak_pss_mb:.0f} MB")
+
+
+def _pss_mb(pid: int) -> float:
+    """Proportional set size in MB: resident memory with pages shared between processes
+    (the training worker and the forkserver it was forked from share the preloaded
+    libraries) counted once across them, not once per process as in RSS."""
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -137,7 +150,8 @@ class _PeakMemory:
     """Samples the resident memory of a process and its children (training workers) together."""
 
     def __init__(self, pid: int) -> None:
-        self.pid, self.peak_mb = pid, 0.0
+        self.pid, self.peak_mb, self.peak_pss_mb = pid, 0.0, 0.0
+        self.step, self.where = "", ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
@@ -161,15 +175,21 @@ class _PeakMemory:
 
     def _run(self) -> None:
         while not self._stop.wait(0.25):
-            total = 0.0
+            total = server = pss = 0.0
             for pid in self._tree():
                 try:
                     value = rss_mb(pid)
+                    pss += _pss_mb(pid)
                 except OSError:
                     continue
                 if value == value:  # NaN when the process ended meanwhile
                     total += value
-            self.peak_mb = max(self.peak_mb, total)
+                    server = value if pid == self.pid else server
+            self.peak_pss_mb = max(self.peak_pss_mb, pss)
+            if total > self.peak_mb:
+                self.peak_mb = total
+                self.where = (f"during '{self.step}': server {server:.0f} MB + its other "
+                              f"processes {total - server:.0f} MB")
 
 
 if __name__ == "__main__":
