@@ -39,6 +39,7 @@ def trained(titanic):
         "extra_trees": ("survived", [ModelChoice("extra_trees", {"n_estimators": 40})], False),
         "boosting": ("survived", [ModelChoice("hist_gradient_boosting")], False),
         "multiclass": ("class", [ModelChoice("random_forest", {"n_estimators": 30})], False),
+        "boosting_multiclass": ("embarked", [ModelChoice("hist_gradient_boosting")], False),
         "forest_regression": ("fare", [ModelChoice("random_forest", {"n_estimators": 30})], False),
         "boosting_regression": ("fare", [ModelChoice("hist_gradient_boosting")], False),
         "ensemble": ("survived", [ModelChoice("random_forest", {"n_estimators": 30}),
@@ -60,6 +61,7 @@ def _method(result) -> str:
 
 
 @pytest.mark.parametrize("case", ["forest", "extra_trees", "boosting", "multiclass",
+                                  "boosting_multiclass",
                                   "forest_regression", "boosting_regression", "ensemble",
                                   "ensemble_regression"])
 @pytest.mark.parametrize("rows", [1, 37, 3000])
