@@ -17,8 +17,8 @@ builds the same computation from the fitted parts:
 - forests tree by tree with ``tree_.apply`` and each tree's leaf values, summed in the
   forest's own order (:class:`_Forest`), on several threads for big batches: a row's sum is
   the same on any thread;
-- histogram boosting without its inner encoder pass (:class:`_BoostedTrees`), and for
-  small batches all its trees in one C walk as well.
+- histogram boosting without its inner encoder pass, all its trees in one C walk
+  (:class:`_BoostedTrees`).
 
 Everything else (linear models, k-NN, ...) is the fitted estimator itself. A stand-in that
 cannot be built is replaced by what it stands for, and :func:`verified` compares a compiled
@@ -55,7 +55,10 @@ from core.transformers import OutlierClipper, ToString
 log = logging.getLogger("tabwright.fastpredict")
 
 SMALL_BATCH_ROWS = 512
-"""Boosted trees predict batches up to this many rows on one thread (see :class:`_BoostedTrees`)."""
+"""Forests walk batches up to this many rows in one C call (:meth:`_Forest._walkers`); bigger
+ones go tree by tree on several threads. Boosting without its walk uses one thread up to here."""
+WALK_BLOCK_ROWS = 65_536
+"""Rows per ``predict_stages`` call for boosting (see :meth:`_BoostedTrees._raw`)."""
 STAGE_NODES = 2_000_000
 """Forests of up to this many nodes get copies for ``predict_stages`` (~150 MB at most; see
 :meth:`_Forest._walkers`); bigger ones predict small batches tree by tree."""
@@ -349,11 +352,15 @@ class _BoostedTrees:
         raw = np.zeros((X.shape[0], est.n_trees_per_iteration_),
                        dtype=est._baseline_prediction.dtype, order="F")
         raw += est._baseline_prediction
-        stages = self._stages() if X.shape[0] <= SMALL_BATCH_ROWS else None
+        stages = self._stages()
         if stages is not None and self._walkable(X):
             from sklearn.ensemble._gradient_boosting import predict_stages
 
-            predict_stages(stages, _twice(self._ranks(X)), 1.0, raw)
+            # One thread, but faster than the predictors' own walk on two (0.65 s against
+            # 0.90 s for 230 trees and 100k rows); blocks of rows bound the float32 copies.
+            for start in range(0, X.shape[0], WALK_BLOCK_ROWS):
+                block = slice(start, start + WALK_BLOCK_ROWS)
+                predict_stages(stages, _twice(self._ranks(X[block])), 1.0, raw[block])
             return raw
         threads = 1 if X.shape[0] <= SMALL_BATCH_ROWS else _openmp_effective_n_threads(None)
         est._predict_iterations(X, est._predictors, raw, False, threads)

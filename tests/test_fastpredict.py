@@ -68,6 +68,7 @@ def _method(result) -> str:
 def test_compiled_model_equals_the_model_bit_for_bit(trained, case, rows, monkeypatch):
     """Small batches (one C walk over all trees), big ones (tree by tree, on two threads)."""
     monkeypatch.setattr(fastpredict, "PARALLEL_ROWS", 1000)  # 3000 rows: split across threads
+    monkeypatch.setattr(fastpredict, "WALK_BLOCK_ROWS", 1024)  # ... and boosting in blocks
     result = trained[case]
     model = getattr(result.pipeline, "estimator_", result.pipeline)
     fast = compile_model(model)
