@@ -93,3 +93,32 @@ def widget_value(key: str, default: Any = None) -> Any:
 
 def forget_widget(key: str) -> None:
     st.session_state.pop(key, None)
+
+
+_UPLOADS = "upload_generation"
+
+
+def upload_key() -> str:
+    """The file uploader's current key: a new one after each read upload (see release_upload)."""
+    return f"upload_{st.session_state.get(_UPLOADS, 0)}"
+
+
+def release_upload(key: str) -> None:
+    """Let go of an uploaded file once it has been read.
+
+    Streamlit keeps an upload's bytes for the whole session (170 MB for a million-row CSV,
+    per session), though the loaded table is all the app needs. This drops them from
+    Streamlit's upload store and from the widget, and gives the uploader a new key, so it
+    shows empty and ready for another file.
+    """
+    uploaded = st.session_state.pop(key, None)
+    file_id = getattr(uploaded, "file_id", None)
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is not None and file_id is not None:
+            ctx.uploaded_file_mgr.remove_file(ctx.session_id, file_id)
+    except Exception:  # noqa: BLE001 — then Streamlit frees it when the session ends
+        pass
+    st.session_state[_UPLOADS] = st.session_state.get(_UPLOADS, 0) + 1

@@ -42,11 +42,19 @@ def _table_height(rows: int, most: int = 20) -> int:
     return 38 + 35 * min(rows, most)
 
 
-def _on_upload() -> None:
-    """Read a newly uploaded file, once: Streamlit calls this only when the upload changes."""
-    uploaded = _state.widget_value("upload")
+def _on_upload(key: str) -> None:
+    """Read a newly uploaded file, once: Streamlit calls this only when the upload changes.
+    Then the upload itself is let go (the loaded table is what the app keeps)."""
+    uploaded = _state.widget_value(key)
     if uploaded is None:
         return
+    try:
+        _read_upload(uploaded)
+    finally:
+        _state.release_upload(key)
+
+
+def _read_upload(uploaded: Any) -> None:
     raw = uploaded.getvalue()
     project = _state.project()
     if project.table is not None and hashlib.sha256(raw).hexdigest() == project.table.fingerprint:
@@ -70,9 +78,10 @@ def _load_sample(project: Project, sample: dict[str, Any]) -> Project:
 
 def _upload_and_samples(project: Project) -> None:
     limits = limits_module.current()
+    key = _state.upload_key()
     st.file_uploader(
         "Upload a CSV or TSV file with a header row", type=["csv", "tsv", "txt", "gz", "zip"],
-        key="upload", on_change=_on_upload,
+        key=key, on_change=_on_upload, args=(key,),
         help="Plain text with one row per line. Encoding, delimiter and decimal mark are "
              "detected for you; .gz and single-file .zip uploads are unpacked.")
     st.caption(f"Up to {_size_in_words(limits.max_upload_bytes)}, "

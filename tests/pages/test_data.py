@@ -12,7 +12,7 @@ PEOPLE = ("name,age,city,income\n" + "".join(
 
 
 def test_the_empty_page_offers_an_upload_with_its_limits_and_three_samples(app):
-    assert app.file_uploader(key="upload").allowed_type == [".csv", ".tsv", ".txt", ".gz", ".zip"]
+    assert app.file_uploader(key="upload_0").allowed_type == [".csv", ".tsv", ".txt", ".gz", ".zip"]
     text = page_text(app)
     assert "Up to 1 GB, 5,000,000 rows and 2,000 columns." in text
     labels = [b.label for b in app.button]
@@ -40,7 +40,7 @@ def test_a_sample_click_loads_the_data_its_target_and_the_role_table(app):
 
 
 def test_an_upload_is_read_once_and_shows_how_it_was_read(app):
-    app.file_uploader(key="upload").upload("people.csv", PEOPLE, "text/csv")
+    app.file_uploader(key="upload_0").upload("people.csv", PEOPLE, "text/csv")
     app.run()
     project = current(app)
     assert project.table.name == "people.csv"
@@ -53,17 +53,20 @@ def test_an_upload_is_read_once_and_shows_how_it_was_read(app):
     app.run()  # an unrelated rerun: the same file is not read again
     assert current(app) is project
     assert not app.success
+    # the upload itself was let go: a fresh, empty uploader for the next file
+    assert "upload_0" not in app.session_state
+    assert app.file_uploader(key="upload_1").value is None
 
 
 def test_a_bad_upload_shows_the_error_and_keeps_the_project_and_choices(app):
-    app.file_uploader(key="upload").upload("people.csv", PEOPLE, "text/csv")
+    app.file_uploader(key="upload_0").upload("people.csv", PEOPLE, "text/csv")
     app.run()
     key = app.data_editor[0].key
     edit_table(app, key, {1: {"Role": "categorical"}})  # age: numeric -> categorical
     app.run()
     before = current(app)
     assert before.recipe.roles == {"age": "categorical"}
-    app.file_uploader(key="upload").upload("chart.csv", b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")
+    app.file_uploader(key="upload_1").upload("chart.csv", b"\x89PNG\r\n\x1a\n\x00\x00", "image/png")
     app.run()
     error = plain(app.error[0].value)
     assert "This file is a PNG image, not a CSV table." in error
@@ -91,10 +94,10 @@ def test_editing_a_role_becomes_a_recipe_override_and_can_be_undone(app):
 
 
 def test_loading_a_sample_after_an_upload_replaces_it_and_stays(app):
-    app.file_uploader(key="upload").upload("people.csv", PEOPLE, "text/csv")
+    app.file_uploader(key="upload_0").upload("people.csv", PEOPLE, "text/csv")
     app.run()
     app.button(key="sample_german_credit.csv").click().run()
     assert current(app).table.name == "german_credit.csv"
-    app.run()  # the file still sitting in the uploader is not read again
+    app.run()  # the earlier upload is not read again
     assert current(app).table.name == "german_credit.csv"
     assert current(app).recipe.target == "default"

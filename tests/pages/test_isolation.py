@@ -17,7 +17,7 @@ CLINIC = ("patient,ward,age,readmitted\n" + "".join(
 def _session(content: bytes):
     at = new_app()
     at.run()
-    at.file_uploader(key="upload").upload("data.csv", content, "text/csv")
+    at.file_uploader(key="upload_0").upload("data.csv", content, "text/csv")
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     return at

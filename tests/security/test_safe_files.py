@@ -42,7 +42,7 @@ def test_data_page_refuses_a_pickle_upload(tmp_path, name):
     renamed to .csv are refused by ingestion as not text. Either way nothing is unpickled."""
     marker = tmp_path / "pwned"
     at = new_app().run()
-    at.file_uploader(key="upload").upload(name, payload(marker), "application/octet-stream").run()
+    at.file_uploader(key="upload_0").upload(name, payload(marker), "application/octet-stream").run()
     assert at.session_state["tabwright_project"].table is None
     if name.endswith(".csv"):
         assert not at.exception
