@@ -175,6 +175,9 @@ def estimate_run(frame: pd.DataFrame, recipe: Recipe, plan: dict[str, Any], *,
         notes.append(f"The run may need about {_mb(memory)}, and only {_mb(available)} is free on "
                      "this server: drop wide or text columns, lower the one-hot level cap, or choose "
                      "fewer models.")
+    from core.train import give_back_memory
+
+    give_back_memory()  # the pilot fits ran in this (the server's) process
     return RunEstimate(seconds=round(seconds, 1), seconds_high=round(seconds_high, 1),
                        memory_mb=round(memory), data_mb=round(data_mb), available_mb=available,
                        models=costs, notes=notes, recommended_budget=recommended)

@@ -319,7 +319,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     # From here on only the split rows are used. In a worker process (TrainWork) this was the
     # only reference to the table: letting it go frees its memory for the fits.
     del frame, data, y_all
-    _give_back_memory()
+    give_back_memory()
     threads = threads or int(os.environ.get("TABWRIGHT_THREADS", "1"))
     runner = _Runner(plan=plan, recipe=recipe, task=task, metric=metric, classes=classes,
                      X=X_search, y=y_search, folds=folds, cancel=cancel, report=report,
@@ -339,7 +339,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
                 raise
         best = runner.choose_best()
         runner.report_progress(0.92, "Refitting the best model on all training rows")
-        _give_back_memory()  # before the run's biggest allocation
+        give_back_memory()  # before the run's biggest allocation
         threshold = runner.tune_threshold(best)
         pipeline = runner.refit(best, threshold)
         train_score = runner.train_score(pipeline, best)
@@ -365,7 +365,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     )
 
 
-def _give_back_memory() -> None:
+def give_back_memory() -> None:
     """Collect garbage and hand freed heap memory back to the system.
 
     glibc keeps freed small allocations in its arenas; after the search a worker held ~190 MB
