@@ -367,6 +367,7 @@ class TrainingJob:
         finally:
             self.pid = None
             self.finished = time.monotonic()
+            self._work = None  # e.g. its frame: a finished job keeps only its result
             self.queue.release()
 
     def _fail(self, error: str, hint: str, state: str = "failed") -> None:
