@@ -154,6 +154,9 @@ class LoadedTable:
     fingerprint: str
     conversions: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
+    """Text column → ``pandas.factorize`` of it (codes with -1 for missing, and the distinct
+    values in order of first appearance), made while reading, on the reader's threads."""
 
     def summary(self) -> str:
         """One line for display.
@@ -259,7 +262,10 @@ def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecut
     european = decimal == "," or delimiter == ";"
 
     def read_column(column: pa.ChunkedArray) -> _Column:
-        return _read_column(column, decimal=decimal, european=european)
+        result = _read_column(column, decimal=decimal, european=european)
+        if pa.types.is_string(result.values.type) and len(result.values) >= _CODES_ROWS:
+            result.codes = _factorized(result.values)
+        return result
 
     columns = table.slice(1).columns
     del table
@@ -268,8 +274,11 @@ def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecut
     del columns
     conversions: dict[str, str] = {}
     series = {}
+    codes = {}
     for column_name, result in zip(names, results):
         series[column_name] = _to_pandas(result.values)
+        if result.codes is not None:
+            codes[column_name] = result.codes
         if result.conversion:
             conversions[column_name] = result.conversion
         notes.extend(note.replace(_COLUMN, _shown(column_name)) for note in result.notes)
@@ -284,6 +293,7 @@ def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecut
         fingerprint=hashing.result() if hashing else _sha256(raw),
         conversions=conversions,
         notes=notes,
+        codes=codes,
     )
 
 
@@ -874,6 +884,37 @@ class _Column:
     values: pa.ChunkedArray
     conversion: str = ""
     notes: list[str] = field(default_factory=list)
+    codes: tuple[np.ndarray, np.ndarray] | None = None
+
+
+_CODES_ROWS = 50_000
+"""Text columns at least this long are factorized while read (see :func:`_factorized`)..."""
+_CODES_MAX_DISTINCT = 65_536
+"""... when they have at most this many different values."""
+
+
+def _factorized(values: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray] | None:
+    """What ``pandas.factorize`` gives for the text column these values become, from Arrow's
+    hash kernel, which runs without the GIL on the reader's threads (~30 ms a million rows,
+    against ~90 ms for pandas' hash table of Python strings, later, on one thread).
+
+    Arrow numbers distinct values in order of first appearance, as pandas does, and nulls
+    (pandas' missing values) get -1. Codes are the smallest integer type that holds them.
+    """
+    encoded = pc.dictionary_encode(values)
+    chunks = encoded.chunks
+    if not chunks:
+        return None
+    dictionary = chunks[0].dictionary
+    if len(dictionary) > _CODES_MAX_DISTINCT:
+        return None  # names, codes, free text: the roles look at a sample of those anyway
+    if any(not chunk.dictionary.equals(dictionary) for chunk in chunks[1:]):
+        return None  # not one numbering for the whole column
+    indices = pa.chunked_array([chunk.indices for chunk in chunks])
+    codes = pc.fill_null(indices, -1).to_numpy()
+    kind = np.min_scalar_type(-max(len(dictionary), 1))
+    return codes.astype(kind if kind.kind == "i" else np.int64), \
+        np.asarray(dictionary.to_pylist(), dtype=object)
 
 
 # Sample patterns use re.ASCII so that \d and \s mean what they mean in pyarrow's RE2.

@@ -95,7 +95,8 @@ class Profile:
         })
 
 
-def profile_table(frame: pd.DataFrame, *, target: str | None = None) -> Profile:
+def profile_table(frame: pd.DataFrame, *, target: str | None = None,
+                  codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> Profile:
     """Describe a table: column roles, the target's task, findings and target suggestions.
 
     Parameters
@@ -104,6 +105,8 @@ def profile_table(frame: pd.DataFrame, *, target: str | None = None) -> Profile:
         The table as read (see ``core.data.read_table``).
     target : str, optional
         The column to predict. Without it, only target-free findings are made.
+    codes : dict, optional
+        Text columns already factorized by the reader (``LoadedTable.codes``).
 
     Returns
     -------
@@ -126,7 +129,7 @@ def profile_table(frame: pd.DataFrame, *, target: str | None = None) -> Profile:
     names = [str(c) for c in frame.columns]
     if target is not None and target not in names:
         raise unknown_column(target, names)
-    columns = infer_roles(frame)
+    columns = infer_roles(frame, codes=codes)
     task = None
     if target is not None:
         # An unusable target is not an error here: find_issues reports it as a finding.

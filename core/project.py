@@ -79,7 +79,7 @@ class Project:
 def load_data(project: Project, source: bytes | str, *, name: str | None = None) -> Project:
     """Read a CSV into a fresh project (keeping the user's brief), with profile and defaults."""
     table = read_table(source, name=name)
-    profile = profile_table(table.frame)
+    profile = profile_table(table.frame, codes=table.codes)
     recipe = Recipe(brief=dataclasses.replace(project.recipe.brief))
     recipe = recommended_recipe(profile, recipe)
     cleared = "Loaded new data: earlier results were cleared." if project.result is not None else None
@@ -92,7 +92,7 @@ def set_target(project: Project, target: str | None, *, task: str | None = None)
     if target is not None and target not in frame.columns:
         raise TabwrightError(f"The target {target!r} is not a column of the data.",
                              "Choose one of the listed columns.")
-    profile = profile_table(frame, target=target)
+    profile = profile_table(frame, target=target, codes=project.table.codes)
     recipe = project.recipe.copy()
     recipe.target = target
     recipe.task = task or (profile.task.task if profile.task else ("clustering" if target is None else None))

@@ -267,13 +267,17 @@ def unknown_column(name: str, names: list[str]) -> TabwrightError:
     return TabwrightError(f"There is no column named {name!r}.", hint)
 
 
-def infer_roles(frame: pd.DataFrame) -> list[ColumnInfo]:
+def infer_roles(frame: pd.DataFrame, *,
+                codes: dict[str, tuple[np.ndarray, np.ndarray]] | None = None) -> list[ColumnInfo]:
     """Decide the role of every column and explain each decision.
 
     Parameters
     ----------
     frame : pandas.DataFrame
         The table as read: numbers as numeric dtypes, dates as datetime64, missing as NaN.
+    codes : dict, optional
+        Text column → its ``pandas.factorize`` (codes, distinct values), when already made
+        (:attr:`core.data.LoadedTable.codes`); the others are factorized here.
 
     Returns
     -------
@@ -298,15 +302,18 @@ def infer_roles(frame: pd.DataFrame) -> list[ColumnInfo]:
             f"Column names must be unique, got {', '.join(map(repr, repeated))} more than once.",
             "Rename the repeated columns in the file's header row.",
         )
-    return [_describe_column(name, frame.iloc[:, i]) for i, name in enumerate(names)]
+    codes = codes or {}
+    return [_describe_column(name, frame.iloc[:, i], codes.get(name))
+            for i, name in enumerate(names)]
 
 
-def _describe_column(name: str, series: pd.Series) -> ColumnInfo:
+def _describe_column(name: str, series: pd.Series,
+                     codes: tuple[np.ndarray, np.ndarray] | None = None) -> ColumnInfo:
     if pd.api.types.is_datetime64_any_dtype(series.dtype):
         return _describe_dates(name, series)
     if is_numeric(series.dtype):
         return _describe_numbers(name, series)
-    return _describe_values(name, series)
+    return _describe_values(name, series, codes)
 
 
 def is_numeric(dtype: object) -> bool:
@@ -442,8 +449,9 @@ def _describe_dates(name: str, series: pd.Series) -> ColumnInfo:
                                f"({distinct.size:,} different moments).", **base)
 
 
-def _describe_values(name: str, series: pd.Series) -> ColumnInfo:
-    codes, uniques, n_present = _factorize_values(series)
+def _describe_values(name: str, series: pd.Series,
+                     known: tuple[np.ndarray, np.ndarray] | None = None) -> ColumnInfo:
+    codes, uniques, n_present = _factorize_values(series, known)
     present = codes[codes >= 0]
     counts = np.bincount(present, minlength=len(uniques))
     n_rows = len(series)
@@ -494,12 +502,14 @@ def _describe_values(name: str, series: pd.Series) -> ColumnInfo:
     return ColumnInfo(role=role, stats=stats, evidence=evidence, **base)
 
 
-def _factorize_values(series: pd.Series) -> tuple[np.ndarray, pd.Index, int]:
+def _factorize_values(series: pd.Series, known: tuple[np.ndarray, np.ndarray] | None = None
+                      ) -> tuple[np.ndarray, pd.Index, int]:
     """Codes (-1 for missing) and distinct values of a column, and its count of values.
 
     A long column whose random sample of :data:`PROBE_ROWS` is nearly all different is only
     factorized on that sample: counting a million different strings exactly takes longer
-    than the rest of the profile and tells nothing more.
+    than the rest of the profile and tells nothing more. ``known`` is the column's
+    factorization if the reader already made it.
     """
     if len(series) > EXACT_COUNT_ROWS:
         rows = np.random.default_rng(0).choice(len(series), PROBE_ROWS, replace=False)
@@ -507,7 +517,10 @@ def _factorize_values(series: pd.Series) -> tuple[np.ndarray, pd.Index, int]:
         in_sample = np.count_nonzero(codes >= 0)
         if in_sample and len(uniques) >= IDENTIFIER_UNIQUE_FRACTION * in_sample:
             return codes, uniques, int(series.notna().sum())
-    codes, uniques = pd.factorize(series, use_na_sentinel=True)
+    if known is not None and len(known[0]) == len(series) and series.dtype == object:
+        codes, uniques = known[0], pd.Index(known[1], dtype=object)
+    else:
+        codes, uniques = pd.factorize(series, use_na_sentinel=True)
     return codes, uniques, int(np.count_nonzero(codes >= 0))
 
 

@@ -272,3 +272,44 @@ def test_safe_csv_neutralises_headers_and_categoricals() -> None:
 def test_safe_csv_quotes_line_breaks_inside_cells() -> None:
     out = to_safe_csv(pd.DataFrame({"t": ["a\r=cmd", "b\n@x"]}))
     assert out == b't\r\n"a\r=cmd"\r\n"b\n@x"\r\n'
+
+
+def test_text_columns_are_factorized_while_read_exactly_as_pandas_would(monkeypatch):
+    """LoadedTable.codes equals pandas.factorize of each text column (nulls, empty text,
+    accents, numbers-as-text), and the profile made with it equals the one made without."""
+    import numpy as np
+    import pandas as pd
+
+    import core.data as data_module
+    from core.profile import profile_table
+
+    monkeypatch.setattr(data_module, "_CODES_ROWS", 10)
+    rng = np.random.default_rng(0)
+    n = 3000
+    levels = np.array(["Oslo", "Zürich", "", "  spaced ", "007", "ünïcödé", "x,y"], dtype=object)
+    frame = pd.DataFrame({
+        "city": rng.choice(levels, n),
+        "code": [f"P{v}" for v in rng.integers(0, 900, n)],
+        "unique": [f"id-{i}" for i in range(n)],
+        "amount": rng.normal(size=n).round(2),
+    })
+    frame.loc[::11, "city"] = None
+    table = read_table(frame.to_csv(index=False).encode())
+    text = [c for c in table.frame.columns if table.frame[c].dtype == object]
+    assert set(table.codes) == set(text) and {"city", "code", "unique"} <= set(text)
+    for column in text:
+        want_codes, want_uniques = pd.factorize(table.frame[column], use_na_sentinel=True)
+        codes, uniques = table.codes[column]
+        assert codes.tolist() == want_codes.tolist()
+        assert uniques.tolist() == list(want_uniques)
+    assert profile_table(table.frame, codes=table.codes).columns == profile_table(table.frame).columns
+
+
+def test_many_different_texts_are_not_kept_factorized(monkeypatch):
+    import core.data as data_module
+
+    monkeypatch.setattr(data_module, "_CODES_ROWS", 10)
+    monkeypatch.setattr(data_module, "_CODES_MAX_DISTINCT", 100)
+    rows = "\n".join(f"name-{i},{i % 3}" for i in range(500))
+    table = read_table(f"name,group_label\n{rows}\n".encode())
+    assert "name" not in table.codes  # 500 different names: not kept
