@@ -276,7 +276,8 @@ def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecut
     series = {}
     codes = {}
     for column_name, result in zip(names, results):
-        series[column_name] = _to_pandas(result.values)
+        known = None if result.codes is None else len(result.codes[1])
+        series[column_name] = _to_pandas(result.values, distinct=known)
         if result.codes is not None:
             codes[column_name] = result.codes
         if result.conversion:
@@ -1269,9 +1270,11 @@ def _parse_dates(column: pa.ChunkedArray, family: str, formats: list[str]) -> pa
 # --------------------------------------------------------------------------- pandas out
 
 
-def _to_pandas(values: pa.ChunkedArray) -> pd.Series:
+def _to_pandas(values: pa.ChunkedArray, *, distinct: int | None = None) -> pd.Series:
+    """The column as pandas; ``distinct`` is its count of different values if known."""
     if pa.types.is_string(values.type):
-        distinct = pc.count_distinct(values).as_py()
+        if distinct is None:
+            distinct = pc.count_distinct(values).as_py()
         # Share one Python str per distinct value when values repeat (saves memory, not time).
         return values.to_pandas(deduplicate_objects=distinct < 0.5 * len(values))
     return values.to_pandas()

@@ -32,7 +32,7 @@ import os
 import threading
 import weakref
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Callable
 
 import joblib
 import numpy as np
@@ -902,6 +902,27 @@ _VERIFIED: "weakref.WeakKeyDictionary[Any, FastModel | None]" = weakref.WeakKeyD
 _VERIFIED_LOCK = threading.Lock()
 
 
+def checked(model: Any, agrees: Callable[[FastModel], bool], *, columns: bool = False
+            ) -> FastModel | None:
+    """The model's fast path if ``agrees`` finds it gives the model's own output; else the
+    fast path without estimator stand-ins if that one does; else ``None`` (call the model).
+
+    ``agrees`` compares a candidate with the model on real rows, bit for bit; an exception
+    in it counts as a difference.
+    """
+    for stand_ins in (True, False):
+        fast = compile_model(model, columns=columns, stand_ins=stand_ins)
+        if fast is None:
+            return None
+        try:
+            if agrees(fast):
+                return fast
+        except Exception:  # noqa: BLE001 — any trouble: try the next, then the model itself
+            pass
+    log.warning("predicting without the fast path: it differed from the model on a check")
+    return None
+
+
 def verified(model: Any, sample: pd.DataFrame, method: str) -> Any:
     """The compiled frame path for ``model`` if it gives ``model``'s own ``method`` output on
     ``sample`` bit for bit (checked once per model object), else ``model`` itself.
@@ -915,20 +936,8 @@ def verified(model: Any, sample: pd.DataFrame, method: str) -> Any:
         if model in _VERIFIED:
             fast = _VERIFIED[model]
             return model if fast is None else fast
-    fast = compile_model(model)
-    if fast is not None:
-        try:
-            inner = fast.model
-            for candidate in (fast, compile_model(model, stand_ins=False)):
-                if candidate is not None and same_outputs(getattr(candidate, method)(sample),
-                                                          getattr(inner, method)(sample)):
-                    fast = candidate
-                    break
-            else:
-                log.warning("predicting without the fast path: it differed on a check")
-                fast = None
-        except Exception:  # noqa: BLE001 — any trouble: the model as it is
-            fast = None
+    fast = checked(model, lambda candidate: same_outputs(getattr(candidate, method)(sample),
+                                                         getattr(candidate.model, method)(sample)))
     try:
         with _VERIFIED_LOCK:
             _VERIFIED[model] = fast

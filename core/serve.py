@@ -50,7 +50,7 @@ from sklearn.model_selection import FixedThresholdClassifier
 from starlette.routing import Route
 
 from core.errors import TabwrightError
-from core.fastpredict import FastModel, compile_model, same_outputs
+from core.fastpredict import FastModel, checked, same_outputs
 from core.schema import RecordCheck
 
 try:
@@ -171,7 +171,7 @@ class _Model:
         if self.wants_proba and isinstance(model, FixedThresholdClassifier):
             inner = getattr(model, "estimator_", model.estimator)
         self.pipeline = inner
-        self.fast: FastModel | None = compile_model(inner, columns=True)
+        self.fast: FastModel | None = None  # set by self_check
 
     def frame(self, columns: dict[str, np.ndarray]) -> pd.DataFrame:
         return pd.DataFrame({name: columns[name] for name in self.names})
@@ -213,13 +213,12 @@ class _Model:
             or (fast[1] is not None and plain[1] is not None and same_outputs(fast[1], plain[1])))
 
     def self_check(self, columns: dict[str, np.ndarray]) -> None:
-        """Keep the fast path only if it gives every bit the plain call gives."""
-        if self.fast is None or self._agrees(columns):
-            return
-        self.fast = compile_model(self.pipeline, columns=True, stand_ins=False)
-        if self.fast is not None and not self._agrees(columns):
-            log.warning("serving without the fast path: it differed on a self-check")
-            self.fast = None
+        """Use the fast path only if it gives every bit the plain call gives on ``columns``."""
+        def agrees(candidate: FastModel) -> bool:
+            self.fast = candidate
+            return self._agrees(columns)
+
+        self.fast = checked(self.pipeline, agrees, columns=True)
 
 
 def _probe_records(schema: dict[str, Any], n: int = 8) -> list[dict[str, Any]]:
@@ -256,8 +255,8 @@ class _Predictor:
         records = _probe_records(self.schema)
         try:
             probe, _ = self.check.check(records)
-        except Exception:  # noqa: BLE001
-            self.model.fast = None
+        except Exception:  # noqa: BLE001 — no probe rows: the plain calls
+            pass
         else:
             self.model.self_check(probe)
         # Warm up (first calls are slower) and time a one-row batch: see _Batcher.
