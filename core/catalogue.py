@@ -47,6 +47,9 @@ class ModelSpec:
         Accepts NaN itself, so ``auto`` imputation leaves numbers missing for it.
     interpretable : bool
         A person can read the fitted model (coefficients, a shallow tree).
+    float32 : bool
+        Fits on ``float32`` inputs as they are (no ``float64`` copy), so the recipe's
+        ``precision`` may hand it 32-bit numbers (see :class:`core.recipe.Preparation`).
     """
 
     name: str
@@ -65,6 +68,7 @@ class ModelSpec:
     interpretable: bool = False
     class_weight: bool = False
     random_state: bool = True
+    float32: bool = False
 
     def make(self, task: str, params: dict[str, Any] | None = None, *, seed: int = 0,
              class_weight: str = "none", n_jobs: int = 1) -> Any:
@@ -217,7 +221,7 @@ CATALOGUE: tuple[ModelSpec, ...] = (
               _logistic, space={"C": ("float", 1e-3, 100.0, "log"),
                                 "penalty": ("choice", ["l2", "l1", "elasticnet"])},
               grid={"C": [0.01, 0.1, 1.0, 10.0], "penalty": ["l2", "l1"]},
-              interpretable=True, class_weight=True),
+              interpretable=True, class_weight=True, float32=True),
     ModelSpec("linear_svm", "Linear SVM", (CLS,), "linear",
               "Finds the widest straight margin between classes.",
               "Many features (text, one-hot); gives scores, not calibrated probabilities.",
@@ -229,7 +233,7 @@ CATALOGUE: tuple[ModelSpec, ...] = (
               _knn, space={"n_neighbors": ("int", 3, 75, "log"),
                            "weights": ("choice", ["uniform", "distance"])},
               grid={"n_neighbors": [5, 15, 45]}, max_rows=50_000, large_data="skip",
-              cost="its prediction cost grows with the data", random_state=False),
+              cost="its prediction cost grows with the data", random_state=False, float32=True),
     ModelSpec("naive_bayes", "Gaussian naive Bayes", (CLS,), "linear",
               "Treats features as independent bell curves per class.",
               "A very fast sanity check; often beaten, rarely terrible.",
@@ -277,7 +281,8 @@ CATALOGUE: tuple[ModelSpec, ...] = (
                            "alpha": ("float", 1e-6, 1e-1, "log"),
                            "learning_rate_init": ("float", 1e-4, 1e-2, "log")},
               grid={"width": [32, 128], "alpha": [1e-4, 1e-2]},
-              max_rows=200_000, cost="training time grows with rows × width; trained on a sample"),
+              max_rows=200_000, cost="training time grows with rows × width; trained on a sample",
+              float32=True),
     ModelSpec("linear_regression", "Linear regression", (REG,), "linear",
               "Ordinary least squares: a straight-line fit of every feature.",
               "A readable baseline for numbers; no tuning.",
@@ -286,18 +291,20 @@ CATALOGUE: tuple[ModelSpec, ...] = (
               "Least squares with an L2 penalty that shrinks coefficients.",
               "Many correlated features; the safest linear default.",
               _ridge, space={"alpha": ("float", 1e-3, 1e3, "log")},
-              grid={"alpha": [0.1, 1.0, 10.0, 100.0]}, interpretable=True, random_state=False),
+              grid={"alpha": [0.1, 1.0, 10.0, 100.0]}, interpretable=True, random_state=False,
+              float32=True),
     ModelSpec("lasso", "Lasso regression", (REG,), "linear",
               "Least squares with an L1 penalty that sets weak coefficients to zero.",
               "When you expect only a few features to matter.",
               _lasso, space={"alpha": ("float", 1e-4, 1e2, "log")},
-              grid={"alpha": [0.01, 0.1, 1.0]}, interpretable=True),
+              grid={"alpha": [0.01, 0.1, 1.0]}, interpretable=True, float32=True),
     ModelSpec("elastic_net", "Elastic net", (REG,), "linear",
               "A blend of ridge and lasso penalties.",
               "Correlated features of which only some matter.",
               _elastic_net, space={"alpha": ("float", 1e-4, 1e2, "log"),
                                    "l1_ratio": ("float", 0.05, 0.95, "linear")},
-              grid={"alpha": [0.01, 0.1, 1.0], "l1_ratio": [0.2, 0.5, 0.8]}, interpretable=True),
+              grid={"alpha": [0.01, 0.1, 1.0], "l1_ratio": [0.2, 0.5, 0.8]}, interpretable=True,
+              float32=True),
     ModelSpec("svr", "Support vector regression", (REG,), "linear",
               "Fits a tube around the data with a kernel for curved relations.",
               "Small to medium data with smooth, non-linear relations.",

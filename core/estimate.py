@@ -26,7 +26,7 @@ from threadpoolctl import threadpool_limits
 
 from core import catalogue
 from core.errors import TabwrightError
-from core.prepare import build_pipeline, plan_features
+from core.prepare import build_pipeline, plan_features, resolve_precision
 from core.recipe import Recipe
 
 PILOT_ROWS = (500, 2_000)
@@ -119,6 +119,7 @@ def estimate_run(frame: pd.DataFrame, recipe: Recipe, plan: dict[str, Any], *,
     run.task = task
     run.metric = plan["metric"]
     features = plan_features(data, run, inferred_roles)
+    run.preparation.precision = resolve_precision(features, run, train_rows)
     sizes = LARGE_PILOT_ROWS if fold_rows > LARGE_DATA_ROWS else PILOT_ROWS
     pilot = _pilot_rows(data, run.target, task, seed, sizes)
     data_mb = float(frame.memory_usage(deep=True).sum()) / 2**20
@@ -143,7 +144,7 @@ def estimate_run(frame: pd.DataFrame, recipe: Recipe, plan: dict[str, Any], *,
 
         seconds = seconds_for(rows) * folds * trials + seconds_for(refit_rows)
         model_mb = (size_fixed + size_per_row * refit_rows) / 2**20
-        matrix_mb = refit_rows * width * 8 / 2**20
+        matrix_mb = refit_rows * width * _item_bytes(spec, run) / 2**20
         costs.append(ModelCost(spec.name, spec.label, folds * trials + 1, rows, seconds,
                                2 * matrix_mb + model_mb, width, seconds_for(refit_rows)))
     overhead = 1.0 + SECONDS_PER_MILLION_CELLS * frame.size / 1e6
@@ -181,6 +182,11 @@ def estimate_run(frame: pd.DataFrame, recipe: Recipe, plan: dict[str, Any], *,
     return RunEstimate(seconds=round(seconds, 1), seconds_high=round(seconds_high, 1),
                        memory_mb=round(memory), data_mb=round(data_mb), available_mb=available,
                        models=costs, notes=notes, recommended_budget=recommended)
+
+
+def _item_bytes(spec: Any, recipe: Recipe) -> int:
+    """Bytes per number of the model's prepared matrix (``float32`` or ``float64``)."""
+    return 4 if spec.float32 and recipe.preparation.precision == "float32" else 8
 
 
 def _pilot_rows(data: pd.DataFrame, target: str, task: str, seed: int,

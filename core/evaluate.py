@@ -41,6 +41,7 @@ from sklearn.model_selection import learning_curve
 from sklearn.pipeline import Pipeline
 
 from core.errors import TabwrightError
+from core.scoring import log_loss as summed_log_loss
 
 METRIC_HELP: dict[str, str] = {
     "accuracy": "Share of rows predicted right. Misleading when one class dominates: predicting the majority class scores high.",
@@ -379,7 +380,7 @@ def evaluate_classifier(
         metrics |= {f"precision_{average}": prec, f"recall_{average}": rec, f"f1_{average}": f1}
     metrics["mcc"] = skm.matthews_corrcoef(y, y_pred)
     metrics["log_loss"] = (
-        skm.log_loss(y, scores, labels=classes) if p["score_kind"] == "probability" else None
+        summed_log_loss(y, scores, classes) if p["score_kind"] == "probability" else None
     )
     if p["score_kind"] is None:
         notes.append("This model gives neither probabilities nor scores, so ROC, PR, AUC and log loss are skipped.")

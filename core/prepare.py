@@ -30,7 +30,7 @@ from sklearn.preprocessing import (KBinsDiscretizer, MinMaxScaler, OneHotEncoder
 from core import catalogue
 from core.errors import TabwrightError
 from core.recipe import ColumnPrep, Recipe
-from core.transformers import DatetimeParts, OutlierClipper, TextColumn, ToNumber, ToString
+from core.transformers import DatetimeParts, Float32, OutlierClipper, TextColumn, ToNumber, ToString
 
 MISSING_LEVEL = "(missing)"
 NATIVE_MAX_LEVELS = 250  # HistGradientBoosting's native categories must fit in 255 bins
@@ -186,8 +186,12 @@ def _categorical_branch(encoding: str, prep: ColumnPrep, recipe: Recipe, task: s
 
 
 def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: str = "linear",
-                       handles_missing: bool = False) -> tuple[ColumnTransformer, list[int]]:
+                       handles_missing: bool = False,
+                       float32: bool = False) -> tuple[ColumnTransformer, list[int]]:
     """The ``ColumnTransformer`` for one model style.
+
+    ``float32``: every branch ends by casting to 32-bit floats (:class:`Float32`), so the
+    parts and the matrix stacked from them take half the memory.
 
     Returns
     -------
@@ -261,9 +265,44 @@ def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: s
             ("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()),
             ("poly", PolynomialFeatures(degree=2, interaction_only=True, include_bias=False)),
         ]), interactions))
+    if float32:
+        transformers = [(name, _then_float32(branch), columns)
+                        for name, branch, columns in transformers]
     transformer = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0,
                                     verbose_feature_names_out=True)
     return transformer, native
+
+
+def _then_float32(branch: Any) -> Any:
+    """``branch`` followed by a cast to ``float32`` (TF-IDF output already is float32)."""
+    if branch == "passthrough":
+        return Pipeline([("float32", Float32())])
+    if "tfidf" in branch.named_steps:
+        return branch
+    branch.steps.append(("float32", Float32()))
+    return branch
+
+
+FLOAT32_ABOVE = 20_000_000
+"""``precision="auto"`` hands ``float32`` to the models that take it when training rows ×
+prepared columns (at most) exceed this: a ``float64`` matrix of over 160 MB."""
+
+
+def resolve_precision(plan: FeaturePlan, recipe: Recipe, n_rows: int) -> str:
+    """The recipe's ``precision`` for a training on ``n_rows`` rows: ``auto`` made definite.
+
+    >>> import pandas as pd
+    >>> from core.recipe import Recipe
+    >>> frame = pd.DataFrame({"x": [1.0, 2, 3, 4], "y": [0, 1, 0, 1]})
+    >>> plan = plan_features(frame, Recipe(target="y"), {"x": "numeric"})
+    >>> resolve_precision(plan, Recipe(target="y"), 4), resolve_precision(plan, Recipe(target="y"), 10**8)
+    ('float64', 'float32')
+    """
+    chosen = recipe.preparation.precision
+    if chosen != "auto":
+        return chosen
+    values = n_rows * estimate_encoded_features(plan, recipe)
+    return "float32" if values > FLOAT32_ABOVE else "float64"
 
 
 def build_selector(recipe: Recipe, task: str) -> Any:
@@ -310,7 +349,8 @@ def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict |
     spec = catalogue.get(model)
     selector = build_selector(recipe, task)
     prep, native = build_preprocessor(plan, recipe, task=task, style=spec.style,
-                                      handles_missing=spec.handles_missing)
+                                      handles_missing=spec.handles_missing,
+                                      float32=spec.float32 and recipe.preparation.precision == "float32")
     estimator = spec.make(task, params, seed=recipe.seed,
                           class_weight=recipe.imbalance.class_weight if spec.class_weight else "none",
                           n_jobs=n_jobs)

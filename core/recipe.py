@@ -30,6 +30,7 @@ IMPUTE = ("auto", "mean", "median", "most_frequent", "constant", "knn", "iterati
 OUTLIERS = ("none", "clip_iqr", "clip_quantile", "drop_rows")
 SCALE = ("auto", "none", "standard", "minmax", "robust", "yeo_johnson")
 ENCODE = ("auto", "onehot", "ordinal", "target")
+PRECISION = ("auto", "float64", "float32")
 SELECTION = ("none", "variance", "l1", "mutual_info")
 VALIDATION = ("auto", "kfold", "stratified", "repeated", "group", "timeseries", "loo")
 SEARCH = ("none", "grid", "random", "optuna")
@@ -136,6 +137,11 @@ class Preparation:
     support in HistGradientBoosting) and no scaling. A category with more than
     ``target_encode_above`` levels is target-encoded (cross-fitted) for every model.
     Categorical ``constant`` imputation fills a separate ``(missing)`` level.
+
+    ``precision`` is the number type handed to linear and neural models: ``float32`` halves
+    the prepared matrix (what a refit on many rows holds in memory); ``auto`` picks it when
+    that matrix would hold more than 20 million numbers as ``float64``, and training writes
+    the choice it made into the resolved recipe.
     """
 
     numeric_impute: str = "median"
@@ -147,6 +153,7 @@ class Preparation:
     target_encode_above: int = 50
     datetime_parts: list[str] = field(default_factory=lambda: ["year", "month", "dayofweek"])
     text_max_features: int = 300
+    precision: str = "auto"
     columns: dict[str, ColumnPrep] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -155,6 +162,7 @@ class Preparation:
                       ("most_frequent", "constant"))
         _check_choice("default scaling", self.scale, SCALE)
         _check_choice("default encoding", self.encode, ENCODE)
+        _check_choice("model input precision", self.precision, PRECISION)
         _check_number("max_levels", self.max_levels, low=2, high=10_000, integer=True)
         _check_number("rare_min_fraction", self.rare_min_fraction, low=0.0, high=0.5)
         _check_number("target_encode_above", self.target_encode_above, low=2, high=1_000_000,

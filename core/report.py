@@ -370,7 +370,7 @@ _SCALERS = {"StandardScaler": "standardised (mean 0, standard deviation 1)",
 
 def _step_words(step: Any, branch_name: str) -> str | None:
     kind = type(step).__name__
-    if kind in ("ToString", "TextColumn"):
+    if kind in ("ToString", "TextColumn", "Float32"):
         return None
     if kind == "SimpleImputer":
         words = {"median": "missing values filled with the median",

@@ -32,7 +32,8 @@ from threadpoolctl import threadpool_limits
 from core import catalogue, scoring
 from core.errors import Cancelled, TabwrightError
 from core.limits import Limits, current as current_limits
-from core.prepare import FeaturePlan, build_pipeline, estimate_encoded_features, plan_features
+from core.prepare import (FeaturePlan, build_pipeline, estimate_encoded_features, plan_features,
+                          resolve_precision)
 from core.recipe import ModelChoice, Recipe
 
 ProgressCallback = Callable[["Progress"], None]
@@ -306,6 +307,15 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     classes = np.sort(y_all.unique()) if task != "regression" else None
     X_train, X_test, y_train, y_test, split_note = split_train_test(data, plan, recipe, task)
     notes.append(split_note)
+    precision = resolve_precision(plan, recipe, len(X_train))
+    if recipe.preparation.precision == "auto" and precision == "float32":
+        notes.append(
+            f"Linear and neural models get their inputs as 32-bit numbers: {len(X_train):,} rows "
+            f"× up to {n_features:,} prepared columns take about "
+            f"{_mb_words(len(X_train) * n_features * 4)} instead of "
+            f"{_mb_words(len(X_train) * n_features * 8)}. The precision setting on the Prepare "
+            "page changes it.")
+    recipe.preparation.precision = precision
     X_search, y_search = X_train, y_train
     if recipe.auto and len(X_train) > AUTO_SEARCH_ROWS:
         X_search, y_search = _sample(X_train, y_train, AUTO_SEARCH_ROWS, task, recipe.seed)
@@ -363,6 +373,11 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         cv_description=cv_description, train_score=train_score,
         noise_note=runner.noise_note(), cancelled=cancelled,
     )
+
+
+def _mb_words(n_bytes: float) -> str:
+    mb = n_bytes / 2**20
+    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:,.0f} MB"
 
 
 def give_back_memory() -> None:

@@ -10,10 +10,11 @@ import streamlit as st
 
 from core.eda import escape_markdown, sample_for_plots
 from core.errors import TabwrightError
-from core.prepare import (FeaturePlan, estimate_encoded_features, plan_features,
+from core.prepare import (FLOAT32_ABOVE, FeaturePlan, estimate_encoded_features, plan_features,
                           transformed_preview)
 from core.project import Project, recommendation_reasons, update_recipe
-from core.recipe import ENCODE, IMPUTE, OUTLIERS, ROLES, SCALE, SELECTION, ColumnPrep, Recipe
+from core.recipe import (ENCODE, IMPUTE, OUTLIERS, PRECISION, ROLES, SCALE, SELECTION, ColumnPrep,
+                         Recipe)
 from pages import _ui
 
 PREVIEW_SAMPLE = 2_000
@@ -139,7 +140,7 @@ def _recipe_from(project: Project, edited: pd.DataFrame, options: dict) -> Recip
     p = recipe.preparation
     p.columns = columns
     for name in ("numeric_impute", "categorical_impute", "scale", "encode", "max_levels",
-                 "rare_min_fraction", "target_encode_above", "text_max_features"):
+                 "rare_min_fraction", "target_encode_above", "text_max_features", "precision"):
         setattr(p, name, options[name])
     p.datetime_parts = list(options["datetime_parts"])
     recipe.features.interactions = list(options["interactions"])
@@ -225,8 +226,15 @@ def _form(project: Project) -> None:
         options["text_max_features"] = d.number_input(
             "Text: most words (TF-IDF)", min_value=10, max_value=20_000,
             value=p.text_max_features, step=10, key="prep_text_max")
-        options["datetime_parts"] = st.multiselect(
+        a, b = st.columns([3, 1])
+        options["datetime_parts"] = a.multiselect(
             "Date parts to extract", DATETIME_PARTS, default=p.datetime_parts, key="prep_dates")
+        options["precision"] = b.selectbox(
+            "Model input precision", PRECISION, index=PRECISION.index(p.precision),
+            key="prep_precision",
+            help="The number type linear, distance and neural models get. float32 halves the "
+                 "memory of the prepared data; auto picks it when that data would hold over "
+                 f"{FLOAT32_ABOVE // 1_000_000} million numbers. Tree models are not affected.")
         st.subheader("Features")
         a, b, c = st.columns([2, 1, 1])
         options["interactions"] = a.multiselect(

@@ -48,11 +48,15 @@ def trained(titanic):
                                   ModelChoice("logistic_regression")], True),
         "ensemble_regression": ("fare", [ModelChoice("random_forest", {"n_estimators": 20}),
                                          ModelChoice("ridge")], True),
+        "ensemble_float32": ("survived", [ModelChoice("hist_gradient_boosting"),
+                                          ModelChoice("logistic_regression")], True),
     }
     out = {}
     for name, (target, models, ensemble) in cases.items():
-        out[name] = train(titanic, Recipe(target=target, auto=False, models=models,
-                                          ensemble=ensemble))
+        recipe = Recipe(target=target, auto=False, models=models, ensemble=ensemble)
+        if name.endswith("float32"):
+            recipe.preparation.precision = "float32"
+        out[name] = train(titanic, recipe)
     return out
 
 
@@ -63,7 +67,7 @@ def _method(result) -> str:
 @pytest.mark.parametrize("case", ["forest", "extra_trees", "boosting", "multiclass",
                                   "boosting_multiclass",
                                   "forest_regression", "boosting_regression", "ensemble",
-                                  "ensemble_regression"])
+                                  "ensemble_regression", "ensemble_float32"])
 @pytest.mark.parametrize("rows", [1, 37, 3000])
 def test_compiled_model_equals_the_model_bit_for_bit(trained, case, rows, monkeypatch):
     """Small batches (one C walk over all trees), big ones (tree by tree, on two threads)."""
@@ -75,7 +79,7 @@ def test_compiled_model_equals_the_model_bit_for_bit(trained, case, rows, monkey
     assert fast is not None
     if case in ("forest", "extra_trees", "multiclass", "forest_regression", "ensemble"):
         assert fast.uses(_Forest)
-    if "boosting" in case or case == "ensemble":
+    if "boosting" in case or case in ("ensemble", "ensemble_float32"):
         assert fast.uses(_BoostedTrees)
     X = _rows(result, rows, seed=rows)
     method = _method(result)

@@ -6,8 +6,10 @@ import pytest
 from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, TargetEncoder
 
 from core.errors import TabwrightError
+from core import prepare
 from core.prepare import (build_pipeline, estimate_encoded_features, plan_features,
-                          transformed_preview)
+                          resolve_precision, transformed_preview)
+from core.transformers import Float32
 from core.recipe import ColumnPrep, Recipe
 
 
@@ -136,3 +138,42 @@ def test_text_numbers_given_the_numeric_role_are_parsed(frame):
     branch = [b for _, b, c in prep.transformers_ if list(c) == ["price"]][0]
     parsed = branch.named_steps["parse"].transform(data[["price"]].head(2))
     assert parsed[:, 0].tolist() == [1200.5, 1210.5]
+
+
+def test_float32_precision_casts_every_branch_for_linear_models_only(frame):
+    r = Recipe(target="y")
+    r.preparation.precision = "float32"
+    r.preparation.columns["num"] = ColumnPrep(bins=4)
+    plan = plan_features(frame, r, ROLES)
+    X = frame.drop(columns="y")
+    pipe = build_pipeline(plan, r, "logistic_regression", task="binary").fit(X, frame.y)
+    for name, branch, _ in pipe.named_steps["prep"].transformers_:
+        if name.startswith("text"):  # TF-IDF output is float32 already
+            assert "float32" not in branch.named_steps
+        elif name != "remainder":
+            assert isinstance(branch.steps[-1][1], Float32), name
+    out = pipe.named_steps["prep"].transform(X)
+    assert out.dtype == np.float32 and pipe.named_steps["model"].coef_.dtype == np.float32
+    # the same numbers as the float64 preparation, rounded once at the end
+    r64 = Recipe.from_dict({**r.to_dict(), "preparation": {**r.to_dict()["preparation"],
+                                                           "precision": "float64"}})
+    pipe64 = build_pipeline(plan, r64, "logistic_regression", task="binary").fit(X, frame.y)
+    wide = pipe64.named_steps["prep"].transform(X)
+    assert wide.dtype == np.float64 and np.array_equal(out, wide.astype(np.float32))
+    assert list(pipe.named_steps["prep"].get_feature_names_out()) == \
+        list(pipe64.named_steps["prep"].get_feature_names_out())
+    # trees and models that would copy to float64 anyway keep float64 inputs
+    for model in ("hist_gradient_boosting", "random_forest", "linear_svm", "naive_bayes"):
+        tree = build_pipeline(plan, r, model, task="binary").fit(X, frame.y)
+        assert tree.named_steps["prep"].transform(X.head()).dtype == np.float64, model
+
+
+def test_auto_precision_is_float32_only_for_big_prepared_matrices(frame, monkeypatch):
+    r = Recipe(target="y")
+    plan = plan_features(frame, r, ROLES)
+    width = estimate_encoded_features(plan, r)
+    assert resolve_precision(plan, r, 1_000) == "float64"
+    monkeypatch.setattr(prepare, "FLOAT32_ABOVE", 1_000 * width - 1)
+    assert resolve_precision(plan, r, 1_000) == "float32"
+    r.preparation.precision = "float64"  # a user's choice is kept
+    assert resolve_precision(plan, r, 1_000) == "float64"

@@ -52,6 +52,7 @@ def test_round_trip_property(seed, test_size, folds, budget):
     (lambda d: d.update(drop=["y"]), "cannot also be dropped"),
     (lambda d: d.update(auto=False, models=[]), "Choose at least one model"),
     (lambda d: d["brief"].update(bar_metric="recall", bar_value=None), "needs a value"),
+    (lambda d: d["preparation"].update(precision="float16"), "model input precision must be one of"),
 ])
 def test_invalid_recipes_say_what_is_wrong(mutate, fragment):
     data = Recipe(target="y", task="binary").to_dict()

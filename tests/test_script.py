@@ -91,3 +91,15 @@ def test_text_numbers_codes_and_missing_markers_are_read_like_tabwright(tmp_path
     source, out = _run_script(result, table, csv, tmp_path, "messy.csv")
     assert "text_to_number(frame['price']" in source
     assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
+
+
+def test_a_float32_model_is_reproduced(sample_dir, tmp_path):
+    csv = sample_dir / "titanic.csv"
+    table = read_table(csv)
+    recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")])
+    recipe.preparation.precision = "float32"
+    result = train(table.frame, recipe)
+    source, out = _run_script(result, table, csv, tmp_path, "titanic.csv")
+    assert "class Float32(TransformerMixin, BaseEstimator)" in source
+    assert out["predicted"].tolist() == result.pipeline.predict(result.X_test).tolist()
+    assert np.allclose(out["proba_1"], result.pipeline.predict_proba(result.X_test)[:, 1])

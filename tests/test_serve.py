@@ -17,7 +17,7 @@ from core.data import read_table
 from core.errors import TabwrightError
 from core.export import model_card
 from core.predict import predict_table
-from core.recipe import Imbalance, ModelChoice, Recipe
+from core.recipe import Imbalance, ModelChoice, Preparation, Recipe
 from core.fastpredict import _BoostedTrees
 from core.serve import create_app
 from core.train import train
@@ -172,6 +172,8 @@ def titanic(sample_dir):
     ("class", "hist_gradient_boosting", {}),
     ("fare", "ridge", {}),
     ("survived", "logistic_regression", {"imbalance": Imbalance(threshold=0.35)}),
+    ("survived", "logistic_regression", {"preparation": Preparation(precision="float32")}),
+    ("fare", "ridge", {"preparation": Preparation(precision="float32")}),
 ])
 def test_served_numbers_equal_predict_table_row_by_row_and_in_one_call(titanic, target, model, recipe):
     """Every row alone, and all rows in one request, give predict_table's values to the bit."""
@@ -180,8 +182,10 @@ def test_served_numbers_equal_predict_table_row_by_row_and_in_one_call(titanic, 
     # the fast path is what is tested: branch by branch, every branch by its stand-in
     fast = predictor.model.fast
     assert fast is not None and None not in fast.root.features.kernels
-    if recipe:
+    if "imbalance" in recipe:
         assert type(result.pipeline).__name__ == "FixedThresholdClassifier"
+    if "preparation" in recipe:  # 32-bit model inputs, the casts done by the stand-ins too
+        assert result.pipeline[-1].coef_.dtype == np.float32
     if model == "hist_gradient_boosting":  # and the trees without their inner encoder pass
         assert fast.uses(_BoostedTrees)
     records = _mutated(result.X_test, card, seed=3)

@@ -293,3 +293,26 @@ def test_refit_rows_shrink_to_keep_a_small_budget():
     assert runner._refit_rows([cand], 30.0) == 100_000
     assert runner._refit_rows([cand], 6.0) == pytest.approx(40_000, abs=1)
     assert runner._refit_rows([cand], 0.01) == 1_000
+
+
+def test_auto_precision_on_a_big_matrix_fits_float32_and_the_recipe_reproduces_it(
+        sample_dir, monkeypatch):
+    import core.prepare
+
+    frame = pd.read_csv(sample_dir / "titanic.csv")
+    monkeypatch.setattr(core.prepare, "FLOAT32_ABOVE", 1_000)  # titanic counts as big here
+    recipe = Recipe(target="survived", auto=False, ensemble=True,
+                    models=[ModelChoice("logistic_regression"), ModelChoice("random_forest")])
+    result = train(frame, recipe)
+    assert recipe.preparation.precision == "auto"  # the caller's recipe is not changed
+    assert result.recipe.preparation.precision == "float32"
+    assert any("32-bit numbers" in note and "Prepare" in note for note in result.notes)
+    members = result.pipeline.named_steps["model"].named_estimators_
+    assert members["m0_logistic_regression"].named_steps["model"].coef_.dtype == np.float32
+    assert members["m1_random_forest"].named_steps["prep"].transform(
+        result.X_test.head()).dtype == np.float64
+    monkeypatch.setattr(core.prepare, "FLOAT32_ABOVE", 10**12)  # "auto" would now say float64
+    again = train(frame, result.recipe)
+    assert np.array_equal(again.pipeline.predict_proba(result.X_test),
+                          result.pipeline.predict_proba(result.X_test))
+    assert not any("32-bit numbers" in note for note in again.notes)
