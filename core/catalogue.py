@@ -214,7 +214,7 @@ CATALOGUE: tuple[ModelSpec, ...] = (
     ModelSpec("dummy", "Baseline (no learning)", (CLS, REG), "linear",
               "Predicts the most common class or the mean, ignoring every feature.",
               "Always: any real model must beat it, or the features carry no signal.",
-              _dummy, random_state=False, interpretable=True),
+              _dummy, random_state=False, interpretable=True, float32=True),
     ModelSpec("logistic_regression", "Logistic regression", (CLS,), "linear",
               "A weighted sum of the features turned into a probability; L2, L1 or elastic net.",
               "A strong, readable first model; coefficients show each feature's push.",

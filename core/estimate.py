@@ -143,8 +143,15 @@ def estimate_run(frame: pd.DataFrame, recipe: Recipe, plan: dict[str, Any], *,
             return fixed + per_row * n ** growth
 
         seconds = seconds_for(rows) * folds * trials + seconds_for(refit_rows)
-        model_mb = (size_fixed + size_per_row * refit_rows) / 2**20
-        matrix_mb = refit_rows * width * _item_bytes(spec, run) / 2**20
+        held_rows = refit_rows
+        if auto and refit_rows > search_rows:
+            # Auto mode refits on as many rows as the budget affords (never fewer than it
+            # searched on): a model too slow for every row is refitted on fewer.
+            per_refit_row = seconds_for(refit_rows) / refit_rows
+            affordable = recipe.time_budget / per_refit_row if per_refit_row > 0 else refit_rows
+            held_rows = int(min(refit_rows, max(search_rows, affordable)))
+        model_mb = (size_fixed + size_per_row * held_rows) / 2**20
+        matrix_mb = held_rows * width * _item_bytes(spec, run) / 2**20
         costs.append(ModelCost(spec.name, spec.label, folds * trials + 1, rows, seconds,
                                2 * matrix_mb + model_mb, width, seconds_for(refit_rows)))
     overhead = 1.0 + SECONDS_PER_MILLION_CELLS * frame.size / 1e6

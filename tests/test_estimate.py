@@ -84,6 +84,14 @@ def test_auto_mode_on_large_data_recommends_a_budget_that_uses_every_row():
     # The search runs on the sample: 80,000 rows per fit, on one fold.
     assert {c.fit_rows for c in estimate.models} == {80_000}
     assert {c.fits for c in estimate.models} == {2}
+    # Memory: a model too slow to refit on every row in 5 s is refitted on fewer, and
+    # holds less than with a budget that affords all of them.
+    roomy = est.estimate_run(frame, Recipe(target="t", task="binary", auto=True, time_budget=3600),
+                             plan, inferred_roles=roles_of(frame, "t"))
+    tight = {c.name: c.memory_mb for c in estimate.models}
+    full = {c.name: c.memory_mb for c in roomy.models}
+    assert all(tight[name] <= full[name] for name in tight)
+    assert any(tight[name] < full[name] for name in tight)
 
 
 def test_a_run_that_may_not_fit_in_memory_says_what_to_do(titanic, monkeypatch):
