@@ -13,9 +13,11 @@ Decisions a caller should know:
   the last class in ``pipeline.classes_``. The rarer class is usually the one people care about
   (fraud, churn, disease), and the tie rule matches scikit-learn's own ``pos_label=1`` habit.
 - **Threshold (binary).** With ``predict_proba`` a row is predicted positive when
-  ``proba[:, positive] >= threshold`` (default 0.5). Without it (e.g. ``LinearSVC``) the
-  threshold is on the ``decision_function`` score oriented towards the positive class (default
-  0.0). Multiclass predictions come from ``pipeline.predict`` and ignore any threshold.
+  ``proba[:, positive] >= threshold``; at the default 0.5 the model's own rule applies (the
+  larger probability, a tie going to the first class, as ``predict`` does). Without it (e.g.
+  ``LinearSVC``) the threshold is on the ``decision_function`` score oriented towards the
+  positive class (by default the model's own rule, positive above 0). Multiclass predictions
+  come from ``pipeline.predict`` and ignore any threshold.
 - **Labels the model never saw.** A test label outside ``pipeline.classes_`` is refused with a
   :class:`~core.errors.TabwrightError`: the model cannot predict it, so every score would be
   silently wrong.
@@ -41,6 +43,7 @@ from sklearn.model_selection import learning_curve
 from sklearn.pipeline import Pipeline
 
 from core.errors import TabwrightError
+from core.scoring import is_default_threshold
 from core.scoring import log_loss as summed_log_loss
 
 METRIC_HELP: dict[str, str] = {
@@ -241,11 +244,15 @@ def _predict(
                     )
             else:
                 used = 0.0 if threshold is None else float(threshold)
+                rule = "above 0" if threshold is None else f">= {used:g}"
                 notes.append(
                     "This model has no probabilities, so the threshold is on its decision score "
-                    f"(positive when score >= {used:g}); calibration and log loss are skipped."
+                    f"(positive when the score is {rule}); calibration and log loss are skipped."
                 )
-            y_pred = np.where(scores[:, pos_idx] >= used, positive, negative)
+            if threshold is None or (score_kind == "probability" and is_default_threshold(used)):
+                y_pred = classes[np.argmax(scores, axis=1)]  # the model's own predict, ties too
+            else:
+                y_pred = np.where(scores[:, pos_idx] >= used, positive, negative)
         return {
             "task": "binary",
             "classes": classes,

@@ -14,6 +14,7 @@ import pandas as pd
 from core.errors import TabwrightError
 from core.fastpredict import verified
 from core.schema import validate_input
+from core.scoring import binary_labels
 
 
 VERIFY_ROWS = 64
@@ -42,9 +43,8 @@ def predict_table(model: Any, card: dict[str, Any], frame: pd.DataFrame
         # One pass through the pipeline: labels follow from the probabilities exactly as
         # predict() derives them (argmax, or the tuned threshold with >= for binary).
         classes = np.asarray(card["classes"], dtype=object)
-        threshold = card.get("threshold")
-        if card["task"] == "binary" and threshold is not None:
-            labels = classes[(proba[:, 1] >= threshold).astype(int)]
+        if card["task"] == "binary":
+            labels = binary_labels(proba, classes, card.get("threshold"))
         else:
             labels = classes[np.argmax(proba, axis=1)]
         out["prediction"] = pd.Series(labels, index=frame.index).infer_objects()

@@ -30,7 +30,7 @@ from sklearn.pipeline import Pipeline
 from core import catalogue, figures
 from core.evaluate import METRIC_HELP, diagnose_fit, permutation_importance_data
 from core.roles import json_safe
-from core.scoring import METRICS, score
+from core.scoring import METRICS, is_default_threshold, score
 
 REPORT_FORMAT = "tabwright-report/1"
 IMPORTANCE_ROWS = 2_000
@@ -326,8 +326,12 @@ def recipe_sentences(result: Any) -> list[str]:
     if recipe.imbalance.class_weight == "balanced" and result.task in ("binary", "multiclass"):
         out.append("Classes are weighted by their rarity (class_weight='balanced').")
     if result.task == "binary" and result.threshold is not None:
-        out.append(f"A row is predicted positive ({result.classes[1]!r}) when its probability "
-                   f"is at least {result.threshold:.3g}.")
+        if is_default_threshold(result.threshold):
+            out.append(f"A row is predicted positive ({result.classes[1]!r}) when that class is "
+                       f"the more probable; a 50/50 tie goes to {result.classes[0]!r}.")
+        else:
+            out.append(f"A row is predicted positive ({result.classes[1]!r}) when its probability "
+                       f"is at least {result.threshold:.3g}.")
     out.append(f"The random seed is {recipe.seed}; the same recipe and file give the same model.")
     return out
 

@@ -57,11 +57,34 @@ def is_better(metric: str, a: float, b: float) -> bool:
     return a > b if METRICS[metric].greater_is_better else a < b
 
 
+DEFAULT_THRESHOLD = 0.5
+
+
+def is_default_threshold(threshold: float | None) -> bool:
+    """No threshold, or the default 0.5: the model's own ``predict`` decides (no
+    ``FixedThresholdClassifier`` is exported for it)."""
+    return threshold is None or abs(threshold - DEFAULT_THRESHOLD) <= 1e-12
+
+
+def binary_labels(proba: np.ndarray, classes: Any, threshold: float | None) -> np.ndarray:
+    """Labels of a binary probability matrix, exactly as the exported model predicts them.
+
+    At the default threshold the model's own rule: the larger probability, a tie going to
+    the first class (``predict``'s ``argmax``; a 50/50 tree leaf is such a tie). At any other
+    threshold, positive when ``proba[:, 1] >= threshold``, as the exported
+    ``FixedThresholdClassifier`` does.
+    """
+    classes = np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray) else classes
+    if is_default_threshold(threshold):
+        return classes[np.argmax(proba, axis=1)]
+    return classes[(proba[:, 1] >= threshold).astype(int)]
+
+
 def labels_from(task: str, proba: np.ndarray, classes: np.ndarray,
                 threshold: float | None = None) -> np.ndarray:
     """Class labels from a probability (or score) matrix; ``threshold`` applies to binary."""
-    if task == "binary" and threshold is not None and proba.ndim == 2:
-        return np.where(proba[:, 1] >= threshold, classes[1], classes[0])
+    if task == "binary" and proba.ndim == 2:
+        return binary_labels(proba, classes, threshold)
     return classes[np.argmax(proba, axis=1)]
 
 

@@ -52,6 +52,7 @@ from starlette.routing import Route
 from core.errors import TabwrightError
 from core.fastpredict import FastModel, checked, same_outputs
 from core.schema import RecordCheck
+from core.scoring import binary_labels
 
 try:
     import orjson
@@ -194,8 +195,8 @@ class _Model:
                 proba = None
         if proba is None:
             return self._call("predict", columns, fast).tolist(), None
-        if self.task == "binary" and self.threshold is not None:
-            labels = self.classes[(proba[:, 1] >= self.threshold).astype(int)]
+        if self.task == "binary":
+            labels = binary_labels(proba, self.classes, self.threshold)
         else:
             labels = self.classes[np.argmax(proba, axis=1)]
         # predict_table's column is pd.Series(labels).infer_objects(); its values are these

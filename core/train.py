@@ -1117,7 +1117,7 @@ class _Runner:
         else:
             r.models = [ModelChoice(best.model, _json_safe(best.params))]
             r.ensemble = False
-        if threshold is not None and self.task == "binary" and abs(threshold - 0.5) > 1e-12:
+        if self.task == "binary" and not scoring.is_default_threshold(threshold):
             r.imbalance.threshold = threshold
         r.imbalance.tune_threshold = False
         return r
@@ -1168,7 +1168,7 @@ def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
         else:
             voting = VotingClassifier(estimators, voting="soft", weights=weights)
         estimator = Pipeline([("model", voting)])
-    if task == "binary" and threshold is not None and abs(threshold - 0.5) > 1e-12:
+    if task == "binary" and not scoring.is_default_threshold(threshold):
         from sklearn.model_selection import FixedThresholdClassifier
 
         estimator = FixedThresholdClassifier(estimator, threshold=threshold,

@@ -38,7 +38,8 @@ def test_manual_run_counts_every_fit_of_every_planned_model(titanic):
         assert 0 < cost.refit_seconds < cost.seconds
     forest = estimate.models[-1]
     assert forest.seconds > estimate.models[0].seconds  # 100 trees cost more than a baseline
-    assert estimate.seconds_high == pytest.approx(2 * estimate.seconds, abs=0.1)
+    # both are rounded to 0.1 s, so twice the rounded one may be 0.1 s off
+    assert estimate.seconds_high == pytest.approx(2 * estimate.seconds, abs=0.15)
     data_mb = titanic.memory_usage(deep=True).sum() / 2**20
     assert estimate.data_mb == round(data_mb)
     assert estimate.memory_mb >= est.LIBRARIES_MB + 2 * data_mb

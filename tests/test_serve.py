@@ -337,3 +337,26 @@ def test_fast_route_answers_as_the_documented_route(served):
     assert broken.json()["detail"][0]["type"] == "json_invalid"
     assert broken.json()["detail"][0]["loc"] == ["body", 13]
     assert client.post("/predict", content=body).status_code == 422  # no content type: as before
+
+
+def test_a_fifty_fifty_probability_gets_the_exported_models_own_label_everywhere():
+    """At the default threshold the app predicts as the exported model does: a tie goes to
+    the first class (``argmax``), in predict_table, the server and the evaluation alike."""
+    rows = 200
+    frame = pd.DataFrame({"x": np.random.default_rng(0).normal(size=rows),
+                          "y": ["no", "yes"] * (rows // 2)})
+    result = train(frame, Recipe(target="y", auto=False, models=[ModelChoice("dummy")]))
+    card = model_card(result, data_name="balanced.csv")
+    assert result.threshold == 0.5 and card["threshold"] == 0.5
+    proba = result.pipeline.predict_proba(result.X_test)
+    assert (proba == 0.5).all()  # a balanced training split: every row is a tie
+    own = result.pipeline.predict(result.X_test).tolist()
+    assert set(own) == {"no"}
+    table, _ = predict_table(result.pipeline, card, result.X_test)
+    assert table["prediction"].tolist() == own
+    predictor = create_app(result.pipeline, card).state.batcher.predictor
+    records = result.X_test.to_dict(orient="records")
+    assert predictor.predict_many([records])[0]["predictions"] == own
+    counts = np.asarray(result.evaluation["confusion_matrix"]["counts"])
+    labels = result.evaluation["confusion_matrix"]["labels"]
+    assert counts[:, labels.index("yes")].sum() == 0
