@@ -329,7 +329,8 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     X_train, X_test, y_train, y_test, split_note = split_train_test(data, plan, recipe, task)
     notes.append(split_note)
     precision = resolve_precision(plan, recipe, len(X_train))
-    if recipe.preparation.precision == "auto" and precision == "float32":
+    takes_float32 = recipe.auto or any(catalogue.get(m.name).float32 for m in recipe.models)
+    if recipe.preparation.precision == "auto" and precision == "float32" and takes_float32:
         notes.append(
             f"Linear and neural models get their inputs as 32-bit numbers: {len(X_train):,} rows "
             f"× up to {n_features:,} prepared columns take about "
