@@ -180,7 +180,7 @@ def estimate_run(frame: pd.DataFrame, recipe: Recipe, plan: dict[str, Any], *,
     memory = LIBRARIES_MB + 2 * data_mb + max((c.memory_mb for c in costs), default=0.0)
     available = available_memory_mb()
     if available is not None and memory > 0.8 * available:
-        notes.append(f"The run may need about {_mb(memory)}, and only {_mb(available)} is free on "
+        notes.append(f"The run may need about {mb_words(memory)}, and only {mb_words(available)} is free on "
                      "this server: drop wide or text columns, lower the one-hot level cap, or choose "
                      "fewer models.")
     from core.train import give_back_memory
@@ -291,7 +291,8 @@ def _words(seconds: float) -> str:
     return f"{seconds / 60:.0f} min"
 
 
-def _mb(mb: float) -> str:
+def mb_words(mb: float) -> str:
+    """Megabytes in words: "under 1 MB", "330 MB", "2.5 GB"."""
     if mb < 1:
         return "under 1 MB"
     return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:.0f} MB"
@@ -300,7 +301,7 @@ def _mb(mb: float) -> str:
 def describe(estimate: RunEstimate) -> list[str]:
     """The estimate in sentences (for the CLI and the report)."""
     lines = [f"Time: about {_words(estimate.seconds)} (up to {_words(estimate.seconds_high)} on a busy server).",
-             f"Memory: about {_mb(estimate.memory_mb)} at peak (the data takes {_mb(estimate.data_mb)})."]
+             f"Memory: about {mb_words(estimate.memory_mb)} at peak (the data takes {mb_words(estimate.data_mb)})."]
     return lines + estimate.notes
 
 

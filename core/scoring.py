@@ -66,7 +66,7 @@ def is_default_threshold(threshold: float | None) -> bool:
     return threshold is None or abs(threshold - DEFAULT_THRESHOLD) <= 1e-12
 
 
-def binary_labels(proba: np.ndarray, classes: Any, threshold: float | None) -> np.ndarray:
+def binary_labels(proba: np.ndarray, classes: np.ndarray, threshold: float | None) -> np.ndarray:
     """Labels of a binary probability matrix, exactly as the exported model predicts them.
 
     At the default threshold the model's own rule: the larger probability, a tie going to
@@ -74,7 +74,6 @@ def binary_labels(proba: np.ndarray, classes: Any, threshold: float | None) -> n
     threshold, positive when ``proba[:, 1] >= threshold``, as the exported
     ``FixedThresholdClassifier`` does.
     """
-    classes = np.asarray(classes, dtype=object) if not isinstance(classes, np.ndarray) else classes
     if is_default_threshold(threshold):
         return classes[np.argmax(proba, axis=1)]
     return classes[(proba[:, 1] >= threshold).astype(int)]

@@ -31,6 +31,7 @@ from threadpoolctl import threadpool_limits
 
 from core import catalogue, scoring
 from core.errors import Cancelled, TabwrightError
+from core.estimate import mb_words
 from core.limits import Limits, current as current_limits
 from core.prepare import (FeaturePlan, build_pipeline, estimate_encoded_features, plan_features,
                           resolve_precision)
@@ -334,8 +335,8 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         notes.append(
             f"Linear and neural models get their inputs as 32-bit numbers: {len(X_train):,} rows "
             f"× up to {n_features:,} prepared columns take about "
-            f"{_mb_words(len(X_train) * n_features * 4)} instead of "
-            f"{_mb_words(len(X_train) * n_features * 8)}. The precision setting on the Prepare "
+            f"{mb_words(len(X_train) * n_features * 4 / 2**20)} instead of "
+            f"{mb_words(len(X_train) * n_features * 8 / 2**20)}. The precision setting on the Prepare "
             "page changes it.")
     recipe.preparation.precision = precision
     X_search, y_search = X_train, y_train
@@ -395,11 +396,6 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         cv_description=cv_description, train_score=train_score,
         noise_note=runner.noise_note(), cancelled=cancelled,
     )
-
-
-def _mb_words(n_bytes: float) -> str:
-    mb = n_bytes / 2**20
-    return f"{mb / 1024:.1f} GB" if mb >= 1024 else f"{mb:,.0f} MB"
 
 
 def give_back_memory() -> None:
