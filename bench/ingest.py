@@ -65,9 +65,8 @@ def generate(path: Path, rows: int, cols: int, seed: int = 0) -> None:
 def measure(path: str) -> dict:
     """Run in a child process: time each stage, report peak RSS growth."""
     sys.path.insert(0, str(ROOT))
-    from core.data import read_table
-    from core.findings import find_issues
-    from core.roles import infer_roles
+    from core.explore import find_issues
+    from core.ingest import infer_roles, read_table
 
     base = _rss_peak_mb()
     t0 = time.perf_counter()

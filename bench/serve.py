@@ -6,7 +6,7 @@ Usage::
         [--requests 1000] [--runs 3] [--client raw|httpx]
 
 Without a bundle it trains ``--model`` (default: logistic regression) on the titanic sample
-and writes its bundle to a temporary folder. The server (``core.serve.run_server``, exactly
+and writes its bundle to a temporary folder. The server (``core.deliver._serve.run_server``, exactly
 what ``tabwright serve`` runs) starts in a subprocess on 127.0.0.1 at a free port.
 
 The client. The benchmark runs on the same 2 cores as the server, so a heavy client steals
@@ -18,7 +18,7 @@ from writing the request bytes to having read the whole response (status line, h
 ``Content-Length`` bytes of body). Every response is checked: status 200, and a body whose
 prediction equals what ``predict_table`` gives for that row in this process (probabilities
 within 1e-12: a row batched with other rows can differ in the last bit, see
-``core.serve``). Connections are opened before the clock starts, as a keep-alive client
+``core.deliver._serve``). Connections are opened before the clock starts, as a keep-alive client
 would. ``--client httpx`` measures the same requests with ``httpx.AsyncClient`` instead.
 
 Each level sends ``--requests`` requests after a warm-up; ``--runs`` repeats the levels
@@ -51,8 +51,7 @@ import pandas as pd
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from core.export import load_bundle, write_bundle  # noqa: E402
-from core.predict import predict_table  # noqa: E402
+from core.deliver import load_bundle, predict_table, write_bundle
 
 TOLERANCE = 1e-12
 
@@ -64,7 +63,7 @@ def _free_port() -> int:
 
 
 def _bundle(tmp: Path, model: str = "logistic_regression") -> Path:
-    from core.data import read_table
+    from core.ingest import read_table
     from core.recipe import ModelChoice, Recipe
     from core.train import train
 
@@ -264,7 +263,7 @@ def main() -> None:
         env = dict(os.environ, PYTHONPATH=str(REPO))
         server = None if args.port else subprocess.Popen(
             [sys.executable, "-c",
-             f"from core.serve import run_server; run_server({str(bundle)!r}, host='127.0.0.1', port={port})"],
+             f"from core.deliver import run_server; run_server({str(bundle)!r}, host='127.0.0.1', port={port})"],
             cwd=REPO, env=env)
 
         def level(clients: int, total: int) -> list[float]:

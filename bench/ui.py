@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 
 from bench.ingest import OUT, generate  # noqa: E402
 from tests.e2e import rss_mb, wait_for_app  # noqa: E402
-from tests.e2e.conftest import CHROMIUM_ARGS as ARGS, _free_port, _healthy  # noqa: E402
-
+from tests.e2e.conftest import CHROMIUM_ARGS as ARGS  # noqa: E402
+from tests.e2e.conftest import _free_port, _healthy
 
 
 def main() -> None:

@@ -10,8 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from sklearn import cluster, dummy, ensemble, linear_model, mixture, naive_bayes, neighbors
-from sklearn import neural_network, svm, tree
+from sklearn import (
+    cluster,
+    dummy,
+    ensemble,
+    linear_model,
+    mixture,
+    naive_bayes,
+    neighbors,
+    neural_network,
+    svm,
+    tree,
+)
 
 from core.errors import TabwrightError
 

@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
+from core import settings
+from core.deliver import (
+    check_drift,
+    evaluate_labelled,
+    load_bundle,
+    predict_table,
+    run_server,
+    write_bundle,
+)
 from core.errors import TabwrightError
+from core.explore import profile_table
+from core.ingest import detect_task, infer_roles, read_table, to_safe_csv
+from core.recipe import Recipe
+from core.train import describe, estimate_run, train, training_plan
 
 
 class _Parser(argparse.ArgumentParser):
@@ -41,7 +53,6 @@ def _write_file(target: str, payload: bytes) -> None:
 
 
 def _load(path: str):
-    from core.data import read_table
 
     if not Path(path).exists():
         raise TabwrightError(f"No file at {path!r}.", "Check the path and try again.")
@@ -51,7 +62,6 @@ def _load(path: str):
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    from core.profile import profile_table
 
     table = _load(args.data)
     profile = profile_table(table.frame, target=args.target)
@@ -88,9 +98,6 @@ def _print_profile(data: dict[str, Any]) -> None:
 
 def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
     """``train --plan``: what the run would do and its measured time and memory, no training."""
-    from core.estimate import describe, estimate_run
-    from core.experiment import training_plan
-    from core.roles import detect_task
 
     recipe = recipe.copy()
     if recipe.task is None and recipe.target:
@@ -118,10 +125,6 @@ def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from core.export import write_bundle
-    from core.recipe import Recipe
-    from core.roles import infer_roles
-    from core.train import train
 
     table = _load(args.data)
     if args.recipe:
@@ -176,9 +179,6 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from core.data import to_safe_csv
-    from core.export import load_bundle
-    from core.predict import predict_table
 
     model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
@@ -195,8 +195,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from core.export import load_bundle
-    from core.predict import evaluate_labelled
 
     model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
@@ -211,8 +209,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-    from core.drift import check_drift
-    from core.export import load_bundle
 
     model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
@@ -229,7 +225,6 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from core.serve import run_server
 
     run_server(args.model, host=args.host, port=args.port, trust=args.trust)
     return 0
@@ -316,7 +311,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return 0
     except Exception as exc:  # a bug: say so on one line unless debugging
-        if os.environ.get("TABWRIGHT_DEBUG"):
+        if settings.debug():
             traceback.print_exc()
         else:
             print(f"tabwright: internal error ({type(exc).__name__}: {exc}). This is a bug; "

@@ -15,10 +15,9 @@ from typing import Any
 import pandas as pd
 
 from core.catalogue import default_models
-from core.data import LoadedTable, read_table
 from core.errors import TabwrightError
-from core.findings import Finding
-from core.profile import Profile, profile_table
+from core.explore import Finding, Profile, profile_table
+from core.ingest import LoadedTable, read_table
 from core.recipe import ColumnPrep, ModelChoice, Recipe, apply_suggestion
 
 STAGES = ("define", "data", "explore", "prepare", "model", "train", "evaluate", "export", "use")

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from core.errors import TabwrightError
+from core.metrics import OPTIMISABLE, default_metric, metrics_for
 
 RECIPE_VERSION = 1
 
@@ -35,25 +37,6 @@ SELECTION = ("none", "variance", "l1", "mutual_info")
 VALIDATION = ("auto", "kfold", "stratified", "repeated", "group", "timeseries", "loo")
 SEARCH = ("none", "grid", "random", "optuna")
 CLASS_WEIGHT = ("none", "balanced")
-
-CLASSIFICATION_METRICS = (
-    "roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "f1_macro",
-    "f1_weighted", "precision", "recall", "log_loss", "mcc",
-)
-REGRESSION_METRICS = ("rmse", "mae", "r2", "mape", "median_ae")
-CLUSTERING_METRICS = ("silhouette",)
-METRICS = CLASSIFICATION_METRICS + REGRESSION_METRICS + CLUSTERING_METRICS
-
-
-def default_metric(task: str) -> str:
-    """The metric tabwright optimises when the user has not chosen one.
-
-    ROC-AUC for binary (it does not reward predicting the majority class), accuracy for
-    multiclass, RMSE for regression, silhouette for clustering.
-    """
-    return {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse",
-            "clustering": "silhouette"}[task]
-
 
 def _check_choice(what: str, value: Any, allowed: tuple, hint: str = "") -> None:
     if value not in allowed:
@@ -282,7 +265,7 @@ class Brief:
 
     def validate(self) -> None:
         if self.bar_metric is not None:
-            _check_choice("good-enough metric", self.bar_metric, METRICS)
+            _check_choice("good-enough metric", self.bar_metric, OPTIMISABLE)
             if self.bar_value is None:
                 raise TabwrightError(
                     "A good-enough bar needs a value, got none.",
@@ -296,7 +279,7 @@ class Brief:
 class Recipe:
     """Everything decided about one model, and nothing that was fitted.
 
-    ``task`` may be ``None`` until a target is chosen; :func:`core.train.train` fills it from
+    ``task`` may be ``None`` until a target is chosen; :func:`core.train._runner.train` fills it from
     the data when it is. ``auto`` with ``time_budget`` lets tabwright choose models and
     hyperparameters itself within that wall-clock budget. ``ensemble`` averages the chosen
     models' predictions (weighted by ``ModelChoice.weight``) when that wins on validation in
@@ -349,7 +332,7 @@ class Recipe:
         for column, role in self.roles.items():
             _check_choice(f"role for {column!r}", role, ROLES)
         if self.metric is not None:
-            allowed = self.metrics_for_task() if self.task else METRICS
+            allowed = self.metrics_for_task() if self.task else OPTIMISABLE
             _check_choice("metric", self.metric, allowed,
                           f"For a {self.task} task use one of: {', '.join(allowed)}.")
         _check_number("seed", self.seed, low=0, high=2**32 - 1, integer=True)
@@ -372,14 +355,8 @@ class Recipe:
         return self
 
     def metrics_for_task(self) -> tuple[str, ...]:
-        if self.task == "regression":
-            return REGRESSION_METRICS
-        if self.task == "clustering":
-            return CLUSTERING_METRICS
-        if self.task == "multiclass":
-            return tuple(m for m in CLASSIFICATION_METRICS
-                         if m not in ("f1", "precision", "recall", "average_precision"))
-        return CLASSIFICATION_METRICS
+        """The metrics this recipe's task can optimise (see :mod:`core.metrics`)."""
+        return metrics_for(self.task or "binary")
 
     def _check_columns_exist(self, columns: list[str]) -> None:
         present = set(columns)
@@ -396,7 +373,6 @@ class Recipe:
             named.append(("time column", self.split.time_column))
         for what, column in named:
             if column not in present:
-                import difflib
 
                 close = difflib.get_close_matches(column, list(present), n=3)
                 hint = (f"Did you mean {', '.join(map(repr, close))}?" if close
@@ -520,7 +496,7 @@ def diff(old: Recipe, new: Recipe) -> list[dict[str, Any]]:
 def apply_suggestion(recipe: Recipe, action: str, params: dict[str, Any]) -> Recipe:
     """Apply a data-quality finding's one-click suggestion; returns a new recipe.
 
-    ``action`` and ``params`` come from :class:`core.findings.Suggestion`.
+    ``action`` and ``params`` come from :class:`core.explore._findings.Suggestion`.
     """
     r = recipe.copy()
     prep = r.preparation.columns

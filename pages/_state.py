@@ -13,9 +13,9 @@ from typing import Any
 
 import streamlit as st
 
-from core.jobs import TrainingJob
 from core.project import Project
 from core.sessions import SessionStore
+from core.train import TrainingJob
 
 _PROJECT = "tabwright_project"
 _JOB = "tabwright_training_job"

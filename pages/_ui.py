@@ -7,12 +7,12 @@ with a link to the page that provides it.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
 import streamlit as st
 
+from core import settings
 from core.errors import TabwrightError
 from core.project import Project
 from pages import _state
@@ -153,7 +153,7 @@ def explain(text: str) -> None:
 
 def login_required() -> bool:
     """Whether this server asks people to log in (``TABWRIGHT_REQUIRE_LOGIN=1``)."""
-    return os.environ.get("TABWRIGHT_REQUIRE_LOGIN", "").lower() in ("1", "true", "yes")
+    return settings.require_login()
 
 
 def login_gate() -> bool:

@@ -10,12 +10,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import limits as limits_module
-from core.eda import escape_markdown
+from core import settings as limits_module
 from core.errors import TabwrightError
+from core.formatting import escape_markdown, format_percent
 from core.project import Project, load_data, set_target, update_recipe
 from core.recipe import ROLES
-from core.roles import format_percent
 from pages import _state, _ui
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"

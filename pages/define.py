@@ -6,28 +6,25 @@ import pandas as pd
 import streamlit as st
 
 from core import catalogue
-from core import limits as limits_module
-from core.eda import escape_markdown
-from core.evaluate import METRIC_HELP
+from core import settings as limits_module
+from core.explore import baseline_scores, recommend_metric
+from core.formatting import escape_markdown, format_percent
+from core.metrics import OPTIMISABLE, metric_help, metric_label, metric_when
 from core.project import Project, update_recipe
-from core.recipe import METRICS as ALL_METRICS
 from core.recipe import Brief, ModelChoice, Recipe
-from core.roles import format_percent
-from core.scoring import METRICS
-from core.signal import METRIC_WHEN, baseline_scores, recommend_metric
 from pages import _ui
 
 LATER = "(decide later)"
 
 
 def _label(metric: str) -> str:
-    return METRICS[metric].label if metric in METRICS else metric
+    return metric_label(metric)
 
 
 def _metric_options(recipe: Recipe) -> list[str]:
     if recipe.task:
         return list(recipe.metrics_for_task())
-    return [m for m in ALL_METRICS if m != "silhouette"]
+    return [m for m in OPTIMISABLE if m != "silhouette"]
 
 
 def _framing(project: Project) -> None:
@@ -87,7 +84,7 @@ def _brief_form(project: Project) -> None:
             "The metric that matters", [LATER] + options, index=([LATER] + options).index(chosen),
             key="brief_metric", format_func=lambda m: m if m == LATER else _label(m),
             help="How results will be judged; choose it when…\n\n" + "\n\n".join(
-                f"**{_label(m)}**: {METRIC_WHEN.get(m, '')}" for m in options))
+                f"**{_label(m)}**: {metric_when(m)}" for m in options))
         bar = middle.number_input("Good enough", value=brief.bar_value, key="brief_bar",
                                   format="%.4g", placeholder="e.g. 0.80",
                                   help="The value you would accept. The final report says "
@@ -161,8 +158,8 @@ def _metric_guide(project: Project) -> None:
     with st.expander("Which metric? One line each", expanded=False):
         st.dataframe(pd.DataFrame({
             "Metric": [_label(m) for m in options],
-            "Choose it when": [METRIC_WHEN.get(m, "") for m in options],
-            "Watch out": [METRIC_HELP.get(m, "") for m in options],
+            "Choose it when": [metric_when(m) for m in options],
+            "Watch out": [metric_help(m) for m in options],
         }), hide_index=True)
         st.markdown(
             "**The accuracy trap.** On imbalanced data accuracy flatters: if 1 loan in 100 "

@@ -12,30 +12,26 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import figures
+from core.deliver import RunStore
 from core.errors import TabwrightError
-from core.evaluate import METRIC_HELP, error_analysis, rows_for_confusion_cell
-from core.experiment import (apply_next_step, bar_verdict, fit_diagnosis, importance_for,
-                             latency_verdict, learning_curve_for, measure_latency, readable_model,
-                             suggest_next)
-from core.history import RunStore
+from core.evaluate import (
+    apply_next_step,
+    bar_verdict,
+    error_analysis,
+    figures,
+    fit_diagnosis,
+    importance_for,
+    latency_verdict,
+    measure_latency,
+    readable_model,
+    rows_for_confusion_cell,
+    suggest_next,
+)
+from core.metrics import METRICS, card_metrics, metric_help
 from core.project import Project, update_recipe
-from core.scoring import METRICS
+from core.train import learning_curve_for
 from pages import _state, _ui
 
-CARDS = {
-    "binary": ("roc_auc", "average_precision", "accuracy", "balanced_accuracy", "precision",
-               "recall", "f1", "log_loss", "mcc"),
-    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "roc_auc",
-                   "log_loss", "mcc"),
-    "regression": ("rmse", "mae", "r2", "mape", "median_ae", "max_error"),
-    "clustering": ("silhouette", "davies_bouldin", "calinski_harabasz"),
-}
-# Short names for the metric cards (the full ones are too long for a card's label).
-CARD_LABELS = {"average_precision": "PR-AUC", "precision": "Precision", "recall": "Recall",
-               "f1": "F1", "mcc": "MCC", "max_error": "Largest error",
-               "davies_bouldin": "Davies–Bouldin", "calinski_harabasz": "Calinski–Harabasz",
-               "f1_weighted": "F1 (weighted)", "median_ae": "Median abs. error"}
 CHART_CONFIG = {"displaylogo": False}
 
 
@@ -152,8 +148,8 @@ def _learning_curve_if_computed(project: Project) -> dict[str, Any] | None:
 
 
 def _metric_cards(result: Any) -> None:
-    metrics = result.evaluation.get("metrics", {})
-    names = [m for m in CARDS.get(result.task, ()) if m in metrics]
+    scores = result.evaluation.get("metrics", {})
+    names = [m for m in card_metrics(result.task) if m in scores]
     if result.metric in names:
         names.remove(result.metric)
         names.insert(0, result.metric)
@@ -162,12 +158,12 @@ def _metric_cards(result: Any) -> None:
     for start in range(0, len(names), 4):
         cols = st.columns(4)
         for col, name in zip(cols, names[start:start + 4]):
-            label = CARD_LABELS.get(name) or (METRICS[name].label if name in METRICS else name)
+            label = METRICS[name].card_label if name in METRICS else name
             if name == result.metric:
                 label += " ★"
-            help_text = METRIC_HELP.get(name, "")
+            help_text = metric_help(name)
             with col:
-                st.metric(label, _fmt(metrics.get(name), name), help=help_text or None)
+                st.metric(label, _fmt(scores.get(name), name), help=help_text or None)
                 if help_text:
                     st.caption(help_text.split(". ")[0].rstrip(".") + ".")
     ev = result.evaluation

@@ -11,15 +11,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import eda
-from core import limits as limits_module
-from core.eda import escape_markdown
+from core import settings as limits_module
 from core.errors import TabwrightError
-from core.findings import Finding
-from core.profile_report import build_profile_html, sandboxed_document
+from core.explore import (
+    Finding,
+    assess_signal,
+    build_profile_html,
+    eda,
+    sandboxed_document,
+)
+from core.formatting import escape_markdown, format_percent
 from core.project import Project, apply_finding, finding_key
-from core.roles import format_percent
-from core.signal import assess_signal
 from pages import _ui
 
 TABS = ("📈 Charts", "🔗 Linked views", "🧪 Data quality", "🎯 Can it learn?", "📑 Full report")
@@ -153,7 +155,9 @@ def _charts(project: Project, rows: int) -> None:
 
 
 def _linked(project: Project) -> None:
-    from streamlit_bokeh import streamlit_bokeh  # needs a running app; never import at top level
+    from streamlit_bokeh import (
+        streamlit_bokeh,  # needs a running app; never import at top level
+    )
 
     frame, roles, target = project.frame, project.effective_roles(), project.recipe.target
     numeric = [c for c in frame.columns if roles.get(c) == "numeric"

@@ -15,11 +15,17 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.export import bundle_files, bundle_zip, model_card
+from core.deliver import (
+    build_report,
+    bundle_files,
+    bundle_zip,
+    model_card,
+    render_html,
+    render_markdown,
+    render_training_script,
+)
+from core.metrics import metric_label
 from core.project import Project
-from core.report import build_report, render_html, render_markdown
-from core.script import render_training_script
-from core.scoring import METRICS
 from pages import _ui
 
 
@@ -125,7 +131,7 @@ def _model_card(project: Project) -> None:
     card = _card(_ui.run_key(project), data_name, result)
     st.subheader("The model card")
     metric = card["metric"]
-    label = METRICS[metric].label if metric in METRICS else metric
+    label = metric_label(metric)
     cols = st.columns(4)
     cols[0].metric("Task", card["task"])
     cols[1].metric("Target", str(card["target"]) if card["target"] else "—")

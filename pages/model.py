@@ -6,14 +6,18 @@ import pandas as pd
 import streamlit as st
 
 from core import catalogue
-from core import limits as limits_module
-from core.eda import escape_markdown
-from core.evaluate import METRIC_HELP
-from core.jobs import warm_up
+from core import settings as limits_module
+from core.explore import baseline_scores, recommend_metric
+from core.formatting import escape_markdown
+from core.metrics import (
+    leaderboard_metrics,
+    metric_help,
+    metric_label,
+    metric_when,
+)
 from core.project import Project, set_target, update_recipe
 from core.recipe import CLASS_WEIGHT, SEARCH, VALIDATION, ModelChoice, Recipe
-from core.scoring import LEADERBOARD_METRICS, METRICS
-from core.signal import METRIC_WHEN, baseline_scores, recommend_metric
+from core.train import warm_up
 from pages import _ui
 
 CLUSTER = "(no target: find groups — clustering)"
@@ -41,7 +45,7 @@ SEARCH_HELP = {
 
 
 def _label(metric: str) -> str:
-    return METRICS[metric].label if metric in METRICS else metric
+    return metric_label(metric)
 
 
 def _target_form(project: Project) -> None:
@@ -109,14 +113,14 @@ def _metric_advice(project: Project) -> str:
     recommended, why = recommend_metric(y, recipe.task)
     baseline = baseline_scores(y, recipe.task)
     st.markdown(f"**Suggested: {_label(recommended)}.** {escape_markdown(why)}")
-    shown = [m for m in LEADERBOARD_METRICS.get(recipe.task, ()) if m in baseline["scores"]]
+    shown = [m for m in leaderboard_metrics(recipe.task) if m in baseline["scores"]]
     if shown:
         st.caption(f"A model that learns nothing — {escape_markdown(baseline['predicts'])} — "
                    "would score:")
         st.dataframe(pd.DataFrame({
             "Metric": [_label(m) for m in shown],
             "No-skill score": [f"{baseline['scores'][m]:,.3f}" for m in shown],
-            "What it means": [METRIC_HELP.get(m, "") for m in shown],
+            "What it means": [metric_help(m) for m in shown],
         }), hide_index=True)
     return recommended
 
@@ -150,7 +154,7 @@ def _plan_form(project: Project) -> None:
         metric = st.selectbox(
             "Rank models by", metrics, index=metrics.index(metric_default), key="model_metric",
             format_func=_label,
-            help="\n\n".join(f"**{_label(m)}**: {METRIC_WHEN.get(m, '')}" for m in metrics))
+            help="\n\n".join(f"**{_label(m)}**: {metric_when(m)}" for m in metrics))
         split, validation, imbalance = recipe.split, recipe.validation, recipe.imbalance
         test_size, stratify, group, time_col = split.test_size, split.stratify, split.group_column, split.time_column
         scheme, folds, repeats = validation.scheme, validation.folds, validation.repeats

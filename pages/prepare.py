@@ -8,13 +8,28 @@ import re
 import pandas as pd
 import streamlit as st
 
-from core.eda import escape_markdown, sample_for_plots
 from core.errors import TabwrightError
-from core.prepare import (FLOAT32_ABOVE, FeaturePlan, estimate_encoded_features, plan_features,
-                          transformed_preview)
+from core.explore import sample_for_plots
+from core.formatting import escape_markdown
+from core.prepare import (
+    FLOAT32_ABOVE,
+    FeaturePlan,
+    estimate_encoded_features,
+    plan_features,
+    transformed_preview,
+)
 from core.project import Project, recommendation_reasons, update_recipe
-from core.recipe import (ENCODE, IMPUTE, OUTLIERS, PRECISION, ROLES, SCALE, SELECTION, ColumnPrep,
-                         Recipe)
+from core.recipe import (
+    ENCODE,
+    IMPUTE,
+    OUTLIERS,
+    PRECISION,
+    ROLES,
+    SCALE,
+    SELECTION,
+    ColumnPrep,
+    Recipe,
+)
 from pages import _ui
 
 PREVIEW_SAMPLE = 2_000

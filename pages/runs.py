@@ -1,6 +1,6 @@
 """Runs: every training of this session, side by side comparisons, and reopening one.
 
-The history lives in the workspace's run store (``core.history``); this page lists the
+The history lives in the workspace's run store (``core.deliver._history``); this page lists the
 session's runs, compares two (recipe changes and score changes), and loads a run's choices
 back into the project when the current data is the data that run used.
 """
@@ -13,12 +13,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.deliver import RunStore
 from core.errors import TabwrightError
-from core.history import RunStore
+from core.metrics import METRICS, metric_label
 from core.project import Project, update_recipe
 from core.recipe import Recipe
-from core.scoring import METRICS
-from core.train import fingerprint
+from core.run import fingerprint
 from pages import _state, _ui
 
 
@@ -52,7 +52,7 @@ def _history_table(runs: list[dict[str, Any]], current: str | None) -> None:
     rows = []
     for run in runs:
         metric = run["metric"]
-        label = METRICS[metric].label if metric in METRICS else metric
+        label = metric_label(metric)
         rows.append({
             "When (UTC)": _when(run["created"]) + ("  ◀ current" if run["run_id"] == current else ""),
             "Model": _short(run["model_label"]),

@@ -1,6 +1,6 @@
 """Train: the plan of the run, what you expect it to show, then training in the background.
 
-Training runs in a :class:`core.jobs.TrainingJob` worker process, so the rest of the app stays usable;
+Training runs in a :class:`core.train._jobs.TrainingJob` worker process, so the rest of the app stays usable;
 a polling loop redraws its progress while it runs, and any click interrupts the loop. When it
 finishes, the run is recorded in the run history and becomes the project's result; every rerun
 of this page checks the job first, so the final state appears however the page was reached.
@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
+from core import settings
+from core.deliver import RunStore
 from core.errors import TabwrightError
-from core.estimate import estimate_run
-from core.experiment import training_plan
-from core.history import RunStore
-from core.jobs import TrainingJob
-from core.limits import current as current_limits
+from core.metrics import METRICS, metric_label
 from core.project import Project, update_recipe, with_result
 from core.recipe import Recipe
-from core.scoring import METRICS
-from core.train import TrainWork
+from core.settings import current as current_limits
+from core.train import TrainingJob, TrainWork, estimate_run, training_plan
 from pages import _state, _ui
 
 
@@ -206,7 +203,7 @@ def _duration(seconds: float) -> str:
 
 def leaderboard_frame(leaderboard: list[dict[str, Any]], metric: str) -> pd.DataFrame:
     """The leaderboard as a table a person reads: one row per model, best first."""
-    label = METRICS[metric].label if metric in METRICS else metric
+    label = metric_label(metric)
     rows = []
     for rank, r in enumerate(leaderboard, 1):
         mean, std = r.get(metric), r.get(f"{metric}_std")
@@ -248,7 +245,7 @@ def _live(job: TrainingJob) -> None:
     box = st.empty()
     shown = None
     # TABWRIGHT_POLL_SECONDS=0 draws the state once per run (tests drive reruns themselves).
-    until = time.monotonic() + float(os.environ.get("TABWRIGHT_POLL_SECONDS", "3600"))
+    until = time.monotonic() + settings.poll_seconds()
     while True:
         progress = job.progress
         elapsed = time.monotonic() - job.started
@@ -292,7 +289,7 @@ def _start(project: Project, hypothesis: str) -> None:
 def _show_result(project: Project) -> None:
     result = project.result
     metric = result.metric
-    label = METRICS[metric].label if metric in METRICS else metric
+    label = metric_label(metric)
     best = result.leaderboard[0]
     st.subheader("Result")
     test_value = (result.evaluation or {}).get("metrics", {}).get(metric)

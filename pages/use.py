@@ -14,16 +14,12 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core import figures
-from core.data import LoadedTable, read_table, to_safe_csv
-from core.drift import check_drift
+from core.deliver import RunStore, check_drift, drift_figure, model_card, predict_table
 from core.errors import TabwrightError
-from core.export import model_card
-from core.history import RunStore
-from core.predict import predict_table
+from core.ingest import LoadedTable, read_table, to_safe_csv
+from core.metrics import METRICS
 from core.project import Project, load_data, update_recipe
 from core.recipe import Recipe
-from core.scoring import METRICS
 from pages import _state, _ui
 
 CURRENT = "current"
@@ -142,7 +138,7 @@ def _drift(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
         st.caption(f"Target {card['target']!r}: PSI {target['psi']:.3f}"
                    + (f", p-value {target['p_value']:.3g}" if target.get("p_value") is not None else "")
                    + " — a changed share of outcomes can shift the best threshold.")
-    fig = figures.drift_figure(drift)
+    fig = drift_figure(drift)
     if fig is not None:
         st.plotly_chart(fig, key="use_drift_chart", config=CHART_CONFIG)
     rows = [{"feature": r["feature"], "status": r["status"], "PSI": r.get("psi"),

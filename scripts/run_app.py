@@ -15,10 +15,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import core.project  # noqa: E402,F401  (pandas, scikit-learn, the profile and findings)
-import core.train  # noqa: E402,F401
 import plotly.graph_objects  # noqa: E402,F401
 from streamlit.web import cli  # noqa: E402
+
+import core.project  # noqa: E402,F401  (pandas, scikit-learn, the profile and findings)
+import core.train._runner  # noqa: E402,F401
 
 if __name__ == "__main__":
     sys.argv = ["streamlit", "run", str(ROOT / "app.py"), *sys.argv[1:]]

@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from core.limits import Limits
+from core.settings import Limits
 
 MB = 1024 * 1024
 
@@ -100,7 +100,7 @@ def zip_of(members: dict[str, bytes]) -> bytes:
 
 
 def check_loaded(table: Any, expected: Ok) -> None:
-    """Assert everything ``expected`` promises about a :class:`core.data.LoadedTable`."""
+    """Assert everything ``expected`` promises about a :class:`core.ingest._read.LoadedTable`."""
     frame = table.frame
     if expected.shape is not None:
         assert frame.shape == expected.shape, (frame.shape, expected.shape)

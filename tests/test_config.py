@@ -6,7 +6,7 @@ import tomllib
 
 import pytest
 
-from core.limits import Limits
+from core.settings import Limits
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from core.limits import Limits
+from core.settings import Limits
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")

@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from core.errors import TabwrightError
-from core.recipe import (ColumnPrep, ModelChoice, Recipe, apply_suggestion, default_metric, diff)
+from core.metrics import default_metric
+from core.recipe import ColumnPrep, ModelChoice, Recipe, apply_suggestion, diff
 
 
 def full_recipe() -> Recipe:

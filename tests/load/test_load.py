@@ -7,7 +7,7 @@ Not in the default run (marker ``load``). Run it with::
 
 It prints the p95 of interaction times (a click until the app is idle again), failed sessions
 and the server's memory per session, and fails if any session failed. Trainings run in worker
-processes (``core.jobs``), so it also prints the peak memory of the whole process tree (server,
+processes (``core.train._jobs``), so it also prints the peak memory of the whole process tree (server,
 forkserver, training children; proportional set size, so shared pages count once). A failed
 session leaves a screenshot and the step it was on in ``test-output/load/``; the server's log is
 in the test's tmp dir (its path is printed).

@@ -18,7 +18,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.project import Project, update_recipe, with_result
 from core.recipe import Brief, ModelChoice
-from core.train import train
+from core.train._runner import train
 from tests.pages.conftest import PROJECT_KEY, TITANIC, page_text, titanic
 from tests.pages.conftest import open_page as _open_page
 
@@ -62,7 +62,7 @@ def trained_project(*models: str, brief: Brief | None = None, record: bool = Fal
     With ``record``, the run is saved in the run history of ``$TABWRIGHT_WORKSPACE`` for the
     test session's owner.
     """
-    from core.history import RunStore
+    from core.deliver._history import RunStore
 
     models = models or ("logistic_regression",)
     result = _trained(tuple(models))

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
-from tests.pages.conftest import current, open_page, page_text, titanic, with_fake_result
+from tests.pages.conftest import (
+    current,
+    open_page,
+    page_text,
+    titanic,
+    with_fake_result,
+)
 
 
 def test_the_brief_can_be_written_before_any_data(app):

@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 
-from core.evaluate import METRIC_HELP
+from core.metrics import METRICS
 from core.recipe import Brief
-from tests.pages.helpers_late import (PROJECT_KEY, open_page, table_with, texts,  # noqa: F401
-                                      trained_project, workspace)
+from tests.pages.helpers_late import (  # noqa: F401
+    PROJECT_KEY,
+    open_page,
+    table_with,
+    texts,
+    trained_project,
+    workspace,
+)
 
 
 def test_metrics_a_met_bar_latency_and_the_model_itself(workspace):
@@ -19,7 +25,7 @@ def test_metrics_a_met_bar_latency_and_the_model_itself(workspace):
     assert cards["ROC-AUC ★"] == f"{project.result.evaluation['metrics']['roc_auc']:.4f}"
     assert cards["Recall"] == f"{recall:.4f}"
     assert "Log loss" in cards and "MCC" in cards
-    assert any(m.help == METRIC_HELP["recall"] for m in at.metric)
+    assert any(m.help == METRICS["recall"].help for m in at.metric)
     captions = [c.value for c in at.caption]
     assert "Chance that a random positive row gets a higher score than a random negative one (0.5 = guessing)." in captions
     verdict = at.success[0].value
@@ -73,7 +79,7 @@ def test_confusion_cell_selectboxes_show_exactly_that_cell(workspace):
 def _trained_csv(tmp_path, frame, target, task, models):
     from core.project import update_recipe, with_result
     from core.recipe import ModelChoice
-    from core.train import train
+    from core.train._runner import train
     from tests.pages.conftest import project_from_csv
 
     path = tmp_path / "data.csv"

@@ -6,8 +6,15 @@ import numpy as np
 import pandas as pd
 
 from core.project import update_recipe
-from tests.pages.conftest import (current, open_page, page_text, plain, project_from_csv,
-                                  titanic, with_fake_result)
+from tests.pages.conftest import (
+    current,
+    open_page,
+    page_text,
+    plain,
+    project_from_csv,
+    titanic,
+    with_fake_result,
+)
 
 CHARTS, LINKED, QUALITY, LEARN, REPORT = ("📈 Charts", "🔗 Linked views", "🧪 Data quality",
                                           "🎯 Can it learn?", "📑 Full report")

@@ -5,7 +5,13 @@ from __future__ import annotations
 import dataclasses
 
 from core.project import update_recipe
-from tests.pages.conftest import current, open_page, page_text, titanic, with_fake_result
+from tests.pages.conftest import (
+    current,
+    open_page,
+    page_text,
+    titanic,
+    with_fake_result,
+)
 
 CLUSTER = "(no target: find groups — clustering)"
 

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from tests.pages.conftest import (current, edit_table, open_page, page_text, titanic,
-                                  with_fake_result)
+from tests.pages.conftest import (
+    current,
+    edit_table,
+    open_page,
+    page_text,
+    titanic,
+    with_fake_result,
+)
 
 
 def _row(at, column: str) -> int:

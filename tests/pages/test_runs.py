@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from core.history import RunStore
+from core.deliver._history import RunStore
 from core.recipe import Recipe
 from tests.pages.conftest import SAMPLES, project_from_csv
-from tests.pages.helpers_late import (OWNER, PROJECT_KEY, open_page, table_with,  # noqa: F401
-                                      texts, titanic_project, trained_project, workspace)
+from tests.pages.helpers_late import (  # noqa: F401
+    OWNER,
+    PROJECT_KEY,
+    open_page,
+    table_with,
+    texts,
+    titanic_project,
+    trained_project,
+    workspace,
+)
 
 
 def _two_runs() -> tuple[str, str]:

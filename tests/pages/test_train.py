@@ -8,12 +8,21 @@ import time
 import numpy as np
 import pandas as pd
 
-from core.history import RunStore
-from core.jobs import TrainingJob, shared_queue
+from core.deliver._history import RunStore
 from core.project import update_recipe
+from core.train._jobs import TrainingJob, shared_queue
 from tests.pages.conftest import current, project_from_csv
-from tests.pages.helpers_late import (JOB_KEY, OWNER, PROJECT_KEY, open_page,  # noqa: F401
-                                      table_with, texts, titanic_project, wait_for_job, workspace)
+from tests.pages.helpers_late import (  # noqa: F401
+    JOB_KEY,
+    OWNER,
+    PROJECT_KEY,
+    open_page,
+    table_with,
+    texts,
+    titanic_project,
+    wait_for_job,
+    workspace,
+)
 
 
 def test_plan_is_shown_before_training(workspace):

@@ -7,8 +7,15 @@ import json
 
 import pandas as pd
 
-from tests.pages.helpers_late import (PROJECT_KEY, TITANIC, open_page, table_with,  # noqa: F401
-                                      texts, trained_project, workspace)
+from tests.pages.helpers_late import (  # noqa: F401
+    PROJECT_KEY,
+    TITANIC,
+    open_page,
+    table_with,
+    texts,
+    trained_project,
+    workspace,
+)
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -88,8 +95,8 @@ def test_drifted_data_says_retrain_and_can_be_retrained_with_the_same_recipe(wor
 def test_serving_instructions_work_against_the_server(workspace):
     from fastapi.testclient import TestClient
 
-    from core.export import model_card
-    from core.serve import create_app
+    from core.deliver._export import model_card
+    from core.deliver._serve import create_app
 
     project = trained_project()
     at = open_page("use", project)

@@ -16,10 +16,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from core.data import read_table, to_safe_csv
+from core.ingest._read import read_table, to_safe_csv
 from core.project import Project, load_data, set_target, with_result
 from core.recipe import ModelChoice
-from core.train import train
+from core.train._runner import train
 from tests.pages.conftest import open_page
 
 EVIL_COLUMN = "<img src=x onerror=alert(1)>"
@@ -92,7 +92,7 @@ def test_no_page_allows_raw_html():
 
 
 def test_report_has_no_markup_from_data(hostile_project):
-    from core.report import build_report, render_html
+    from core.deliver._report import build_report, render_html
 
     html = render_html(build_report(hostile_project.result, data_name=hostile_project.table.name,
                                     profile=hostile_project.profile))
@@ -100,7 +100,7 @@ def test_report_has_no_markup_from_data(hostile_project):
 
 
 def test_profile_report_has_no_markup_from_data(hostile_project):
-    from core.profile_report import build_profile_html
+    from core.explore._profile_report import build_profile_html
 
     html, _ = build_profile_html(hostile_project.frame, title=EVIL_COLUMN, sample_rows=200)
     assert_no_markup_from_data(html)

@@ -9,14 +9,13 @@ from __future__ import annotations
 import contextlib
 import io
 import pickle
-import shutil
 from pathlib import Path
 
 import pytest
 
 from core.cli import main
+from core.deliver._export import load_bundle
 from core.errors import TabwrightError
-from core.export import load_bundle
 from tests.pages.conftest import new_app, open_page
 from tests.pages.helpers_late import trained_project
 
@@ -104,10 +103,10 @@ def test_rest_api_takes_json_records_only(datasets_dir):
     import pandas as pd
     from fastapi.testclient import TestClient
 
-    from core.export import model_card
+    from core.deliver._export import model_card
+    from core.deliver._serve import create_app
     from core.recipe import ModelChoice, Recipe
-    from core.serve import create_app
-    from core.train import train
+    from core.train._runner import train
 
     frame = pd.read_csv(datasets_dir / "titanic.csv")
     result = train(frame, Recipe(target="survived", auto=False, models=[ModelChoice("dummy")]),

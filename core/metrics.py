@@ -1,0 +1,328 @@
+"""Every metric tabwright knows, in one registry, and the scores computed from predictions.
+
+A :class:`Metric` carries everything said about a metric anywhere in the product: its label
+(and a short one for cards), what it means and where it misleads (``help``), when to choose it
+(``when``), its direction, what it needs from a model (labels, scores or probabilities), and
+for which tasks it is reported and can be optimised. Pages, the report, the run history, the
+recipe's validation and training all read this registry; nothing else lists metrics.
+
+Cross-validation keeps out-of-fold predictions and scores them with :func:`score`, so the
+leaderboard, ensembling and threshold tuning all use the same numbers without refitting.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sklearn import metrics as m
+
+_CLASSIFICATION = ("binary", "multiclass")
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One metric. ``optimise`` lists the tasks it can be chosen for; ``tasks`` those it is
+    reported for (a superset)."""
+
+    name: str
+    label: str
+    greater_is_better: bool
+    needs: str  # "label", "score" (probability or decision score) or "proba"
+    tasks: tuple[str, ...]
+    optimise: tuple[str, ...] = ()
+    help: str = ""
+    when: str = ""
+    short_label: str = ""
+
+    @property
+    def card_label(self) -> str:
+        """The label on a metric card: the short one where the full one is too long."""
+        return self.short_label or self.label
+
+
+def _metric(name: str, label: str, greater: bool, needs: str, tasks: tuple[str, ...], *,
+            optimise: tuple[str, ...] | None = None, short: str = "", help: str, when: str = ""
+            ) -> Metric:
+    return Metric(name, label, greater, needs, tasks, tasks if optimise is None else optimise,
+                  help, when, short)
+
+
+_B, _M, _C, _R, _K = ("binary",), ("multiclass",), _CLASSIFICATION, ("regression",), ("clustering",)
+
+
+METRICS: dict[str, Metric] = {x.name: x for x in (
+    _metric("roc_auc", "ROC-AUC", True, "score", _C,
+            help="Chance that a random positive row gets a higher score than a random negative one (0.5 = guessing). Can look good on heavily imbalanced data where precision is poor.",
+            when="You will rank cases (who to call first, which loan to review) and classes are not extremely rare."),
+    _metric("average_precision", "PR-AUC (average precision)", True, "score", _B, short="PR-AUC",
+            help="Area under the precision-recall curve (compare with the positive rate, which is what guessing scores). Depends strongly on how rare the positive class is.",
+            when="The positive class is rare (fraud, failures) and you care about the cases you flag."),
+    _metric("accuracy", "Accuracy", True, "label", _C,
+            help="Share of rows predicted right. Misleading when one class dominates: predicting the majority class scores high.",
+            when="Classes are roughly balanced and every mistake costs the same."),
+    _metric("balanced_accuracy", "Balanced accuracy", True, "label", _C,
+            help="Average of the recall of each class, so every class counts equally. Still says nothing about how confident or calibrated the predictions are.",
+            when="Classes are uneven and every class matters equally."),
+    _metric("f1", "F1 (positive class)", True, "label", _B, short="F1",
+            help="Harmonic mean of precision and recall for the positive class. Ignores true negatives and depends on the threshold.",
+            when="You act on predicted positives and both missed and false alarms cost, about equally."),
+    _metric("f1_macro", "F1 (macro)", True, "label", _C,
+            help="F1 averaged over classes with equal weight. Good for imbalanced data, but noisy when some classes have few rows.",
+            when="Several classes, uneven, and each class matters equally."),
+    _metric("f1_weighted", "F1 (weighted)", True, "label", _C,
+            help="F1 averaged over classes, weighted by class size. Dominated by the big classes, so it can hide a failing rare class.",
+            when="Several classes and the big ones matter most."),
+    _metric("precision", "Precision (positive class)", True, "label", _B, short="Precision",
+            help="Of the rows predicted positive, the share that really are. Can be high while most positives are missed; read it with recall.",
+            when="A false alarm is costly (e.g. blocking a good customer)."),
+    _metric("recall", "Recall (positive class)", True, "label", _B, short="Recall",
+            help="Of the truly positive rows, the share the model found. Can be high just by predicting positive often; read it with precision.",
+            when="Missing a positive is costly (a disease, a fraud, a failing machine)."),
+    _metric("log_loss", "Log loss", False, "proba", _C,
+            help="How much probability the model put on the true class, lower is better. Punishes confident mistakes hard; one very wrong row can dominate it.",
+            when="You will use the probabilities themselves (pricing, risk scores)."),
+    _metric("mcc", "Matthews correlation", True, "label", _C, short="MCC",
+            help="Matthews correlation between predictions and truth, from -1 to 1 (0 = no better than chance). Robust to imbalance, but hard to read as a share of rows.",
+            when="Classes are uneven and you want one number that counts every cell of the confusion matrix."),
+    _metric("precision_macro", "Precision (macro)", True, "label", _C, optimise=(),
+            help="Precision averaged over classes with equal weight. A tiny class with a few lucky predictions can swing it."),
+    _metric("recall_macro", "Recall (macro)", True, "label", _C, optimise=(),
+            help="Recall averaged over classes with equal weight (the same as balanced accuracy). Hides which class is being missed; see the per-class table."),
+    _metric("precision_weighted", "Precision (weighted)", True, "label", _C, optimise=(),
+            help="Precision averaged over classes, weighted by class size. Dominated by the big classes, so it can hide a failing rare class."),
+    _metric("recall_weighted", "Recall (weighted)", True, "label", _C, optimise=(),
+            help="Recall averaged over classes, weighted by class size; equals accuracy. Misleading when one class dominates."),
+    _metric("rmse", "RMSE", False, "label", _R,
+            help="Square root of MSE, in the target's units. Weighs large errors more than MAE, so a few outliers can inflate it.",
+            when="Big misses are much worse than small ones, in the target's units."),
+    _metric("mae", "MAE", False, "label", _R,
+            help="Average size of the error, in the target's units. Treats all errors alike, so a few huge misses barely show.",
+            when="Every unit of error costs the same; easy to explain."),
+    _metric("r2", "R²", True, "label", _R,
+            help="Share of the target's variance explained, 1 is perfect and 0 is predicting the average. Can be negative, and a high value can still mean large errors in units.",
+            when="You want to compare with simply predicting the average (0) and perfect (1)."),
+    _metric("mape", "MAPE", False, "label", _R,
+            help="Average error as a fraction of the true value (0.1 = 10%). Explodes for targets near zero and is undefined when a target is zero.",
+            when="Errors matter relative to the size of the value (and the target is never near 0)."),
+    _metric("median_ae", "Median absolute error", False, "label", _R, short="Median abs. error",
+            help="Typical error size: half the rows miss by less than this. Ignores the worst misses entirely.",
+            when="You care about the typical case and want to ignore a few wild misses."),
+    _metric("mse", "MSE", False, "label", _R, optimise=(),
+            help="Average squared error, in squared units. Dominated by the largest errors and hard to read directly; see RMSE."),
+    _metric("max_error", "Largest error", False, "label", _R, optimise=(),
+            help="The single worst miss, in the target's units. One odd row decides it."),
+    _metric("silhouette", "Silhouette", True, "label", _K,
+            help="How much closer each row is to its own cluster than to the next one, from -1 to 1. Favours round, evenly sized clusters.",
+            when="Finding groups without a target: how well separated they are."),
+    _metric("davies_bouldin", "Davies–Bouldin", False, "label", _K, optimise=(),
+            help="Average similarity of each cluster to its most similar neighbour, lower is better (0 is best). Favours round, well separated clusters."),
+    _metric("calinski_harabasz", "Calinski–Harabasz", True, "label", _K, optimise=(),
+            help="Ratio of between-cluster to within-cluster spread, higher is better. Has no fixed scale and tends to grow with the number of clusters."),
+)}
+
+# What the leaderboard shows per task, and the metric cards on the Evaluate page (in order).
+_LEADERBOARD = {
+    "binary": ("roc_auc", "average_precision", "accuracy", "balanced_accuracy", "f1", "log_loss"),
+    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "roc_auc", "log_loss"),
+    "regression": ("rmse", "mae", "r2"),
+}
+_CARDS = {
+    "binary": ("roc_auc", "average_precision", "accuracy", "balanced_accuracy", "precision",
+               "recall", "f1", "log_loss", "mcc"),
+    "multiclass": ("accuracy", "balanced_accuracy", "f1_macro", "f1_weighted", "roc_auc",
+                   "log_loss", "mcc"),
+    "regression": ("rmse", "mae", "r2", "mape", "median_ae", "max_error"),
+    "clustering": ("silhouette", "davies_bouldin", "calinski_harabasz"),
+}
+# Metrics that depend on where the cut-off between two classes lies.
+THRESHOLD_METRICS = ("accuracy", "balanced_accuracy", "f1", "precision", "recall", "mcc")
+_DEFAULT = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse",
+            "clustering": "silhouette"}
+OPTIMISABLE: tuple[str, ...] = tuple(name for name, x in METRICS.items() if x.optimise)
+"""Every metric a recipe may name (as its metric or its good-enough bar)."""
+
+
+def metrics_for(task: str) -> tuple[str, ...]:
+    """The metrics a recipe for ``task`` can optimise, in the registry's order."""
+    return tuple(name for name, x in METRICS.items() if task in x.optimise)
+
+
+def default_metric(task: str) -> str:
+    """The metric tabwright optimises when the user has not chosen one.
+
+    ROC-AUC for binary (it does not reward predicting the majority class), accuracy for
+    multiclass, RMSE for regression, silhouette for clustering.
+    """
+    return _DEFAULT[task]
+
+
+def leaderboard_metrics(task: str) -> tuple[str, ...]:
+    """The cross-validated metrics a leaderboard shows for ``task`` (clustering: none)."""
+    return _LEADERBOARD.get(task, ())
+
+
+def card_metrics(task: str) -> tuple[str, ...]:
+    """The test metrics shown as cards for ``task``, in order."""
+    return _CARDS.get(task, ())
+
+
+def metric_label(name: str) -> str:
+    """The metric's label, or its name when it is not a registered metric."""
+    return METRICS[name].label if name in METRICS else name
+
+
+def metric_help(name: str) -> str:
+    """What the metric means and where it misleads ("" when unknown)."""
+    return METRICS[name].help if name in METRICS else ""
+
+
+def metric_when(name: str) -> str:
+    """When to choose the metric, one line ("" when unknown)."""
+    return METRICS[name].when if name in METRICS else ""
+
+
+def greater_is_better(name: str) -> bool:
+    """Whether larger values are better for ``name`` (errors and losses: no)."""
+    return METRICS[name].greater_is_better
+
+
+def is_better(metric: str, a: float, b: float) -> bool:
+    """Whether score ``a`` beats score ``b`` for ``metric``."""
+    if b is None or np.isnan(b):
+        return a is not None and not np.isnan(a)
+    if a is None or np.isnan(a):
+        return False
+    return a > b if METRICS[metric].greater_is_better else a < b
+
+
+DEFAULT_THRESHOLD = 0.5
+
+
+def is_default_threshold(threshold: float | None) -> bool:
+    """No threshold, or the default 0.5: the model's own ``predict`` decides (no
+    ``FixedThresholdClassifier`` is exported for it)."""
+    return threshold is None or abs(threshold - DEFAULT_THRESHOLD) <= 1e-12
+
+
+def binary_labels(proba: np.ndarray, classes: np.ndarray, threshold: float | None) -> np.ndarray:
+    """Labels of a binary probability matrix, exactly as the exported model predicts them.
+
+    At the default threshold the model's own rule: the larger probability, a tie going to
+    the first class (``predict``'s ``argmax``; a 50/50 tree leaf is such a tie). At any other
+    threshold, positive when ``proba[:, 1] >= threshold``, as the exported
+    ``FixedThresholdClassifier`` does.
+    """
+    if is_default_threshold(threshold):
+        return classes[np.argmax(proba, axis=1)]
+    return classes[(proba[:, 1] >= threshold).astype(int)]
+
+
+def labels_from(task: str, proba: np.ndarray, classes: np.ndarray,
+                threshold: float | None = None) -> np.ndarray:
+    """Class labels from a probability (or score) matrix; ``threshold`` applies to binary."""
+    if task == "binary" and proba.ndim == 2:
+        return binary_labels(proba, classes, threshold)
+    return classes[np.argmax(proba, axis=1)]
+
+
+def log_loss(y_true: np.ndarray, proba: np.ndarray, classes: Any) -> float:
+    """Log loss of a probability matrix, each row re-summed to 1 in ``float64``.
+
+    A model fitted on ``float32`` inputs gives ``float32`` probabilities whose rows sum to 1
+    within ~1e-7, which scikit-learn's ``log_loss`` warns about; re-summing moves the loss
+    by as little.
+    """
+    p = np.clip(np.asarray(proba, dtype=np.float64), 1e-15, 1)
+    return float(m.log_loss(y_true, p / p.sum(axis=1, keepdims=True), labels=classes))
+
+
+def score(metric: str, y_true: np.ndarray, prediction: np.ndarray, *, task: str,
+          classes: np.ndarray | None = None, has_proba: bool = True,
+          threshold: float | None = None) -> float:
+    """Score one metric.
+
+    ``prediction`` is the value column for regression, and for classification a matrix with
+    one column per class: probabilities when ``has_proba``, decision scores otherwise.
+    Returns NaN when the metric cannot be computed (e.g. log loss without probabilities).
+    """
+    y_true = np.asarray(y_true)
+    if task == "regression":
+        pred = np.asarray(prediction, dtype=float)
+        y = y_true.astype(float)
+        if metric == "rmse":
+            return float(np.sqrt(m.mean_squared_error(y, pred)))
+        if metric == "mae":
+            return float(m.mean_absolute_error(y, pred))
+        if metric == "r2":
+            return float(m.r2_score(y, pred))
+        if metric == "mape":
+            return float("nan") if np.any(y == 0) else float(m.mean_absolute_percentage_error(y, pred))
+        if metric == "median_ae":
+            return float(m.median_absolute_error(y, pred))
+        raise KeyError(metric)
+    assert classes is not None
+    matrix = np.asarray(prediction, dtype=float)
+    labels = labels_from(task, matrix, classes, threshold)
+    binary = task == "binary"
+    try:
+        if metric == "roc_auc":
+            if binary:
+                return float(m.roc_auc_score(y_true == classes[1], matrix[:, 1]))
+            if not has_proba:
+                return float("nan")
+            present = np.isin(classes, y_true)
+            if present.sum() < 2:
+                return float("nan")
+            p = matrix / np.clip(matrix.sum(axis=1, keepdims=True), 1e-12, None)
+            return float(m.roc_auc_score(y_true, p, multi_class="ovr", labels=classes))
+        if metric == "average_precision":
+            return float(m.average_precision_score(y_true == classes[1], matrix[:, 1]))
+        if metric == "log_loss":
+            if not has_proba:
+                return float("nan")
+            return log_loss(y_true, matrix, classes)
+    except ValueError:
+        return float("nan")
+    if metric == "accuracy":
+        return float(m.accuracy_score(y_true, labels))
+    if metric == "balanced_accuracy":
+        return float(m.balanced_accuracy_score(y_true, labels))
+    if metric == "f1":
+        return float(m.f1_score(y_true, labels, pos_label=classes[1], zero_division=0))
+    if metric == "f1_macro":
+        return float(m.f1_score(y_true, labels, average="macro", zero_division=0))
+    if metric == "f1_weighted":
+        return float(m.f1_score(y_true, labels, average="weighted", zero_division=0))
+    if metric == "precision":
+        return float(m.precision_score(y_true, labels, pos_label=classes[1], zero_division=0))
+    if metric == "recall":
+        return float(m.recall_score(y_true, labels, pos_label=classes[1], zero_division=0))
+    if metric == "mcc":
+        return float(m.matthews_corrcoef(y_true, labels))
+    raise KeyError(metric)
+
+
+def best_threshold(y_true: np.ndarray, positive_score: np.ndarray, positive_label, *,
+                   metric: str = "f1") -> tuple[float, float]:
+    """The decision threshold that maximises ``metric`` on validation predictions.
+
+    Returns ``(threshold, score at that threshold)``. Candidates are the distinct score
+    quantiles (at most 200), so the search is fast on large data.
+    """
+    y = np.asarray(y_true) == positive_label
+    s = np.asarray(positive_score, dtype=float)
+    candidates = np.unique(np.quantile(s, np.linspace(0.01, 0.99, 199)))
+    best = (0.5, -np.inf)
+    for t in candidates:
+        pred = s >= t
+        if metric == "balanced_accuracy":
+            value = m.balanced_accuracy_score(y, pred)
+        elif metric == "mcc":
+            value = m.matthews_corrcoef(y, pred)
+        else:
+            value = m.f1_score(y, pred, zero_division=0)
+        if value > best[1]:
+            best = (float(t), float(value))
+    return best

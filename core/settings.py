@@ -1,0 +1,166 @@
+"""Every setting tabwright reads: resource caps and the environment, each named and documented.
+
+:class:`Limits` holds the resource caps. Each limit can be changed with an environment variable ``TABWRIGHT_<NAME>`` (upper case), e.g.
+``TABWRIGHT_MAX_ROWS=2000000``. Limits are checked before the heavy work starts, so a file that
+is too big is refused in milliseconds with a message naming the limit and how to raise it.
+The README lists every limit (a test keeps it honest), and ``.streamlit/config.toml``'s
+``server.maxUploadSize`` agrees with :attr:`Limits.max_upload_bytes`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from threadpoolctl import threadpool_limits
+
+from core.errors import TabwrightError
+
+MB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource caps. Every field is documented in its ``metadata['doc']``."""
+
+    max_upload_bytes: int = dataclasses.field(
+        default=1024 * MB, metadata={"doc": "Largest CSV accepted, in bytes (upload or path)."}
+    )
+    max_decompressed_bytes: int = dataclasses.field(
+        default=1024 * MB,
+        metadata={"doc": "Largest size a gzip/zip upload may expand to before it is refused."},
+    )
+    max_rows: int = dataclasses.field(
+        default=5_000_000, metadata={"doc": "Most data rows read from one file."}
+    )
+    max_columns: int = dataclasses.field(
+        default=2_000, metadata={"doc": "Most columns in one file."}
+    )
+    max_field_chars: int = dataclasses.field(
+        default=100_000, metadata={"doc": "Longest single cell, in characters."}
+    )
+    max_encoded_features: int = dataclasses.field(
+        default=20_000,
+        metadata={"doc": "Most model inputs after encoding (one-hot levels, TF-IDF terms), checked before fitting."},
+    )
+    max_training_seconds: int = dataclasses.field(
+        default=3_600, metadata={"doc": "Longest time budget one training run may ask for."}
+    )
+    max_concurrent_trainings: int = dataclasses.field(
+        default=2,
+        metadata={"doc": "Trainings that run at once on this server; later ones wait in a queue."},
+    )
+    plot_sample_rows: int = dataclasses.field(
+        default=20_000, metadata={"doc": "Rows drawn at random for interactive plots."}
+    )
+    profile_sample_rows: int = dataclasses.field(
+        default=50_000, metadata={"doc": "Rows drawn at random for the full ydata-profiling report."}
+    )
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "Limits":
+        """Defaults, overridden by ``TABWRIGHT_<NAME>`` environment variables."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            key = f"TABWRIGHT_{f.name.upper()}"
+            if key in environ:
+                raw = environ[key]
+                try:
+                    value = int(raw)
+                except ValueError:
+                    raise TabwrightError(
+                        f"{key} must be a whole number, got {raw!r}.",
+                        f"Set {key} to a positive integer or unset it to use {f.default}.",
+                    ) from None
+                if value <= 0:
+                    raise TabwrightError(
+                        f"{key} must be positive, got {value}.",
+                        f"Set {key} to a positive integer or unset it to use {f.default}.",
+                    )
+                values[f.name] = value
+        return cls(**values)
+
+    @classmethod
+    def describe(cls) -> list[tuple[str, object, str]]:
+        """(name, default, doc) for every limit, for the README and the app."""
+        return [(f.name, f.default, f.metadata["doc"]) for f in fields(cls)]
+
+
+def current() -> Limits:
+    """The limits in force for this process."""
+    return Limits.from_env()
+
+
+# ---- the environment ------------------------------------------------------------------------
+# Every other environment variable tabwright reads, with its default and what it does. The
+# README lists each one (a test checks), and nothing else in the code reads TABWRIGHT_* names.
+
+ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
+    ("TABWRIGHT_THREADS", "1",
+     "OpenMP/BLAS threads per training or evaluation task. One is fastest on a small shared "
+     "machine: HistGradientBoosting with one thread trained 10x faster under load than with two."),
+    ("TABWRIGHT_WORKSPACE", "~/.tabwright",
+     "Where run history, model bundles and the model-signing key live."),
+    ("TABWRIGHT_DASK_SCHEDULER", "(unset)",
+     "A Dask scheduler address (tcp://host:8786): cross-validation and tuning fits run there."),
+    ("TABWRIGHT_REQUIRE_LOGIN", "(unset)",
+     "1 to show only a login button to logged-out visitors (OpenID Connect, see the README)."),
+    ("TABWRIGHT_POLL_SECONDS", "3600",
+     "How long the Train page keeps redrawing a running training before it waits for a click."),
+    ("TABWRIGHT_DEBUG", "(unset)",
+     "1 to let the command line show the traceback of a bug instead of one line."),
+)
+
+
+def _truthy(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def threads() -> int:
+    """Threads for numerical libraries in one task (``TABWRIGHT_THREADS``, default 1)."""
+    raw = os.environ.get("TABWRIGHT_THREADS", "1")
+    try:
+        value = int(raw)
+    except ValueError:
+        raise TabwrightError(f"TABWRIGHT_THREADS must be a whole number, got {raw!r}.",
+                             "Set it to a positive integer or unset it to use 1.") from None
+    if value <= 0:
+        raise TabwrightError(f"TABWRIGHT_THREADS must be positive, got {value}.",
+                             "Set it to a positive integer or unset it to use 1.")
+    return value
+
+
+def thread_limit(limit: int | None = None) -> Any:
+    """A context in which numerical libraries use ``limit`` threads (default :func:`threads`)."""
+    return threadpool_limits(limits=limit or threads())
+
+
+def workspace() -> Path:
+    """The workspace folder (``$TABWRIGHT_WORKSPACE`` or ``~/.tabwright``), created if needed."""
+    folder = Path(os.environ.get("TABWRIGHT_WORKSPACE") or "~/.tabwright").expanduser()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def dask_scheduler() -> str | None:
+    """The Dask scheduler training sends its fits to (``TABWRIGHT_DASK_SCHEDULER``), if any."""
+    return os.environ.get("TABWRIGHT_DASK_SCHEDULER") or None
+
+
+def require_login() -> bool:
+    """Whether this server asks people to log in (``TABWRIGHT_REQUIRE_LOGIN=1``)."""
+    return _truthy("TABWRIGHT_REQUIRE_LOGIN")
+
+
+def poll_seconds() -> float:
+    """How long the Train page redraws a running training (``TABWRIGHT_POLL_SECONDS``)."""
+    return float(os.environ.get("TABWRIGHT_POLL_SECONDS", "3600"))
+
+
+def debug() -> bool:
+    """Whether the command line shows a bug's traceback (``TABWRIGHT_DEBUG``)."""
+    return bool(os.environ.get("TABWRIGHT_DEBUG"))

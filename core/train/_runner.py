@@ -1,0 +1,1004 @@
+"""The train stage: split, cross-validate, tune, ensemble, refit, evaluate once.
+
+The test split is cut first and used exactly once, at the very end. Everything before that
+(model comparison, tuning, ensembling, threshold tuning) uses cross-validation on the training
+part, and every fold fits the whole pipeline (preparation included) on its own rows only.
+
+Long work reports :class:`Progress` through a callback and stops at the next fit boundary when
+a :class:`CancelToken` is cancelled.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import math
+import time
+import warnings
+from dataclasses import dataclass
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.ensemble import VotingClassifier, VotingRegressor
+from sklearn.model_selection import FixedThresholdClassifier, train_test_split
+from sklearn.pipeline import Pipeline
+from threadpoolctl import threadpool_limits
+
+from core import catalogue, metrics, settings
+from core.errors import Cancelled, TabwrightError
+from core.evaluate import evaluate_classifier, evaluate_regressor
+from core.ingest import detect_task, infer_roles
+from core.prepare import (
+    FeaturePlan,
+    build_pipeline,
+    estimate_encoded_features,
+    plan_features,
+    resolve_precision,
+)
+from core.recipe import ModelChoice, Recipe
+from core.run import (
+    CancelToken,
+    Progress,
+    ProgressCallback,
+    TrainResult,
+    fingerprint,
+)
+from core.settings import Limits
+from core.settings import current as current_limits
+from core.train._cluster import train_clustering
+from core.train._memory import give_back_memory, mb_words
+from core.train._split import (
+    AUTO_SEARCH_ROWS,
+    AUTO_VALIDATION_ROWS,
+    check_target,
+    clean_rows,
+    fold_indices,
+    make_cv,
+    outlier_row_mask,
+    split_train_test,
+)
+
+# Greedy ensemble selection: how many of the best distinct configurations it draws from, and
+# at most how many draws (with replacement) it makes.
+ENSEMBLE_POOL = 10
+ENSEMBLE_ROUNDS = 25
+# Auto mode keeps time to refit the best configuration of this many model families.
+ENSEMBLE_RESERVE = 4
+
+
+@dataclass
+class Candidate:
+    """One evaluated configuration: a leaderboard row plus its out-of-fold predictions."""
+
+    model: str
+    params: dict[str, Any]
+    scores: dict[str, list[float]]
+    fit_seconds: float
+    oof: np.ndarray | None
+    has_proba: bool = True
+    note: str = ""
+    status: str = "ok"
+    members: list[tuple["Candidate", float]] | None = None
+
+    @property
+    def name(self) -> str:
+        if self.members:
+            return "ensemble"
+        return self.model
+
+    def mean(self, metric: str) -> float:
+        values = [v for v in self.scores.get(metric, []) if not math.isnan(v)]
+        return float(np.mean(values)) if values else float("nan")
+
+    def std(self, metric: str) -> float:
+        values = [v for v in self.scores.get(metric, []) if not math.isnan(v)]
+        return float(np.std(values)) if values else float("nan")
+
+    def row(self, metrics: tuple[str, ...]) -> dict[str, Any]:
+        label = ("Ensemble of " + ", ".join(f"{catalogue.get(c.model).label} ×{w:g}"
+                                            for c, w in self.members)
+                 if self.members else catalogue.get(self.model).label)
+        row: dict[str, Any] = {"model": self.name, "label": label, "params": _python_scalars(self.params),
+                               "fit_seconds": round(self.fit_seconds, 3), "status": self.status,
+                               "note": self.note}
+        for metric in metrics:
+            mean, std = self.mean(metric), self.std(metric)
+            row[metric] = None if math.isnan(mean) else round(mean, 6)
+            row[f"{metric}_std"] = None if math.isnan(std) else round(std, 6)
+        return row
+
+
+# ---- public entry point -----------------------------------------------------------------
+
+class TrainWork:
+    """``train(frame, recipe, **options)`` as the work of a :class:`core.train._jobs.TrainingJob`.
+
+    Two things make a big training lighter in a worker process:
+
+    - the frame is handed over to ``train``, not kept: the worker's copy is then released
+      after the train/test split, so the worker holds the split rows, not the table as well;
+    - the result's train and test rows travel back as row numbers (``pack``, in the worker)
+      and are taken from the server's own frame (``restore``): same values, same dtypes,
+      without pickling, piping and unpickling a second table.
+
+    Row numbers are the frame's labels, so packing needs the default ``RangeIndex`` (what
+    :func:`core.ingest._read.read_table` gives); with any other index the rows travel as before.
+    """
+
+    def __init__(self, frame: pd.DataFrame, recipe: Recipe, **options: Any) -> None:
+        self.frame: pd.DataFrame | None = frame
+        self.recipe = recipe
+        self.options = options
+        index = frame.index
+        self.by_number = isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
+
+    def __call__(self, *, progress: ProgressCallback | None = None,
+                 cancel: CancelToken | None = None) -> Any:
+        # In a holder: a call with ``**options`` keeps its positional arguments in a tuple
+        # until it returns, which would keep the table alive through the whole training.
+        return train(_HandedOver(self._hand_over()), self.recipe, progress=progress,
+                     cancel=cancel, **self.options)
+
+    def _hand_over(self) -> pd.DataFrame:
+        frame, self.frame = self.frame, None
+        if frame is None:
+            raise RuntimeError("this training work has already run")
+        return frame
+
+    def pack(self, result: Any) -> Any:
+        if not self.by_number or not isinstance(result, TrainResult):
+            return result
+        for name in ("X_train", "X_test", "y_train", "y_test"):
+            part = getattr(result, name)
+            if isinstance(part, (pd.DataFrame, pd.Series)):
+                columns = list(part.columns) if isinstance(part, pd.DataFrame) else part.name
+                setattr(result, name, _Rows(part.index.to_numpy(), columns))
+        return result
+
+    def restore(self, result: Any) -> Any:
+        frame, self.frame = self.frame, None  # the job is over: keep no reference to the data
+        if isinstance(result, TrainResult) and frame is not None:
+            for name in ("X_train", "X_test", "y_train", "y_test"):
+                part = getattr(result, name)
+                if isinstance(part, _Rows):
+                    setattr(result, name, part.take(frame))
+        return result
+
+
+class _HandedOver:
+    """A frame passed to :func:`train` for it to own: ``take`` gives it once, keeping no
+    reference, so ``train`` can free the table after the split (measured on 1M × 30: the
+    worker then held 230 MB less through the search and the refit)."""
+
+    __slots__ = ("frame",)
+
+    def __init__(self, frame: pd.DataFrame) -> None:
+        self.frame: pd.DataFrame | None = frame
+
+    def take(self) -> pd.DataFrame:
+        frame, self.frame = self.frame, None
+        if frame is None:
+            raise RuntimeError("this frame was already handed over")
+        return frame
+
+
+@dataclass
+class _Rows:
+    """Rows of the frame by number, and the column (a Series) or columns (a DataFrame)."""
+
+    numbers: np.ndarray
+    columns: Any
+
+    def take(self, frame: pd.DataFrame) -> pd.DataFrame | pd.Series:
+        if isinstance(self.columns, list):
+            return frame.iloc[self.numbers, [frame.columns.get_loc(c) for c in self.columns]]
+        return frame.iloc[self.numbers, frame.columns.get_loc(self.columns)]
+
+
+def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str] | None = None,
+          progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
+          limits: Limits | None = None, threads: int | None = None,
+          dask_scheduler: str | None = None) -> TrainResult:
+    """Train, compare and evaluate models as the recipe says.
+
+    Parameters
+    ----------
+    frame : DataFrame
+        The loaded data (features and target).
+    recipe : Recipe
+        The user's choices. ``task=None`` is inferred from the target.
+    inferred_roles : dict, optional
+        Column → role from the profile; computed when omitted.
+    progress : callable, optional
+        Called with a :class:`Progress` after every evaluated configuration.
+    cancel : CancelToken, optional
+        When cancelled, training stops after the current fit; the best model so far is kept
+        if there is one (``result.cancelled`` is True), else :class:`Cancelled` is raised.
+    limits : Limits, optional
+    threads : int, optional
+        Threads for numerical libraries (OpenMP/BLAS). Default ``TABWRIGHT_THREADS`` or 1:
+        on a small shared machine one thread per training is fastest (HistGradientBoosting
+        ran 10× slower with two threads while other work competed for the cores).
+    dask_scheduler : str, optional
+        Address of a Dask scheduler; cross-validation fits then run on that cluster.
+        Defaults to the ``TABWRIGHT_DASK_SCHEDULER`` environment variable (the app's setting).
+
+    Returns
+    -------
+    TrainResult
+    """
+    started = time.monotonic()
+    if isinstance(frame, _HandedOver):
+        frame = frame.take()
+    limits = limits or current_limits()
+    dask_scheduler = dask_scheduler or settings.dask_scheduler()
+    cancel = cancel or CancelToken()
+    report = progress or (lambda p: None)
+    original = recipe.copy()
+    recipe = recipe.copy()
+    recipe.validate(list(frame.columns))
+    if recipe.time_budget > limits.max_training_seconds:
+        raise TabwrightError(
+            f"The time budget must be at most {limits.max_training_seconds} s, got {recipe.time_budget:g} s.",
+            "Lower the budget, or raise TABWRIGHT_MAX_TRAINING_SECONDS.",
+        )
+    if recipe.task == "clustering" or (recipe.task is None and not recipe.target):
+
+        return train_clustering(frame, recipe, inferred_roles=inferred_roles, progress=report,
+                                cancel=cancel, limits=limits, started=started, original=original)
+    notes: list[str] = []
+    frame_fingerprint = fingerprint(frame)
+    columns = list(frame.columns)
+    data = clean_rows(frame, recipe, notes)
+    y_all = data[recipe.target]
+    if recipe.task is None:
+
+        guess = detect_task(y_all)
+        recipe.task = guess.task
+        notes.append(f"Task: {guess.task} — {guess.reason}")
+    task = recipe.task
+    metric = recipe.effective_metric
+    recipe.metric = metric
+    recipe.validate(columns)
+    if inferred_roles is None:
+
+        inferred_roles = {c.name: c.role for c in infer_roles(data.drop(columns=[recipe.target]))}
+    plan = plan_features(data, recipe, inferred_roles)
+    for column, why in plan.dropped.items():
+        notes.append(f"Left out {column!r}: {why}.")
+    n_features = estimate_encoded_features(plan, recipe)
+    if n_features > limits.max_encoded_features:
+        raise TabwrightError(
+            f"The prepared data would have about {n_features:,} model inputs; the limit is "
+            f"{limits.max_encoded_features:,}.",
+            "Lower the one-hot level cap, use target encoding for many-level columns, drop text "
+            "columns, or raise TABWRIGHT_MAX_ENCODED_FEATURES.",
+        )
+    y_all = check_target(y_all, task)
+    classes = np.sort(y_all.unique()) if task != "regression" else None
+    X_train, X_test, y_train, y_test, split_note = split_train_test(data, plan, recipe, task)
+    notes.append(split_note)
+    precision = resolve_precision(plan, recipe, len(X_train))
+    takes_float32 = recipe.auto or any(catalogue.get(m.name).float32 for m in recipe.models)
+    if recipe.preparation.precision == "auto" and precision == "float32" and takes_float32:
+        notes.append(
+            f"Linear and neural models get their inputs as 32-bit numbers: {len(X_train):,} rows "
+            f"× up to {n_features:,} prepared columns take about "
+            f"{mb_words(len(X_train) * n_features * 4 / 2**20)} instead of "
+            f"{mb_words(len(X_train) * n_features * 8 / 2**20)}. The precision setting on the Prepare "
+            "page changes it.")
+    recipe.preparation.precision = precision
+    X_search, y_search = X_train, y_train
+    if recipe.auto and len(X_train) > AUTO_SEARCH_ROWS:
+        X_search, y_search = _sample(X_train, y_train, AUTO_SEARCH_ROWS, task, recipe.seed)
+        X_search, y_search = X_search.sort_index(), y_search.sort_index()
+        notes.append(f"Auto mode compared models on a {AUTO_SEARCH_ROWS:,}-row sample of the "
+                     f"{len(X_train):,} training rows{' (stratified by class)' if task != 'regression' else ''}, "
+                     "so more of them fit in the budget; the chosen model is refitted on the "
+                     "training rows afterwards.")
+    cv, cv_description = make_cv(recipe, task, y_search, n_rows=len(X_search))
+    folds = list(fold_indices(cv, X_search, y_search, data, recipe))
+    # From here on only the split rows are used. In a worker process (TrainWork) this was the
+    # only reference to the table: letting it go frees its memory for the fits.
+    del frame, data, y_all
+    give_back_memory()
+    threads = threads or settings.threads()
+    runner = _Runner(plan=plan, recipe=recipe, task=task, metric=metric, classes=classes,
+                     X=X_search, y=y_search, folds=folds, cancel=cancel, report=report,
+                     started=started, notes=notes, dask_scheduler=dask_scheduler,
+                     full_X=X_train, full_y=y_train)
+    with threadpool_limits(limits=threads), warnings.catch_warnings(), _cluster(dask_scheduler):
+        warnings.simplefilter("ignore")
+        cancelled = False
+        try:
+            if recipe.auto:
+                runner.run_auto(recipe.time_budget)
+            else:
+                runner.run_chosen()
+        except Cancelled:
+            cancelled = True
+            if not runner.usable():
+                raise
+        best = runner.choose_best()
+        runner.report_progress(0.92, "Refitting the best model on all training rows")
+        give_back_memory()  # before the run's biggest allocation
+        threshold = runner.tune_threshold(best)
+        pipeline = runner.refit(best, threshold)
+        train_score = runner.train_score(pipeline, best)
+
+    if task == "regression":
+        evaluation = evaluate_regressor(pipeline, X_test, y_test)
+    else:
+        evaluation = evaluate_classifier(pipeline, X_test, y_test, threshold=threshold,
+                                         positive_label=classes[1] if task == "binary" else None)
+    resolved = runner.resolved_recipe(best, threshold)
+    board = runner.leaderboard()
+    report(Progress(1.0, "Done", best=board[0] if board else None, leaderboard=board))
+    return TrainResult(
+        recipe=resolved, original_recipe=original, task=task, metric=metric, plan=plan,
+        classes=None if classes is None else [_scalar(c) for c in classes],
+        leaderboard=board, best=best.name, pipeline=pipeline, threshold=threshold,
+        evaluation=evaluation, notes=notes, n_train=len(X_train), n_test=len(X_test),
+        seconds=time.monotonic() - started, fingerprint=frame_fingerprint,
+        X_test=X_test, y_test=y_test, X_train=X_train, y_train=y_train,
+        cv_description=cv_description, train_score=train_score,
+        noise_note=runner.noise_note(), cancelled=cancelled,
+    )
+
+
+# ---- data preparation before any fit ----------------------------------------------------
+
+
+# ---- fitting and scoring ----------------------------------------------------------------
+
+def _fit_predict_fold(pipeline: Any, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray,
+                      valid_idx: np.ndarray, *, task: str, recipe: Recipe, max_rows: int | None
+                      ) -> tuple[np.ndarray, float, bool]:
+    X_fit, y_fit = X.iloc[train_idx], y.iloc[train_idx]
+    keep = outlier_row_mask(X_fit, recipe)
+    if not keep.all():
+        X_fit, y_fit = X_fit[keep], y_fit[keep]
+    if max_rows and len(X_fit) > max_rows:
+        X_fit, y_fit = _sample(X_fit, y_fit, max_rows, task, recipe.seed)
+    started = time.perf_counter()
+    pipeline.fit(X_fit, y_fit)
+    seconds = time.perf_counter() - started
+    X_valid = X.iloc[valid_idx]
+    if task == "regression":
+        return pipeline.predict(X_valid), seconds, True
+    return _class_scores(pipeline, X_valid)[0], seconds, _class_scores(pipeline, X_valid.head(1))[1]
+
+
+def _class_scores(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, bool]:
+    """A (rows × classes) matrix: probabilities when the model has them, else decision scores."""
+    if hasattr(model, "predict_proba"):
+        try:
+            return model.predict_proba(X), True
+        except AttributeError:
+            pass
+    scores = model.decision_function(X)
+    if scores.ndim == 1:
+        scores = np.column_stack([-scores, scores])
+    return scores, False
+
+
+def _round_up(seconds: float) -> int:
+    """A budget suggestion: seconds rounded up to a tidy number (10 s, or 60 s past 5 min)."""
+    step = 60 if seconds > 300 else 10
+    return int(math.ceil(seconds / step) * step)
+
+
+def _sample(X: pd.DataFrame, y: pd.Series, n: int, task: str, seed: int):
+    stratify = y if task != "regression" and y.value_counts().min() >= 2 else None
+    X_s, _, y_s, _ = train_test_split(X, y, train_size=n, random_state=seed, stratify=stratify)
+    return X_s, y_s
+
+
+class _Runner:
+    """Holds the state of one training run: candidates, timing, and progress reporting."""
+
+    def __init__(self, *, plan, recipe, task, metric, classes, X, y, folds, cancel, report,
+                 started, notes, dask_scheduler, full_X=None, full_y=None):
+        self.plan, self.recipe, self.task, self.metric = plan, recipe, task, metric
+        self.classes, self.X, self.y, self.folds = classes, X, y, folds
+        # The rows the final model is refitted on (all training rows); ``X`` may be a sample.
+        self.full_X = X if full_X is None else full_X
+        self.full_y = y if full_y is None else full_y
+        self.budget: float | None = None
+        self.cancel, self.report, self.started, self.notes = cancel, report, started, notes
+        self.dask_scheduler = dask_scheduler
+        self.candidates: list[Candidate] = []
+        self.metrics = metrics.leaderboard_metrics(task)
+        if metric not in self.metrics:
+            self.metrics = (metric,) + self.metrics
+        self.y_np = y.to_numpy()
+        self.fraction = 0.0
+        self.forced: Candidate | None = None
+        self.deadline: float | None = None
+
+    # ---- evaluation of one configuration ----
+    def evaluate(self, model: str, params: dict[str, Any] | None = None, *, note: str = "") -> Candidate:
+        self.cancel.check()
+        spec = catalogue.get(model)
+        params = dict(params or {})
+        max_rows = spec.max_rows if spec.large_data == "sample" else None
+        self.report_progress(self.fraction, f"Cross-validating {spec.label}", model)
+        pipeline = build_pipeline(self.plan, self.recipe, model, params, task=self.task)
+        try:
+            results = self._run_folds(pipeline, max_rows)
+        except Cancelled:
+            raise
+        except _OutOfTime:
+            cand = Candidate(model, params, {}, 0.0, None, status="stopped",
+                             note="stopped: it would not finish within the time budget")
+            self.candidates.append(cand)
+            return cand
+        except Exception as exc:  # a model failing on this data is a leaderboard row, not a crash
+            cand = Candidate(model, params, {}, 0.0, None, note=f"failed: {exc}"[:300], status="failed")
+            self.candidates.append(cand)
+            return cand
+        oof = self._empty_oof()
+        seconds = 0.0
+        has_proba = True
+        for (train_idx, valid_idx), (pred, fit_s, proba) in zip(self.folds, results):
+            oof[valid_idx] = pred
+            seconds += fit_s
+            has_proba = has_proba and proba
+        scores = {metric: [self._score(metric, valid_idx, oof[valid_idx], has_proba)
+                           for _, valid_idx in self.folds] for metric in self.metrics}
+        if max_rows and len(self.X) > max_rows:
+            note = (note + " " if note else "") + f"fitted on {max_rows:,}-row samples: {spec.cost}."
+        cand = Candidate(model, params, scores, seconds / max(len(self.folds), 1), oof, has_proba, note)
+        self.candidates.append(cand)
+        self.report_progress(self.fraction, f"{spec.label}: {self.metric} {cand.mean(self.metric):.4f}", model)
+        return cand
+
+    def _run_folds(self, pipeline, max_rows):
+        kwargs = dict(task=self.task, recipe=self.recipe, max_rows=max_rows)
+        if self.dask_scheduler:  # train() opened the client and the joblib backend
+            return joblib.Parallel(n_jobs=-1)(
+                joblib.delayed(_fit_predict_fold)(clone(pipeline), self.X, self.y, tr, va, **kwargs)
+                for tr, va in self.folds)
+        results = []
+        started = time.monotonic()
+        for i, (train_idx, valid_idx) in enumerate(self.folds):
+            self.cancel.check()
+            if i and self.deadline is not None and self._has_real_model():
+                per_fold = (time.monotonic() - started) / i
+                if per_fold * (len(self.folds) - i) > self._reserve_left(self.deadline):
+                    raise _OutOfTime()
+            results.append(_fit_predict_fold(clone(pipeline), self.X, self.y, train_idx, valid_idx,
+                                             **kwargs))
+        return results
+
+    def _empty_oof(self) -> np.ndarray:
+        n = len(self.X)
+        if self.task == "regression":
+            return np.full(n, np.nan)
+        return np.full((n, len(self.classes)), np.nan)
+
+    def _score(self, metric, idx, pred, has_proba) -> float:
+        return metrics.score(metric, self.y_np[idx], pred, task=self.task, classes=self.classes,
+                             has_proba=has_proba)
+
+    # ---- strategies ----
+    def run_chosen(self) -> None:
+        r = self.recipe
+        choices = r.models or [ModelChoice(n) for n in catalogue.default_models(r.task)]
+        if not any(c.name == "dummy" for c in choices):
+            choices = [ModelChoice("dummy")] + list(choices)
+        work = [c for c in choices if self._allowed(c.name)]
+        for i, choice in enumerate(work):
+            self.fraction = i / len(work) * 0.9
+            if r.search.method == "none" or choice.name == "dummy" or not catalogue.get(choice.name).space:
+                self.evaluate(choice.name, choice.params)
+            else:
+                self._search(choice, r.search.method, budget=(r.search.time_budget or r.time_budget)
+                             / max(len(work) - 1, 1))
+        if r.ensemble:
+            self._fixed_ensemble(work)
+
+    def _allowed(self, model: str) -> bool:
+        spec = catalogue.get(model)
+        if spec.large_data == "skip" and spec.max_rows and len(self.full_X) > spec.max_rows:
+            self.notes.append(f"{spec.label} skipped above {spec.max_rows:,} rows: {spec.cost}.")
+            return False
+        if self.recipe.brief.interpretable and not spec.interpretable:
+            self.notes.append(f"{spec.label} left out: interpretability is required.")
+            return False
+        return True
+
+    def _search(self, choice: ModelChoice, method: str, *, budget: float) -> None:
+        spec = catalogue.get(choice.name)
+        rng = np.random.default_rng(self.recipe.seed)
+        deadline = time.monotonic() + budget
+        if method == "grid":
+
+            keys = list(spec.grid)
+            configs = [dict(zip(keys, values)) for values in itertools.product(*spec.grid.values())]
+            for params in configs[: self.recipe.search.trials]:
+                if time.monotonic() > deadline:
+                    break
+                self.evaluate(choice.name, {**choice.params, **params}, note="grid search")
+            return
+        if method == "random":
+            for _ in range(self.recipe.search.trials):
+                if time.monotonic() > deadline:
+                    break
+                params = {k: _sample_dimension(dim, rng) for k, dim in spec.space.items()}
+                self.evaluate(choice.name, {**choice.params, **params}, note="random search")
+            return
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        direction = "maximize" if metrics.greater_is_better(self.metric) else "minimize"
+        study = optuna.create_study(direction=direction,
+                                    sampler=optuna.samplers.TPESampler(seed=self.recipe.seed))
+
+        def objective(trial):
+            params = {k: _suggest(trial, k, dim) for k, dim in spec.space.items()}
+            value = self.evaluate(choice.name, {**choice.params, **params}, note="Optuna").mean(self.metric)
+            return value if not math.isnan(value) else (-1e18 if direction == "maximize" else 1e18)
+
+        study.optimize(objective, n_trials=self.recipe.search.trials,
+                       timeout=max(budget, 1.0), catch=())
+
+    def run_auto(self, budget: float) -> None:
+        """Auto mode: a portfolio of known-good configurations, Optuna across models, an ensemble.
+
+        The whole search keeps within ``budget`` seconds (refit and evaluation included) by
+        reserving time for the final refit from the measured fit times.
+        """
+        deadline = self.started + budget
+        self.deadline = deadline
+        self.budget = budget
+        all_folds = self._narrow_folds()
+        interpretable = self.recipe.brief.interpretable
+        allowed: dict[str, bool] = {}
+        for model, params in catalogue.auto_portfolio(self.task, n_rows=len(self.X),
+                                                      interpretable=interpretable):
+            if model not in allowed:
+                allowed[model] = self._allowed(model)
+            if not allowed[model]:
+                continue
+            if not self._time_for(model, deadline, params):
+                self.notes.append(f"{catalogue.get(model).label} ({_describe(params)}) skipped: "
+                                  "not enough time left in the budget.")
+                continue
+            self.fraction = self._elapsed_fraction(budget)
+            self.evaluate(model, params, note="auto portfolio" if params else "")
+        linear = "logistic_regression" if self.task != "regression" else "ridge"
+        if interpretable:
+            pool = [linear, "decision_tree"]
+        elif all_folds:
+            pool = ["hist_gradient_boosting", "extra_trees", linear]
+        else:
+            # A forest's cost grows with trees × features × rows, and on few folds a slow trial
+            # has no later fold to be stopped at: on large data forests join only the portfolio.
+            pool = ["hist_gradient_boosting", linear]
+        pool = [m for m in pool if allowed.get(m, False) and catalogue.get(m).space]
+        self._optuna_across(pool, deadline, budget)
+        if len(self._usable()) > 2:
+            self._try_ensemble(deadline)
+
+    def _narrow_folds(self) -> bool:
+        """On large data, score auto mode's candidates on the fewest folds that still hold
+        ``AUTO_VALIDATION_ROWS`` validation rows; return whether every fold is kept.
+
+        A fold of 5,000 rows already ranks models reliably, and five of them cost five fits:
+        the time saved buys more configurations. The final model is refitted on every
+        training row either way, so this changes which models are tried, not how one is fitted.
+        """
+        per_fold = len(self.X) / max(len(self.folds), 1)
+        keep = max(1, math.ceil(AUTO_VALIDATION_ROWS / per_fold))
+        if keep >= len(self.folds):
+            return True
+        # The last folds: for time-ordered splits they are the ones closest to the future.
+        self.folds = self.folds[-keep:]
+        self.notes.append(f"Auto mode scored models on {keep} of the cross-validation folds "
+                          f"({keep * per_fold:,.0f} validation rows) to try more of them "
+                          "within the time budget.")
+        return False
+
+    def _optuna_across(self, pool: list[str], deadline: float, budget: float) -> None:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        greater = metrics.greater_is_better(self.metric)
+        study = optuna.create_study(direction="maximize" if greater else "minimize",
+                                    sampler=optuna.samplers.TPESampler(seed=self.recipe.seed,
+                                                                       multivariate=True,
+                                                                       group=True))
+        def objective(trial):
+            model = trial.suggest_categorical("model", pool)
+            params = {k: _suggest(trial, f"{model}.{k}", dim)
+                      for k, dim in catalogue.auto_space(model).items()}
+            if not self._time_for(model, deadline, params):
+                raise optuna.TrialPruned()
+            self.fraction = self._elapsed_fraction(budget)
+            value = self.evaluate(model, params, note="auto search").mean(self.metric)
+            if math.isnan(value):
+                return -1e18 if greater else 1e18
+            return value
+
+        def stop_when_due(study, trial):
+            if self.cancel.cancelled or self._reserve_left(deadline) <= 0:
+                study.stop()
+
+        remaining = self._reserve_left(deadline)
+        if remaining > 0:
+            study.optimize(objective, timeout=remaining, callbacks=[stop_when_due], catch=())
+
+    def _reserve_left(self, deadline: float) -> float:
+        """Seconds left for searching once the final refit and evaluation are paid for.
+
+        The final model is usually an ensemble, so the reserve is the summed refit time of the
+        best configuration of each of the best ``ENSEMBLE_RESERVE`` model families (the
+        ensemble draws on different families), plus time to evaluate.
+        """
+        ranked = sorted(self._usable(), key=lambda c: c.mean(self.metric),
+                        reverse=metrics.greater_is_better(self.metric))
+        top: list[Candidate] = []
+        for cand in ranked:
+            if cand.model not in ("dummy", "ensemble") and all(cand.model != c.model for c in top):
+                top.append(cand)
+        top = top[:ENSEMBLE_RESERVE]
+        if not top:
+            refit = 2.0
+        else:
+            planned = None if self.budget is None else self.budget / 2
+            refit = self._seconds_per_refit_row(top) * self._refit_rows(top, planned)
+        return deadline - time.monotonic() - refit - self._evaluate_seconds()
+
+    def _seconds_per_refit_row(self, members: list[Candidate]) -> float:
+        """Expected refit time per training row of these candidates together, with a margin."""
+        fold_rows = np.mean([len(train_idx) for train_idx, _ in self.folds])
+        return sum(c.fit_seconds for c in members) / fold_rows * 1.5
+
+    def _refit_seconds(self, cand: Candidate) -> float:
+        """The expected time to refit one candidate on the planned training rows."""
+        return self._seconds_per_refit_row([cand]) * self._refit_rows([cand], None)
+
+    def _refit_rows(self, members: list[Candidate], seconds: float | None) -> int:
+        """How many training rows the final refit uses: all of them, unless auto mode searched
+        on a sample and refitting on all would take longer than ``seconds``; then as many as
+        ``seconds`` afford, never fewer than the search sample."""
+        n = len(self.full_X)
+        if seconds is None or n <= len(self.X):
+            return n
+        per_row = self._seconds_per_refit_row(members)
+        if per_row <= 0:
+            return n
+        return int(min(n, max(len(self.X), seconds / per_row)))
+
+    def _evaluate_seconds(self) -> float:
+        """Time kept for scoring the final model on the training sample and the test set."""
+        n = len(self.full_X)
+        return 0.05 * min(n, 100_000) / 1000 + 0.02 * max(n - 100_000, 0) / 1000 + 1.5
+
+    def _has_real_model(self) -> bool:
+        """Whether something better than the baseline is on the board (so stopping is safe)."""
+        return any(c.model != "dummy" for c in self._usable())
+
+    def _time_for(self, model: str, deadline: float, params: dict[str, Any] | None = None) -> bool:
+        """Whether cross-validating ``model`` with ``params`` fits in the time left.
+
+        A configuration seen before costs what it cost; new settings of a known model are
+        assumed to cost up to twice its slowest fit (more trees, more rounds), and an unseen
+        model twice the slowest fit so far. Erring long keeps the budget when few folds leave
+        no second fold to notice an overrun.
+        """
+        if not self._has_real_model():
+            return True
+        params = params or {}
+        ok = [c for c in self.candidates if c.status == "ok" and c.model != "dummy"]
+        same = [c.fit_seconds for c in ok if c.model == model and c.params == params]
+        known = [c.fit_seconds for c in ok if c.model == model]
+        if same:
+            per_fold = max(same)
+        elif known:
+            per_fold = 2 * max(known)
+        else:
+            per_fold = 2 * max((c.fit_seconds for c in ok), default=0.5)
+        return self._reserve_left(deadline) > per_fold * len(self.folds)
+
+    def _elapsed_fraction(self, budget: float) -> float:
+        return min(0.9, (time.monotonic() - self.started) / budget)
+
+    # ---- choosing ----
+    def _usable(self) -> list[Candidate]:
+        return [c for c in self.candidates if c.status == "ok" and not math.isnan(c.mean(self.metric))]
+
+    def usable(self) -> bool:
+        return bool(self._usable())
+
+    def _best_single(self) -> Candidate | None:
+        best = None
+        for cand in self._usable():
+            if best is None or metrics.is_better(self.metric, cand.mean(self.metric), best.mean(self.metric)):
+                best = cand
+        return best
+
+    def _try_ensemble(self, deadline: float) -> None:
+        """Greedy ensemble selection (Caruana et al., 2004) on out-of-fold predictions.
+
+        Members are drawn with replacement (repeats become weights) from the best
+        configurations plus the best of each model family, so a weaker but different model
+        (often the linear one) can still join. A member joins only while the refit of all
+        members fits in the time left.
+        """
+        self.report_progress(self.fraction, "Trying an ensemble of the best models")
+        greater = metrics.greater_is_better(self.metric)
+        ranked = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba),
+                        key=lambda c: c.mean(self.metric), reverse=greater)
+        unique: list[Candidate] = []
+        for cand in ranked:
+            if all(cand.model != u.model or cand.params != u.params for u in unique):
+                unique.append(cand)
+        pool = unique[:ENSEMBLE_POOL]
+        for cand in unique[ENSEMBLE_POOL:]:
+            if all(cand.model != c.model for c in pool):
+                pool.append(cand)
+        if len(pool) < 2:
+            return
+        affordable = deadline - time.monotonic() - self._evaluate_seconds()
+        counts = [0] * len(pool)
+        total = None
+        best_score = None
+        for round_ in range(ENSEMBLE_ROUNDS):
+            refit = sum(self._refit_seconds(c) for c, n in zip(pool, counts) if n)
+            step_best = None
+            for i, cand in enumerate(pool):
+                if not counts[i] and refit + self._refit_seconds(cand) > affordable:
+                    continue
+                blend = cand.oof if total is None else (total * round_ + cand.oof) / (round_ + 1)
+                value = self._mean_fold_score(blend)
+                if step_best is None or metrics.is_better(self.metric, value, step_best[0]):
+                    step_best = (value, i, blend)
+            if step_best is None or (best_score is not None
+                                     and not metrics.is_better(self.metric, step_best[0], best_score)):
+                break
+            best_score, i, total = step_best
+            counts[i] += 1
+        members = [(c, float(n)) for c, n in zip(pool, counts) if n]
+        if len(members) < 2:
+            return
+        scores = {metric: [self._score(metric, valid_idx, total[valid_idx], True)
+                           for _, valid_idx in self.folds] for metric in self.metrics}
+        fit = sum(c.fit_seconds for c, _ in members)
+        ens = Candidate("ensemble", {}, scores, fit, total, True,
+                        note="weighted average of the members' predictions", members=members)
+        self.candidates.append(ens)
+
+    def _fixed_ensemble(self, choices: list[ModelChoice]) -> None:
+        """The ensemble the user (or a resolved recipe) asked for, with its given weights."""
+        members: list[tuple[Candidate, float]] = []
+        for choice in choices:
+            if choice.name == "dummy" and not any(c.name == "dummy" for c in self.recipe.models):
+                continue
+            found = [c for c in self._usable() if c.model == choice.name and c.params == choice.params]
+            if not found or not found[0].has_proba:
+                raise TabwrightError(
+                    f"{catalogue.get(choice.name).label} cannot join an ensemble here (it failed "
+                    "or gives no probabilities).",
+                    "Remove it from the models, or switch the ensemble off.")
+            members.append((found[0], choice.weight))
+        if len(members) < 2:
+            raise TabwrightError("An ensemble needs at least two models, got "
+                                 f"{len(members)}.", "Choose more models, or switch the ensemble off.")
+        total_w = sum(w for _, w in members)
+        blend = sum(c.oof * w for c, w in members) / total_w
+        scores = {metric: [self._score(metric, valid_idx, blend[valid_idx], True)
+                           for _, valid_idx in self.folds] for metric in self.metrics}
+        self.forced = Candidate("ensemble", {}, scores, sum(c.fit_seconds for c, _ in members),
+                                blend, True, note="the ensemble you chose", members=members)
+        self.candidates.append(self.forced)
+
+    def _mean_fold_score(self, oof: np.ndarray) -> float:
+        """The metric on all out-of-fold predictions at once (cheap enough to call often)."""
+        covered = self._covered
+        return self._score(self.metric, covered, oof[covered], True)
+
+    @property
+    def _covered(self) -> np.ndarray:
+        if not hasattr(self, "_covered_rows"):
+            self._covered_rows = np.unique(np.concatenate([v for _, v in self.folds]))
+        return self._covered_rows
+
+    def choose_best(self) -> Candidate:
+        if self.forced is not None:
+            return self.forced
+        best = None
+        for cand in self._usable():
+            if best is None or metrics.is_better(self.metric, cand.mean(self.metric), best.mean(self.metric)):
+                best = cand
+        if best is None:
+            failures = "; ".join(c.note for c in self.candidates if c.status == "failed")[:400]
+            raise TabwrightError(f"No model could be trained on this data. {failures}",
+                                 "Check the findings on the Explore page (e.g. a target with "
+                                 "too few rows per class) and the preparation choices.")
+        return best
+
+    def tune_threshold(self, best: Candidate) -> float | None:
+        if self.task != "binary":
+            return None
+        if self.recipe.imbalance.threshold is not None:
+            return self.recipe.imbalance.threshold
+        if not self.recipe.imbalance.tune_threshold:
+            return 0.5 if best.has_proba else None
+        if not best.has_proba:
+            self.notes.append("Threshold tuning needs probabilities; this model gives scores only.")
+            return None
+        metric = self.metric if self.metric in ("f1", "balanced_accuracy", "mcc") else "f1"
+        rows = self._covered  # auto mode may have scored on a subset of the folds
+        threshold, value = metrics.best_threshold(self.y_np[rows], best.oof[rows, 1], self.classes[1],
+                                                  metric=metric)
+        self.notes.append(f"Decision threshold tuned on validation folds: {threshold:.3f} "
+                          f"(best {metric} {value:.3f}; 0.5 is the default).")
+        return threshold
+
+    def refit(self, best: Candidate, threshold: float | None) -> Any:
+        X, y = self.full_X, self.full_y
+        keep = outlier_row_mask(X, self.recipe)
+        if not keep.all():
+            X, y = X[keep], y[keep]
+            self.notes.append(f"Dropped {int((~keep).sum()):,} outlier rows from training (not from testing).")
+        if self.deadline is not None and len(X) > len(self.X):
+            members = [c for c, _ in best.members] if best.members else [best]
+            left = self.deadline - time.monotonic() - self._evaluate_seconds()
+            rows = min(len(X), self._refit_rows(members, max(left, 0.0)))
+            if rows < len(X):
+                needed = (time.monotonic() - self.started + self._seconds_per_refit_row(members) * len(X)
+                          + self._evaluate_seconds())
+                self.notes.append(
+                    f"The final model was refitted on {rows:,} of the {len(X):,} training rows to "
+                    f"keep the {self.budget:g} s budget; a budget of about {_round_up(needed)} s "
+                    "would refit it on all of them.")
+                X, y = _sample(X, y, rows, self.task, self.recipe.seed)
+            else:
+                self.notes.append(f"The final model was refitted on all {len(X):,} training rows.")
+        spec_rows = None if best.members else catalogue.get(best.model).max_rows
+        if spec_rows and len(X) > spec_rows:
+            X, y = _sample(X, y, spec_rows, self.task, self.recipe.seed)
+        return final_model(self.plan, self.recipe, self.task, best.members and
+                           [(c.model, c.params, w) for c, w in best.members]
+                           or [(best.model, best.params, 1.0)], threshold).fit(X, y)
+
+    def train_score(self, pipeline: Any, best: Candidate) -> float | None:
+        X, y = self.X, self.y
+        if len(X) > 20_000:
+            X, y = _sample(X, y, 20_000, self.task, self.recipe.seed)
+        if self.task == "regression":
+            pred = pipeline.predict(X)
+            return metrics.score(self.metric, y.to_numpy(), pred, task=self.task)
+        matrix, has_proba = _class_scores(pipeline, X)
+        return metrics.score(self.metric, y.to_numpy(), matrix, task=self.task,
+                             classes=self.classes, has_proba=has_proba)
+
+    def resolved_recipe(self, best: Candidate, threshold: float | None) -> Recipe:
+        """The recipe that reproduces this exact model without any search."""
+        r = self.recipe.copy()
+        r.auto = False
+        r.search.method = "none"
+        if best.members:
+            r.models = [ModelChoice(c.model, _python_scalars(c.params), weight=w) for c, w in best.members]
+            r.ensemble = True
+        else:
+            r.models = [ModelChoice(best.model, _python_scalars(best.params))]
+            r.ensemble = False
+        if self.task == "binary" and not metrics.is_default_threshold(threshold):
+            r.imbalance.threshold = threshold
+        r.imbalance.tune_threshold = False
+        return r
+
+    # ---- reporting ----
+    def leaderboard(self) -> list[dict[str, Any]]:
+        usable = self._usable()
+        greater = metrics.greater_is_better(self.metric)
+        ranked = sorted(usable, key=lambda c: c.mean(self.metric), reverse=greater)
+        failed = [c for c in self.candidates if c not in usable]
+        return [c.row(self.metrics) for c in ranked] + [c.row(self.metrics) for c in failed]
+
+    def noise_note(self) -> str | None:
+        board = [c for c in sorted(self._usable(), key=lambda c: c.mean(self.metric),
+                                   reverse=metrics.greater_is_better(self.metric))]
+        if len(board) < 2:
+            return None
+        a, b = board[0], board[1]
+        gap = abs(a.mean(self.metric) - b.mean(self.metric))
+        noise = (a.std(self.metric) + b.std(self.metric)) / 2
+        if gap < noise:
+            return (f"The leader ({a.name}) beats the runner-up ({b.name}) by {gap:.4f} {self.metric}, "
+                    f"less than the fold-to-fold spread ({noise:.4f}): within noise. Prefer the "
+                    "simpler or faster one if that matters to you.")
+        return None
+
+    def report_progress(self, fraction: float, message: str, model: str | None = None) -> None:
+        board = self.leaderboard()
+        self.report(Progress(fraction, message, model, board[0] if board else None, board))
+
+
+def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
+                members: list[tuple[str, dict[str, Any], float]], threshold: float | None) -> Any:
+    """The unfitted model a run exports: one pipeline, or a weighted soft-voting ensemble of
+    pipelines, wrapped in a fixed decision threshold when one was tuned."""
+    if len(members) == 1:
+        model, params, _ = members[0]
+        estimator: Any = build_pipeline(plan, recipe, model, params, task=task)
+    else:
+
+        estimators = [(f"m{i}_{model}", build_pipeline(plan, recipe, model, params, task=task))
+                      for i, (model, params, _) in enumerate(members)]
+        weights = [w for _, _, w in members]
+        if task == "regression":
+            voting: Any = VotingRegressor(estimators, weights=weights)
+        else:
+            voting = VotingClassifier(estimators, voting="soft", weights=weights)
+        estimator = Pipeline([("model", voting)])
+    if task == "binary" and not metrics.is_default_threshold(threshold):
+
+        estimator = FixedThresholdClassifier(estimator, threshold=threshold,
+                                             response_method="predict_proba")
+    return estimator
+
+
+@contextlib.contextmanager
+def _cluster(address: str | None):
+    """Send joblib work to a Dask cluster for the duration of a training (one client)."""
+    if not address:
+        yield
+        return
+    try:
+        from distributed import Client
+    except ImportError:
+        raise TabwrightError("The Dask scheduler option needs the 'distributed' package.",
+                             "pip install distributed, or run without --dask-scheduler.") from None
+    try:
+        client = Client(address, timeout=15)
+    except (OSError, TimeoutError) as exc:
+        raise TabwrightError(f"Cannot reach the Dask scheduler at {address!r}: {exc}.",
+                             "Check the address (e.g. tcp://host:8786) and that the scheduler runs.") from None
+    with client, joblib.parallel_backend("dask"):
+        yield
+
+
+class _OutOfTime(Exception):
+    """A configuration's cross-validation would overrun the time budget."""
+
+
+def _sample_dimension(dim: tuple, rng: np.random.Generator) -> Any:
+    kind = dim[0]
+    if kind == "choice":
+        return dim[1][int(rng.integers(len(dim[1])))]
+    low, high, scale = dim[1], dim[2], dim[3]
+    if scale == "log":
+        value = float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    else:
+        value = float(rng.uniform(low, high))
+    return int(round(value)) if kind == "int" else value
+
+
+def _suggest(trial: Any, name: str, dim: tuple) -> Any:
+    kind = dim[0]
+    if kind == "choice":
+        return trial.suggest_categorical(name, dim[1])
+    if kind == "int":
+        return trial.suggest_int(name, dim[1], dim[2], log=dim[3] == "log")
+    return trial.suggest_float(name, dim[1], dim[2], log=dim[3] == "log")
+
+
+def _describe(params: dict[str, Any]) -> str:
+    """Parameters in a note, e.g. ``learning_rate=0.05, max_iter=500``; "defaults" when none."""
+    return ", ".join(f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in params.items()) or "defaults"
+
+
+def _scalar(value: Any) -> Any:
+    return value.item() if hasattr(value, "item") else value
+
+
+def _python_scalars(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: _scalar(v) for k, v in params.items()}

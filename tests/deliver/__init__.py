@@ -1,0 +1,1 @@
+"""Tests of core.deliver, a file per module."""

@@ -1,0 +1,168 @@
+"""The report is JSON-safe data first; its HTML is self-contained and no data becomes markup."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+
+import pytest
+
+from core.deliver._report import _env, build_report, render_html, render_markdown
+from core.explore._profile import profile_table
+from core.ingest._read import read_table
+from core.recipe import ModelChoice, Recipe
+from core.train._runner import train
+
+IMG = "<img src=x onerror=alert(1)>"
+SCRIPT = "</script><script>alert(1)</script>"
+
+
+class _Tags(HTMLParser):
+    """Every start tag with its attributes, and the text of every script."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[str] = []
+        self._in_script = False
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        self._in_script = tag == "script"
+        if self._in_script:
+            self.scripts.append("")
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            self.scripts[-1] += data
+
+
+@pytest.fixture(scope="module")
+def hostile(sample_dir):
+    """Titanic with a column named like an <img> tag and cells that try to end a script."""
+    frame = read_table(sample_dir / "titanic.csv").frame.rename(columns={"deck": IMG})
+    frame["embark_town"] = frame["embark_town"].where(frame.index % 3 != 0, SCRIPT)
+    profile = profile_table(frame, target="survived")
+    recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")])
+    result = train(frame, recipe)
+    report = build_report(result, project_name=f"Project {SCRIPT}", profile=profile,
+                          data_name=f"{IMG}.csv")
+    return result, report, render_html(report)
+
+
+def test_report_is_json_safe_data_with_every_part(hostile):
+    result, report, _ = hostile
+    text = json.dumps(report, allow_nan=False)
+    assert json.loads(text)["format"] == "tabwright-report/1"
+    assert report["data"]["rows"] == 891 and report["data"]["from_profile"] is True
+    assert {c["name"] for c in report["data"]["columns"]} >= {IMG, "embark_town", "survived"}
+    assert report["leaderboard"]["rows"] == result.leaderboard
+    assert report["diagnostics"]["fit"]["verdict"] in ("good fit", "overfitting", "underfitting")
+    assert {r["feature"] for r in report["diagnostics"]["importance"]} == set(result.X_test.columns)
+    ids = [f["id"] for f in report["figures"]]
+    assert ids == ["leaderboard", "confusion_matrix", "confusion_matrix_normalized", "roc", "pr",
+                   "calibration", "importance"]
+    assert all(f["figure"]["data"] for f in report["figures"])
+    assert report["model_card"]["target"] == "survived"
+    # The views are renderings of the data alone: a stored report renders the same file.
+    assert render_html(json.loads(text)) == hostile[2]
+
+
+def test_recipe_is_told_in_sentences_from_the_fitted_pipeline(hostile):
+    sentences = hostile[1]["recipe_sentences"]
+    assert "Rows with a missing target are dropped." in sentences
+    assert any("5-fold stratified cross-validation" in s for s in sentences)
+    assert any("20% of rows (179) are held out" in s and "stratified" in s for s in sentences)
+    onehot = next(s for s in sentences if "one-hot encoded with at most 30 levels" in s)
+    assert "'embark_town'" in onehot
+    assert any(s.startswith("The final model is Logistic regression") for s in sentences)
+
+
+def test_findings_say_what_the_recipe_did(hostile):
+    findings = hostile[1]["findings"]
+    dup_cols = [f for f in findings if f["code"] == "duplicate_columns"]
+    assert dup_cols and all(f["handled"] is False and f["action"].startswith("Not applied") for f in dup_cols)
+
+
+def test_data_never_becomes_markup(hostile):
+    _, report, html = hostile
+    parser = _Tags()
+    parser.feed(html)
+    tags = [t for t, _ in parser.tags]
+    assert "img" not in tags
+    assert not any(name.startswith("on") for _, attrs in parser.tags for name in attrs)
+    # Scripts: plotly.js once, then one per figure, and nothing else.
+    assert len(parser.scripts) == 1 + len(report["figures"])
+    assert "Plotly" in parser.scripts[0] and len(parser.scripts[0]) > 1_000_000
+    assert all("Plotly.newPlot" in s for s in parser.scripts[1:])
+    # Inside figure scripts every "<" of the data is \u003c, so nothing can close the script.
+    assert not any("<" in s for s in parser.scripts[1:])
+    assert SCRIPT not in html and IMG not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown as text
+    assert "\\u003cimg src=x onerror=alert(1)\\u003e" in html  # JSON-escaped in the importance figure
+
+
+def test_html_is_self_contained(hostile):
+    html = hostile[2]
+    parser = _Tags()
+    parser.feed(html)
+    for tag, attrs in parser.tags:
+        for name in ("src", "href"):
+            value = attrs.get(name) or ""
+            assert not value.startswith(("http:", "https:", "//")), (tag, attrs)
+    assert 'src="http' not in html and "<link" not in html
+    assert html.count(">Contents<") == 1 and 'href="#model-card"' in html
+    assert 4_000_000 < len(html.encode()) < 7_000_000
+
+
+def test_templates_are_autoescaped_by_file_name():
+    assert _env.autoescape("report.html.j2") is True
+    assert _env.autoescape("report.md.j2") is False
+    assert _env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+
+
+def test_markdown_escapes_html_and_table_breaks(hostile):
+    _, report, _ = hostile
+    md = render_markdown(report)
+    assert md.startswith("# Project &lt;/script&gt;")
+    assert "<img" not in md and "<script" not in md
+    row = next(line for line in md.splitlines() if "onerror" in line and line.startswith("|"))
+    assert row.count(" | ") == 4  # the name did not add table cells
+    assert "## Leaderboard" in md and "| 1 | Logistic regression |" in md
+    assert "- Confusion matrix" in md  # figures are listed, not drawn
+
+
+def test_regression_report_with_drift_and_learning_curve(sample_dir):
+    from core.deliver._drift import check_drift
+    from core.deliver._export import model_card
+    from core.evaluate._heldout import learning_curve_data
+
+    frame = read_table(sample_dir / "california_housing.csv").frame.sample(1500, random_state=0)
+    result = train(frame, Recipe(target="median_house_value", auto=False, models=[ModelChoice("ridge")]))
+    drift = check_drift(model_card(result), frame[frame["median_income"] > 5])
+    curve = learning_curve_data(result.pipeline, result.X_train, result.y_train, cv=3,
+                                scoring="neg_root_mean_squared_error", train_sizes=(0.3, 0.6, 1.0))
+    report = build_report(result, drift=drift, learning_curve=curve, data_name="ca.csv")
+    ids = [f["id"] for f in report["figures"]]
+    assert ids == ["leaderboard", "residuals", "predicted_vs_actual", "importance", "learning_curve", "drift"]
+    assert report["findings"] == [] and report["data"]["from_profile"] is False
+    assert report["diagnostics"]["fit"]["metric"] == "rmse"
+    # Importance is in the run's metric, errors turned into "drop in score": the top one helps.
+    assert report["diagnostics"]["importance"][0]["importance_mean"] > 0
+    html = render_html(report)
+    assert 'id="drift"' in html and drift["verdict"] in html and curve["verdict"] in html
+    md = render_markdown(report)
+    assert "## Drift" in md and "RMSE" in md
+
+
+def test_clustering_report(sample_dir):
+    frame = read_table(sample_dir / "titanic.csv").frame.drop(columns=["survived"])
+    result = train(frame, Recipe(task="clustering", auto=False, models=[ModelChoice("kmeans", {"n_clusters": 3})]))
+    report = build_report(result)
+    assert [f["id"] for f in report["figures"]] == ["leaderboard", "cluster_sizes"]
+    assert report["diagnostics"]["importance"] is None and "3 clusters" in report["summary"]["headline"]
+    assert "cluster sizes" in render_html(report).lower()

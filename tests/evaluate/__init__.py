@@ -1,0 +1,1 @@
+"""Tests of core.evaluate, a file per module."""

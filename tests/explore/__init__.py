@@ -1,0 +1,1 @@
+"""Tests of core.explore, a file per module."""

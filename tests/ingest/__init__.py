@@ -1,0 +1,1 @@
+"""Tests of core.ingest, a file per module."""

@@ -1,0 +1,1 @@
+"""Tests of core.prepare, a file per module."""

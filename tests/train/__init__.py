@@ -1,0 +1,1 @@
+"""Tests of core.train, a file per module."""

@@ -1,0 +1,319 @@
+"""The training engine: leakage-safe CV, leaderboard, auto mode budget, reproducibility."""
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.errors import Cancelled, TabwrightError
+from core.recipe import ModelChoice, Recipe
+from core.run import CancelToken
+from core.train._runner import train
+
+
+@pytest.fixture(scope="module")
+def titanic(datasets_dir):
+    return pd.read_csv(datasets_dir / "titanic.csv")
+
+
+@pytest.fixture(scope="module")
+def housing(datasets_dir):
+    return pd.read_csv(datasets_dir / "california_housing.csv").sample(3000, random_state=0)
+
+
+def roles_of(frame):
+    return {c: "numeric" if frame[c].dtype.kind in "if" else "categorical" for c in frame}
+
+
+def rows_seen_by_cross_validation(monkeypatch) -> set:
+    """The index labels of every row a cross-validation fit or score touches, as it runs."""
+    import core.train._runner as t
+
+    seen_rows: set = set()
+    original = t._fit_predict_fold
+
+    def spy(pipeline, X, y, train_idx, valid_idx, **kw):
+        seen_rows.update(X.index[train_idx])
+        seen_rows.update(X.index[valid_idx])
+        return original(pipeline, X, y, train_idx, valid_idx, **kw)
+
+    monkeypatch.setattr(t, "_fit_predict_fold", spy)
+    return seen_rows
+
+
+def fast(target, **kw):
+    return Recipe(target=target, auto=False, models=[ModelChoice("logistic_regression")], **kw)
+
+
+def test_leaderboard_has_baseline_and_spread(titanic):
+    seen = []
+    result = train(titanic, fast("survived"), inferred_roles=roles_of(titanic),
+                   progress=lambda p: seen.append(p))
+    board = result.leaderboard
+    assert {r["model"] for r in board} == {"dummy", "logistic_regression"}
+    dummy = next(r for r in board if r["model"] == "dummy")
+    assert dummy["roc_auc"] == pytest.approx(0.5)
+    assert board[0]["model"] == "logistic_regression" and board[0]["roc_auc"] > 0.8
+    assert board[0]["roc_auc_std"] > 0
+    # the baseline is reported first, before any real model
+    first_rows = [p.leaderboard for p in seen if p.leaderboard]
+    assert first_rows[0][0]["model"] == "dummy"
+    assert seen[-1].fraction == 1.0
+    assert result.task == "binary" and result.metric == "roc_auc"
+    assert result.n_test == 179 and result.n_train == 712
+    assert result.evaluation["metrics"]["roc_auc"] > 0.8
+
+
+def test_same_recipe_data_seed_gives_identical_predictions(titanic):
+    recipe = Recipe(target="survived", auto=False,
+                    models=[ModelChoice("hist_gradient_boosting"), ModelChoice("random_forest")])
+    a = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    b = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    np.testing.assert_array_equal(a.pipeline.predict_proba(titanic), b.pipeline.predict_proba(titanic))
+
+
+def test_resolved_recipe_reproduces_an_auto_model(titanic):
+    auto = train(titanic, Recipe(target="survived", time_budget=8), inferred_roles=roles_of(titanic))
+    assert auto.recipe.auto is False and auto.recipe.models
+    again = train(titanic, auto.recipe, inferred_roles=roles_of(titanic))
+    np.testing.assert_allclose(auto.pipeline.predict_proba(titanic),
+                               again.pipeline.predict_proba(titanic))
+
+
+def test_auto_mode_keeps_to_its_budget(housing):
+    started = time.monotonic()
+    result = train(housing, Recipe(target="median_house_value", time_budget=10),
+                   inferred_roles=roles_of(housing))
+    elapsed = time.monotonic() - started
+    assert elapsed <= 11.0, elapsed
+    assert result.task == "regression" and result.metric == "rmse"
+    models = {r["model"] for r in result.leaderboard}
+    assert {"dummy", "ridge", "hist_gradient_boosting"} <= models
+    best = result.leaderboard[0]
+    dummy = next(r for r in result.leaderboard if r["model"] == "dummy")
+    assert best["rmse"] < 0.6 * dummy["rmse"]
+
+
+def test_test_split_is_untouched_by_model_selection(titanic, monkeypatch):
+    """Cross-validation only ever sees training rows; the test rows are scored once."""
+    seen_rows = rows_seen_by_cross_validation(monkeypatch)
+    result = train(titanic, fast("survived"), inferred_roles=roles_of(titanic))
+    assert seen_rows == set(result.X_train.index)
+    assert not seen_rows & set(result.X_test.index)
+
+
+def test_threshold_tuning_and_class_weights(datasets_dir):
+    bank = pd.read_csv(datasets_dir / "bank_marketing.csv").sample(4000, random_state=1)
+    recipe = fast("y", metric="f1")
+    recipe.imbalance.tune_threshold = True
+    recipe.imbalance.class_weight = "balanced"
+    result = train(bank, recipe, inferred_roles=roles_of(bank))
+    assert result.threshold is not None and result.threshold != 0.5
+    assert result.recipe.imbalance.threshold == pytest.approx(result.threshold)
+    assert result.evaluation["threshold"] == pytest.approx(result.threshold)
+    assert any("threshold tuned" in n for n in result.notes)
+
+
+def test_multiclass_with_rare_classes(datasets_dir):
+    soy = pd.read_csv(datasets_dir / "soybean.csv")
+    result = train(soy, fast("Class"), inferred_roles={c: "categorical" for c in soy})
+    assert result.task == "multiclass" and len(result.classes) == 19
+    assert result.leaderboard[0]["accuracy"] > 0.8
+    assert "reduced" in result.cv_description or "stratified" in result.cv_description
+
+
+def test_group_and_time_splits(datasets_dir):
+    life = pd.read_csv(datasets_dir / "life_expectancy.csv")
+    recipe = Recipe(target="life_expectancy", auto=False, models=[ModelChoice("ridge")])
+    recipe.split.group_column = "Country"
+    grouped = train(life, recipe, inferred_roles=roles_of(life))
+    countries = life["Country"]
+    assert not set(countries[grouped.X_train.index]) & set(countries[grouped.X_test.index])
+    assert "group" in grouped.cv_description
+    recipe = Recipe(target="life_expectancy", auto=False, models=[ModelChoice("ridge")])
+    recipe.split.time_column = "Year"
+    timed = train(life.assign(Year=pd.to_datetime(life.Year, format="%Y")), recipe,
+                  inferred_roles=roles_of(life))
+    years = life["Year"]
+    assert years[timed.X_train.index].max() <= years[timed.X_test.index].min()
+
+
+def test_cancel_keeps_best_so_far_or_raises(titanic):
+    token = CancelToken()
+    token.cancel()
+    with pytest.raises(Cancelled):
+        train(titanic, fast("survived"), inferred_roles=roles_of(titanic), cancel=token)
+
+    token = CancelToken()
+
+    def cancel_after_first(p):
+        if p.leaderboard and any(r["model"] == "logistic_regression" for r in p.leaderboard):
+            token.cancel()
+
+    recipe = Recipe(target="survived", auto=False,
+                    models=[ModelChoice("logistic_regression"), ModelChoice("random_forest")])
+    result = train(titanic, recipe, inferred_roles=roles_of(titanic), cancel=token,
+                   progress=cancel_after_first)
+    assert result.cancelled
+    assert "random_forest" not in {r["model"] for r in result.leaderboard}
+
+
+def test_bad_targets_are_clear_errors(titanic):
+    one_class = titanic.assign(survived=1)
+    with pytest.raises(TabwrightError, match="one value only"):
+        train(one_class, fast("survived"), inferred_roles=roles_of(titanic))
+    with pytest.raises(TabwrightError, match="not a column"):
+        train(titanic, fast("survivd"), inferred_roles=roles_of(titanic))
+    tiny = titanic.head(6)
+    with pytest.raises(TabwrightError, match="at least 10"):
+        train(tiny, fast("survived"), inferred_roles=roles_of(titanic))
+
+
+def test_failed_model_is_a_row_not_a_crash(titanic):
+    result = train(titanic, Recipe(target="survived", auto=False,
+                                   models=[ModelChoice("logistic_regression", {"C": -1.0}),
+                                           ModelChoice("decision_tree")]),
+                   inferred_roles=roles_of(titanic))
+    failed = [r for r in result.leaderboard if r["status"] == "failed"]
+    assert failed and failed[0]["model"] == "logistic_regression" and "C" in failed[0]["note"]
+    assert result.best == "decision_tree"
+
+
+def test_interpretable_brief_limits_the_models(titanic):
+    recipe = Recipe(target="survived", time_budget=6)
+    recipe.brief.interpretable = True
+    result = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    from core import catalogue
+
+    for row in result.leaderboard:
+        if row["model"] != "ensemble":
+            assert catalogue.get(row["model"]).interpretable
+
+
+def test_clustering_without_target(housing):
+    features = housing.drop(columns=["median_house_value"]).head(800)
+    result = train(features, Recipe(task="clustering"), inferred_roles=roles_of(features))
+    assert result.task == "clustering"
+    assert result.leaderboard[0]["silhouette"] > 0.2
+    assert len(result.pipeline.predict(features.head(5))) == 5
+
+
+def test_dask_cluster_gives_the_same_scores(titanic):
+    distributed = pytest.importorskip("distributed")
+    recipe = fast("survived")
+    local = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        remote = train(titanic, recipe, inferred_roles=roles_of(titanic),
+                       dask_scheduler=cluster.scheduler_address)
+    assert remote.leaderboard[0]["roc_auc"] == pytest.approx(local.leaderboard[0]["roc_auc"])
+
+
+def test_auto_portfolio_starts_with_baselines_and_keeps_to_the_brief():
+    from core import catalogue
+
+    for task in ("binary", "multiclass", "regression"):
+        portfolio = catalogue.auto_portfolio(task, n_rows=1000)
+        assert [m for m, _ in portfolio[:3]] == ["dummy", catalogue.default_models(task)[1],
+                                                 "hist_gradient_boosting"]
+        kinds = {m for m, _ in portfolio}
+        assert {"extra_trees", "random_forest"} <= kinds
+        for model, params in portfolio:  # every configuration builds
+            catalogue.get(model).make(task, params)
+    small = dict(catalogue.auto_portfolio("binary", n_rows=1000)[4:5])
+    large = dict(catalogue.auto_portfolio("binary", n_rows=100_000)[4:5])
+    assert large["extra_trees"]["n_estimators"] < small["extra_trees"]["n_estimators"]
+    readable = catalogue.auto_portfolio("binary", n_rows=1000, interpretable=True)
+    assert all(catalogue.get(m).interpretable for m, _ in readable)
+
+
+def test_auto_mode_on_few_folds_still_tunes_a_threshold_and_reproduces(titanic, monkeypatch):
+    """Large data is scored on a subset of the folds; every later step copes with that."""
+    import core.train._runner as t
+
+    monkeypatch.setattr(t, "AUTO_VALIDATION_ROWS", 250)
+    recipe = Recipe(target="survived", time_budget=8, metric="f1")
+    recipe.imbalance.tune_threshold = True
+    result = train(titanic, recipe, inferred_roles=roles_of(titanic))
+    assert any("2 of the cross-validation folds" in n for n in result.notes)
+    assert 0.0 < result.threshold < 1.0
+    assert result.recipe.imbalance.threshold == pytest.approx(result.threshold)
+    again = train(titanic, result.recipe, inferred_roles=roles_of(titanic))
+    np.testing.assert_allclose(result.pipeline.predict_proba(titanic),
+                               again.pipeline.predict_proba(titanic))
+
+
+def test_auto_mode_page_names_every_setting_with_its_value():
+    from pathlib import Path
+
+    import core.train._runner as t
+
+    page = (Path(__file__).resolve().parents[2] / "docs" / "auto-mode.md").read_text()
+    for name in ("AUTO_VALIDATION_ROWS", "ENSEMBLE_POOL", "ENSEMBLE_ROUNDS", "ENSEMBLE_RESERVE"):
+        value = getattr(t, name)
+        assert f"`{name}` ({value:,})" in page, name
+
+
+def test_auto_mode_on_large_data_searches_a_sample_and_refits_on_every_row(monkeypatch):
+    """Above AUTO_SEARCH_ROWS training rows, models are compared on a stratified sample; the
+    winner is refitted on all training rows when the budget allows, and the notes say so."""
+    import core.train._runner as t
+
+    monkeypatch.setattr(t, "AUTO_SEARCH_ROWS", 1_500)
+    rng = np.random.default_rng(0)
+    n = 5_000
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n),
+                          "c": rng.choice(["x", "y", "z"], n)})
+    frame["target"] = np.where(frame["a"] + 0.5 * rng.normal(size=n) > 0, "yes", "no")
+    seen_rows = rows_seen_by_cross_validation(monkeypatch)
+    result = train(frame, Recipe(target="target", time_budget=30), inferred_roles=roles_of(frame))
+    assert len(seen_rows) == 1_500 and seen_rows <= set(result.X_train.index)
+    notes = " ".join(result.notes)
+    assert "1,500-row sample of the 4,000 training rows (stratified by class)" in notes
+    assert "refitted on all 4,000 training rows" in notes
+    assert result.leaderboard[0]["roc_auc"] > 0.8
+
+
+def test_refit_rows_shrink_to_keep_a_small_budget():
+    """When refitting on every row would overrun the budget, auto mode refits on fewer rows
+    (never fewer than the search sample) and says which budget would use them all."""
+    from core.train._runner import Candidate, _Runner
+
+    X = pd.DataFrame({"a": np.arange(1_000.0)})
+    y = pd.Series(np.arange(1_000) % 2)
+    full_X = pd.DataFrame({"a": np.arange(100_000.0)})
+    folds = [(np.arange(800), np.arange(800, 1_000))]
+    runner = _Runner(plan=None, recipe=Recipe(target="t"), task="binary", metric="roc_auc",
+                     classes=np.array([0, 1]), X=X, y=y, folds=folds, cancel=CancelToken(),
+                     report=lambda p: None, started=time.monotonic(), notes=[],
+                     dask_scheduler=None, full_X=full_X, full_y=pd.Series(np.arange(100_000) % 2))
+    cand = Candidate("logistic_regression", {}, {"roc_auc": [0.9]}, fit_seconds=0.08, oof=None)
+    # 0.08 s per 800 rows, × 1.5 margin: 0.00015 s per row → 15 s for 100,000 rows.
+    assert runner._refit_rows([cand], None) == 100_000
+    assert runner._refit_rows([cand], 30.0) == 100_000
+    assert runner._refit_rows([cand], 6.0) == pytest.approx(40_000, abs=1)
+    assert runner._refit_rows([cand], 0.01) == 1_000
+
+
+def test_auto_precision_on_a_big_matrix_fits_float32_and_the_recipe_reproduces_it(
+        sample_dir, monkeypatch):
+    import core.prepare._pipeline
+
+    frame = pd.read_csv(sample_dir / "titanic.csv")
+    monkeypatch.setattr(core.prepare._pipeline, "FLOAT32_ABOVE", 1_000)  # titanic counts as big here
+    recipe = Recipe(target="survived", auto=False, ensemble=True,
+                    models=[ModelChoice("logistic_regression"), ModelChoice("random_forest")])
+    result = train(frame, recipe)
+    assert recipe.preparation.precision == "auto"  # the caller's recipe is not changed
+    assert result.recipe.preparation.precision == "float32"
+    assert any("32-bit numbers" in note and "Prepare" in note for note in result.notes)
+    members = result.pipeline.named_steps["model"].named_estimators_
+    assert members["m0_logistic_regression"].named_steps["model"].coef_.dtype == np.float32
+    assert members["m1_random_forest"].named_steps["prep"].transform(
+        result.X_test.head()).dtype == np.float64
+    monkeypatch.setattr(core.prepare._pipeline, "FLOAT32_ABOVE", 10**12)  # "auto" would now say float64
+    again = train(frame, result.recipe)
+    assert np.array_equal(again.pipeline.predict_proba(result.X_test),
+                          result.pipeline.predict_proba(result.X_test))
+    assert not any("32-bit numbers" in note for note in again.notes)
