@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from core.run import TrainResult
 from core.catalogue import default_models
 from core.errors import TabwrightError
 from core.explore import Finding, Profile, profile_table
@@ -34,7 +35,7 @@ class Project:
     table: LoadedTable | None = None
     profile: Profile | None = None
     recipe: Recipe = field(default_factory=Recipe)
-    result: Any = None
+    result: TrainResult = None
     run_id: str | None = None
     applied: tuple[str, ...] = ()
     cleared: str | None = None
@@ -124,7 +125,7 @@ def finding_key(finding: Finding) -> str:
     return f"{finding.code}:{','.join(finding.columns)}"
 
 
-def with_result(project: Project, result: Any, *, run_id: str | None = None) -> Project:
+def with_result(project: Project, result: TrainResult, *, run_id: str | None = None) -> Project:
     return dataclasses.replace(project, result=result, run_id=run_id, cleared=None)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.run import TrainResult
 from core.deliver import RunStore
 from core.errors import TabwrightError
 from core.evaluate import (
@@ -36,23 +37,23 @@ CHART_CONFIG = {"displaylogo": False}
 
 
 @st.cache_data(show_spinner="Timing single-row predictions…", max_entries=64)
-def _latency(run_key: str, _result: Any) -> float:
+def _latency(run_key: str, _result: TrainResult) -> float:
     return measure_latency(_result.pipeline, _result.X_test)
 
 
 @st.cache_data(show_spinner="Shuffling each column to measure its importance…", max_entries=64)
-def _importance(run_key: str, _result: Any) -> list[dict[str, Any]]:
+def _importance(run_key: str, _result: TrainResult) -> list[dict[str, Any]]:
     return importance_for(_result)
 
 
 @st.cache_data(show_spinner="Refitting on growing shares of the training rows…", max_entries=32)
-def _learning_curve(run_key: str, _result: Any) -> dict[str, Any]:
+def _learning_curve(run_key: str, _result: TrainResult) -> dict[str, Any]:
     return learning_curve_for(_result)
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def _cell_rows(run_key: str, true_label: Any, predicted: Any, threshold: Any, positive: Any,
-               _result: Any) -> pd.DataFrame:
+               _result: TrainResult) -> pd.DataFrame:
     # Predicts every test row: on a million-row file that is seconds, so once per cell.
     return rows_for_confusion_cell(_result.pipeline, _result.X_test, _result.y_test,
                                    true_label=true_label, predicted_label=predicted,
@@ -60,7 +61,7 @@ def _cell_rows(run_key: str, true_label: Any, predicted: Any, threshold: Any, po
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def _errors(run_key: str, _result: Any) -> dict[str, Any]:
+def _errors(run_key: str, _result: TrainResult) -> dict[str, Any]:
     ev = _result.evaluation
     return error_analysis(_result.pipeline, _result.X_test, _result.y_test, task=_result.task,
                           threshold=ev.get("threshold"), positive_label=ev.get("positive_label"))
@@ -147,7 +148,7 @@ def _learning_curve_if_computed(project: Project) -> dict[str, Any] | None:
         return None
 
 
-def _metric_cards(result: Any) -> None:
+def _metric_cards(result: TrainResult) -> None:
     scores = result.evaluation.get("metrics", {})
     names = [m for m in card_metrics(result.task) if m in scores]
     if result.metric in names:
@@ -191,7 +192,7 @@ def _chart(fig: Any, key: str, **kwargs: Any) -> Any:
     return st.plotly_chart(fig, key=key, config=CHART_CONFIG, **kwargs)
 
 
-def _classification_section(result: Any) -> None:
+def _classification_section(result: TrainResult) -> None:
     ev = result.evaluation
     tabs = st.tabs(["Confusion matrix", "ROC and precision-recall", "Calibration", "Per class"])
     with tabs[0]:
@@ -249,7 +250,7 @@ def _clicked_cell(event: Any) -> tuple[Any, Any] | None:
     return None
 
 
-def _confusion_section(result: Any) -> None:
+def _confusion_section(result: TrainResult) -> None:
     ev = result.evaluation
     normalized = st.toggle("Show shares of each true class", key="eval_cm_normalized")
     fig = figures.confusion_matrix_figure(ev, normalized=normalized)
@@ -287,7 +288,7 @@ def _confusion_section(result: Any) -> None:
         st.dataframe(rows, width="stretch", key="eval_cm_rows")
 
 
-def _regression_section(result: Any) -> None:
+def _regression_section(result: TrainResult) -> None:
     ev = result.evaluation
     left, right = st.columns(2)
     with left:
@@ -300,7 +301,7 @@ def _regression_section(result: Any) -> None:
         st.caption(f"ℹ️ {note}")
 
 
-def _clustering_section(result: Any) -> None:
+def _clustering_section(result: TrainResult) -> None:
     ev = result.evaluation
     _chart(figures.cluster_sizes_figure(ev), "eval_cluster_sizes")
     profiles = ev.get("profiles", [])
@@ -400,7 +401,7 @@ def _model_itself(project: Project) -> None:
         st.info(readable["sentence"])
 
 
-def _compare_section(result: Any) -> None:
+def _compare_section(result: TrainResult) -> None:
     st.subheader("All models compared")
     fig = figures.leaderboard_chart(result.leaderboard, result.metric)
     if fig is None:

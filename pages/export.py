@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.run import TrainResult
 from core.deliver import (
     build_report,
     bundle_files,
@@ -30,37 +31,37 @@ from pages import _ui
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _files(run_key: str, data_name: str, _result: Any) -> dict[str, bytes]:
+def _files(run_key: str, data_name: str, _result: TrainResult) -> dict[str, bytes]:
     return bundle_files(_result, data_name=data_name)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _card(run_key: str, data_name: str, _result: Any) -> dict[str, Any]:
+def _card(run_key: str, data_name: str, _result: TrainResult) -> dict[str, Any]:
     return model_card(_result, data_name=data_name)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _zip(run_key: str, data_name: str, _result: Any) -> bytes:
+def _zip(run_key: str, data_name: str, _result: TrainResult) -> bytes:
     return bundle_zip(_result, data_name=data_name)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _report(run_key: str, data_name: str, project_name: str, _result: Any, _profile: Any) -> dict[str, Any]:
+def _report(run_key: str, data_name: str, project_name: str, _result: TrainResult, _profile: Any) -> dict[str, Any]:
     return build_report(_result, project_name=project_name, profile=_profile, data_name=data_name)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _report_html(run_key: str, data_name: str, project_name: str, _result: Any, _profile: Any) -> bytes:
+def _report_html(run_key: str, data_name: str, project_name: str, _result: TrainResult, _profile: Any) -> bytes:
     return render_html(_report(run_key, data_name, project_name, _result, _profile)).encode()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _report_markdown(run_key: str, data_name: str, project_name: str, _result: Any, _profile: Any) -> bytes:
+def _report_markdown(run_key: str, data_name: str, project_name: str, _result: TrainResult, _profile: Any) -> bytes:
     return render_markdown(_report(run_key, data_name, project_name, _result, _profile)).encode()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _script(run_key: str, data_name: str, _result: Any) -> bytes:
+def _script(run_key: str, data_name: str, _result: TrainResult) -> bytes:
     return render_training_script(_result, data_name=data_name).encode()
 
 

@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from core.run import TrainResult
 from core.deliver import RunStore, check_drift, drift_figure, model_card, predict_table
 from core.errors import TabwrightError
 from core.ingest import LoadedTable, read_table, to_safe_csv
@@ -28,7 +29,7 @@ CHART_CONFIG = {"displaylogo": False}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _current_card(run_key: str, data_name: str, _result: Any) -> dict[str, Any]:
+def _current_card(run_key: str, data_name: str, _result: TrainResult) -> dict[str, Any]:
     return model_card(_result, data_name=data_name)
 
 

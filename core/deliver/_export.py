@@ -36,6 +36,7 @@ import pandas
 import scipy
 import sklearn
 
+from core.run import TrainResult
 from core import __version__, catalogue
 from core.deliver._drift import baseline_stats
 from core.deliver._schema import build_schema
@@ -54,7 +55,7 @@ def library_versions() -> dict[str, str]:
             "numpy": numpy.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
 
 
-def model_card(result: Any, *, data_name: str = "data.csv") -> dict[str, Any]:
+def model_card(result: TrainResult, *, data_name: str = "data.csv") -> dict[str, Any]:
     """The model card of a :class:`core.train._runner.TrainResult`, as JSON-safe data."""
 
     recipe = result.recipe
@@ -111,7 +112,7 @@ def model_card(result: Any, *, data_name: str = "data.csv") -> dict[str, Any]:
     }
 
 
-def write_bundle(result: Any, out_dir: str | Path, *, data_name: str = "data.csv") -> Path:
+def write_bundle(result: TrainResult, out_dir: str | Path, *, data_name: str = "data.csv") -> Path:
     """Write every bundle file into ``out_dir`` (created if needed); returns the folder."""
     out = Path(out_dir)
     try:
@@ -124,7 +125,7 @@ def write_bundle(result: Any, out_dir: str | Path, *, data_name: str = "data.csv
     return out
 
 
-def bundle_files(result: Any, *, data_name: str = "data.csv") -> dict[str, bytes]:
+def bundle_files(result: TrainResult, *, data_name: str = "data.csv") -> dict[str, bytes]:
     """The bundle as ``{file name: bytes}`` (for downloads and zips)."""
     import skops.io as sio
 
@@ -143,7 +144,7 @@ def bundle_files(result: Any, *, data_name: str = "data.csv") -> dict[str, bytes
     }
 
 
-def bundle_zip(result: Any, *, data_name: str = "data.csv") -> bytes:
+def bundle_zip(result: TrainResult, *, data_name: str = "data.csv") -> bytes:
     """The bundle as one zip file."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from core.run import TrainResult
 from core.deliver._export import load_bundle, write_bundle
 from core.errors import TabwrightError
 from core.formatting import json_safe
@@ -164,7 +165,7 @@ class RunStore:
         return out
 
     # ---- writing ----------------------------------------------------------------------
-    def record(self, result: Any, *, data_name: str, hypothesis: str = "", owner: str = "local") -> str:
+    def record(self, result: TrainResult, *, data_name: str, hypothesis: str = "", owner: str = "local") -> str:
         """Store a finished run and write its bundle; returns the new run id.
 
         ``previous_run_id`` is the owner's latest earlier run on the same data (same

@@ -28,6 +28,7 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 from sklearn.pipeline import Pipeline
 
+from core.run import TrainResult
 from core import catalogue
 from core.deliver._drift import drift_figure
 from core.deliver._export import model_card
@@ -63,7 +64,7 @@ _env = Environment(
 # --------------------------------------------------------------------------- building the data
 
 
-def build_report(result: Any, *, project_name: str = "tabwright model", profile: Any = None,
+def build_report(result: TrainResult, *, project_name: str = "tabwright model", profile: Any = None,
                  data_name: str = "data.csv", drift: dict[str, Any] | None = None,
                  learning_curve: dict[str, Any] | None = None,
                  importance: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -151,7 +152,7 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
-def _summary(result: Any, best_row: dict[str, Any], bar: dict[str, Any] | None) -> dict[str, Any]:
+def _summary(result: TrainResult, best_row: dict[str, Any], bar: dict[str, Any] | None) -> dict[str, Any]:
     metric = result.metric
     test_value = (result.evaluation or {}).get("metrics", {}).get(metric)
     label = best_row.get("label") or result.best
@@ -198,7 +199,7 @@ def _bar(brief: Any, test_metrics: dict[str, Any]) -> dict[str, Any] | None:
             "met": met, "greater_is_better": greater, "sentence": sentence}
 
 
-def _data_summary(result: Any, profile: dict[str, Any] | None) -> dict[str, Any]:
+def _data_summary(result: TrainResult, profile: dict[str, Any] | None) -> dict[str, Any]:
     roles = dict(result.plan.roles)
     if profile is not None:
         columns = [{"name": c["name"], "role": c["role"], "dtype": c["dtype"],
@@ -221,7 +222,7 @@ def _data_summary(result: Any, profile: dict[str, Any] | None) -> dict[str, Any]
             "rows_train": result.n_train, "rows_test": result.n_test, "from_profile": False}
 
 
-def _used_as(column: str, result: Any) -> str:
+def _used_as(column: str, result: TrainResult) -> str:
     if column == result.recipe.target:
         return "target"
     if column in result.plan.dropped:
@@ -233,7 +234,7 @@ def _used_as(column: str, result: Any) -> str:
 # --------------------------------------------------------------------------- findings
 
 
-def _findings(result: Any, profile: dict[str, Any] | None) -> list[dict[str, Any]]:
+def _findings(result: TrainResult, profile: dict[str, Any] | None) -> list[dict[str, Any]]:
     """Each finding of the data checks, with what the recipe did about it."""
     if profile is None:
         return []
@@ -244,7 +245,7 @@ def _findings(result: Any, profile: dict[str, Any] | None) -> list[dict[str, Any
             for f in profile["findings"]]
 
 
-def _handled(finding: dict[str, Any], result: Any) -> tuple[bool | None, str]:
+def _handled(finding: dict[str, Any], result: TrainResult) -> tuple[bool | None, str]:
     """(whether the recipe follows the suggestion, a sentence saying what was done)."""
     recipe, plan = result.recipe, result.plan
     suggestion = finding.get("suggestion")
@@ -306,7 +307,7 @@ def _names(columns: list[Any]) -> str:
 # --------------------------------------------------------------------------- recipe in words
 
 
-def recipe_sentences(result: Any) -> list[str]:
+def recipe_sentences(result: TrainResult) -> list[str]:
     """The resolved recipe as plain sentences, from what the fitted model really does."""
     recipe, original = result.recipe, result.original_recipe
     out: list[str] = []
@@ -344,7 +345,7 @@ def recipe_sentences(result: Any) -> list[str]:
     return out
 
 
-def _split_sentences(result: Any) -> list[str]:
+def _split_sentences(result: TrainResult) -> list[str]:
     if result.task == "clustering":
         return [f"Clusterings are compared by {result.cv_description}."]
     s, seed = result.recipe.split, result.recipe.seed
@@ -449,7 +450,7 @@ def _pipeline_sentences(pipeline: Any, roles: dict[str, str]) -> list[str]:
     return out
 
 
-def _model_sentences(result: Any) -> list[str]:
+def _model_sentences(result: TrainResult) -> list[str]:
     out = []
     models = result.recipe.models
     for choice in models:
@@ -479,7 +480,7 @@ def _evaluation_summary(evaluation: dict[str, Any]) -> dict[str, Any]:
             "cluster_sizes": evaluation.get("cluster_sizes"), "notes": evaluation.get("notes", [])}
 
 
-def _fit_diagnosis(result: Any, best_row: dict[str, Any]) -> dict[str, Any] | None:
+def _fit_diagnosis(result: TrainResult, best_row: dict[str, Any]) -> dict[str, Any] | None:
     metric = result.metric
     cv_mean, cv_std = best_row.get(metric), best_row.get(f"{metric}_std")
     if result.train_score is None or cv_mean is None or metric not in METRICS:
@@ -490,7 +491,7 @@ def _fit_diagnosis(result: Any, best_row: dict[str, Any]) -> dict[str, Any] | No
                         metric=metric, greater_is_better=METRICS[metric].greater_is_better)
 
 
-def metric_scorer(result: Any) -> Callable[[Any, Any, Any], float]:
+def metric_scorer(result: TrainResult) -> Callable[[Any, Any, Any], float]:
     """A scikit-learn style scorer ``(model, X, y) -> float`` for the run's own metric.
 
     It scores exactly as training did (:func:`core.metrics.score`, the run's threshold), with
@@ -515,7 +516,7 @@ def metric_scorer(result: Any) -> Callable[[Any, Any, Any], float]:
     return scorer
 
 
-def _importance(result: Any) -> list[dict[str, Any]] | None:
+def _importance(result: TrainResult) -> list[dict[str, Any]] | None:
     if result.task == "clustering" or result.y_test is None or len(result.X_test) == 0:
         return None
     return permutation_importance_data(result.pipeline, result.X_test, result.y_test,
@@ -525,7 +526,7 @@ def _importance(result: Any) -> list[dict[str, Any]] | None:
 # --------------------------------------------------------------------------- figures
 
 
-def _figures(result: Any, importance: list[dict[str, Any]] | None,
+def _figures(result: TrainResult, importance: list[dict[str, Any]] | None,
              learning_curve: dict[str, Any] | None, drift: dict[str, Any] | None
              ) -> list[dict[str, Any]]:
     ev = result.evaluation or {}

@@ -27,6 +27,7 @@ import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator
 
+from core.run import TrainResult
 from core import catalogue
 from core import transformers as own_transformers
 from core.errors import TabwrightError
@@ -256,7 +257,7 @@ def _own_source(classes: list[type]) -> str:
 # --------------------------------------------------------------------------- reading the CSV
 
 
-def _reading_code(result: Any, table: Any, data_columns: list[str]) -> tuple[str, list[str]]:
+def _reading_code(result: TrainResult, table: Any, data_columns: list[str]) -> tuple[str, list[str]]:
     """Code defining ``read_data(path)``, and the helper functions it needs."""
 
     encoding = getattr(table, "encoding", "utf-8")
@@ -325,7 +326,7 @@ _TEXT_TO_NUMBER = '''def text_to_number(values, decimal_comma=False):
 # --------------------------------------------------------------------------- rows and split
 
 
-def _split_code(result: Any, imports: _Imports) -> str:
+def _split_code(result: TrainResult, imports: _Imports) -> str:
     recipe, s = result.recipe, result.recipe.split
     features = list(result.plan.features)
     lines = [f"FEATURES = {_code(features, imports)}",
@@ -397,7 +398,7 @@ _SCORES = {
 }
 
 
-def _score_code(result: Any, imports: _Imports) -> str:
+def _score_code(result: TrainResult, imports: _Imports) -> str:
     metric, task = result.metric, result.task
     if metric == "roc_auc":
         imports.add("sklearn.metrics", "roc_auc_score")
@@ -419,7 +420,7 @@ def _score_code(result: Any, imports: _Imports) -> str:
 # --------------------------------------------------------------------------- the script
 
 
-def render_training_script(result: Any, *, data_name: str, table: Any = None) -> str:
+def render_training_script(result: TrainResult, *, data_name: str, table: Any = None) -> str:
     """A standalone ``train.py`` that rebuilds ``result``'s model with pandas and scikit-learn.
 
     Parameters
@@ -508,7 +509,7 @@ other versions may give slightly different numbers.
     return "\n".join(parts).rstrip() + "\n"
 
 
-def _clustering_model_code(result: Any, imports: _Imports) -> str:
+def _clustering_model_code(result: TrainResult, imports: _Imports) -> str:
     pipeline = result.pipeline
     final = pipeline.steps[-1][1]
     if type(final).__name__ == "KNeighborsClassifier":

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import BaseDecisionTree, export_text
 
+from core.run import TrainResult
 from core import catalogue
 from core.errors import TabwrightError
 from core.evaluate._heldout import diagnose_fit, permutation_importance_data
@@ -44,7 +45,7 @@ TREE_TEXT_DEPTH = 6
 # --------------------------------------------------------------------------- the bar
 
 
-def bar_verdict(brief: Brief, result: Any, *, previous: dict[str, Any] | None = None
+def bar_verdict(brief: Brief, result: TrainResult, *, previous: dict[str, Any] | None = None
                 ) -> dict[str, Any]:
     """Is the test score good enough? Compared with the bar set on the Define page.
 
@@ -126,7 +127,7 @@ def _improvement(previous: dict[str, Any], metric: str, value: float | None, gre
             "change": change, "within_noise": within, "sentence": sentence}
 
 
-def _cv_std(result: Any, metric: str) -> float | None:
+def _cv_std(result: TrainResult, metric: str) -> float | None:
     board = [r for r in result.leaderboard if r.get("status", "ok") == "ok"]
     if not board:
         return None
@@ -146,7 +147,7 @@ def _fmt(value: Any) -> str:
 # --------------------------------------------------------------------------- what next
 
 
-def fit_diagnosis(result: Any) -> dict[str, Any] | None:
+def fit_diagnosis(result: TrainResult) -> dict[str, Any] | None:
     """:func:`core.evaluate._heldout.diagnose_fit` for the best model of a run (None when not possible)."""
     board = [r for r in result.leaderboard if r.get("status", "ok") == "ok"]
     if result.train_score is None or not board or result.task == "clustering":
@@ -160,14 +161,14 @@ def fit_diagnosis(result: Any) -> dict[str, Any] | None:
                         greater_is_better=METRICS[result.metric].greater_is_better)
 
 
-def minority_share(result: Any) -> float | None:
+def minority_share(result: TrainResult) -> float | None:
     """Share of the rarest class among the training rows (None for regression/clustering)."""
     if result.task not in ("binary", "multiclass") or result.y_train is None or not len(result.y_train):
         return None
     return float(pd.Series(result.y_train).value_counts(normalize=True).min())
 
 
-def suggest_next(result: Any, verdict: dict[str, Any], *, learning_curve: dict[str, Any] | None = None
+def suggest_next(result: TrainResult, verdict: dict[str, Any], *, learning_curve: dict[str, Any] | None = None
                  ) -> list[dict[str, Any]]:
     """The next experiments, most useful first.
 
@@ -456,7 +457,7 @@ _SCORERS = {
 }
 
 
-def scorer_name(result: Any) -> str:
+def scorer_name(result: TrainResult) -> str:
     """The scikit-learn scorer for a run's metric (errors are ``neg_``: greater is better).
 
     scikit-learn's ``f1``/``precision``/``recall`` scorers take class 1 as positive; when the
@@ -471,7 +472,7 @@ def scorer_name(result: Any) -> str:
     return _SCORERS.get(metric, "accuracy" if result.task != "regression" else "r2")
 
 
-def importance_for(result: Any, *, seed: int | None = None) -> list[dict[str, Any]]:
+def importance_for(result: TrainResult, *, seed: int | None = None) -> list[dict[str, Any]]:
     """:func:`core.evaluate._heldout.permutation_importance_data` of a run's model on its test rows."""
 
     if result.task == "clustering" or result.y_test is None:

@@ -11,6 +11,7 @@ a :class:`CancelToken` is cancelled.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import itertools
 import math
 import time
@@ -148,24 +149,38 @@ class TrainWork:
             raise RuntimeError("this training work has already run")
         return frame
 
-    def pack(self, result: Any) -> Any:
+    def pack(self, result: TrainResult) -> TrainResult | _PackedResult:
+        """In the worker: the result with its train and test rows as row numbers."""
         if not self.by_number or not isinstance(result, TrainResult):
             return result
+        fields = {f.name: getattr(result, f.name) for f in dataclasses.fields(result)}
+        rows = {}
         for name in ("X_train", "X_test", "y_train", "y_test"):
-            part = getattr(result, name)
+            part = fields[name]
             if isinstance(part, (pd.DataFrame, pd.Series)):
                 columns = list(part.columns) if isinstance(part, pd.DataFrame) else part.name
-                setattr(result, name, _Rows(part.index.to_numpy(), columns))
-        return result
+                rows[name] = _Rows(part.index.to_numpy(), columns)
+                fields[name] = None
+        return _PackedResult(fields, rows)
 
-    def restore(self, result: Any) -> Any:
+    def restore(self, result: TrainResult | _PackedResult) -> TrainResult:
+        """In the server: the packed rows taken from the server's own frame."""
         frame, self.frame = self.frame, None  # the job is over: keep no reference to the data
-        if isinstance(result, TrainResult) and frame is not None:
-            for name in ("X_train", "X_test", "y_train", "y_test"):
-                part = getattr(result, name)
-                if isinstance(part, _Rows):
-                    setattr(result, name, part.take(frame))
-        return result
+        if not isinstance(result, _PackedResult):
+            return result
+        if frame is None:
+            raise RuntimeError("a packed training result needs the frame it was trained on")
+        return TrainResult(**(result.fields | {name: rows.take(frame)
+                                               for name, rows in result.rows.items()}))
+
+
+@dataclass
+class _PackedResult:
+    """A :class:`TrainResult` on its way back from a worker: its fields, with the train and
+    test rows as :class:`_Rows` (row numbers) instead of frames."""
+
+    fields: dict[str, Any]
+    rows: dict[str, _Rows]
 
 
 class _HandedOver:

@@ -297,7 +297,8 @@ def test_train_work_sends_row_numbers_and_the_server_takes_its_own_rows():
             pd.testing.assert_series_equal(got, want)
     assert work.frame is None  # the finished job keeps no reference to the data
     packed = TrainWork(frame, recipe).pack(here)
-    assert type(packed.X_train).__name__ == "_Rows" and len(packed.X_train.numbers) == here.n_train
+    assert type(packed.rows["X_train"]).__name__ == "_Rows" and len(packed.rows["X_train"].numbers) == here.n_train
+    assert not isinstance(packed, type(here))  # no TrainResult ever holds row numbers for frames
 
 
 def test_train_work_lets_the_table_go_before_the_search_and_the_refit(monkeypatch):
