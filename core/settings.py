@@ -158,9 +158,14 @@ def require_login() -> bool:
 
 def poll_seconds() -> float:
     """How long the Train page redraws a running training (``TABWRIGHT_POLL_SECONDS``)."""
-    return float(os.environ.get("TABWRIGHT_POLL_SECONDS", "3600"))
+    raw = os.environ.get("TABWRIGHT_POLL_SECONDS", "3600")
+    try:
+        return float(raw)
+    except ValueError:
+        raise TabwrightError(f"TABWRIGHT_POLL_SECONDS must be a number of seconds, got {raw!r}.",
+                             "Set it to a number such as 0 or 3600, or unset it.") from None
 
 
 def debug() -> bool:
     """Whether the command line shows a bug's traceback (``TABWRIGHT_DEBUG``)."""
-    return bool(os.environ.get("TABWRIGHT_DEBUG"))
+    return _truthy("TABWRIGHT_DEBUG")

@@ -41,7 +41,6 @@ def train_clustering(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dic
     recipe.metric = "silhouette"
     recipe.validate(list(frame.columns))
     if inferred_roles is None:
-
         inferred_roles = {c.name: c.role for c in infer_roles(frame)}
     data = frame.drop_duplicates() if recipe.drop_duplicate_rows else frame
     plan = plan_features(data, recipe, inferred_roles)
@@ -62,6 +61,8 @@ def train_clustering(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dic
         warnings.simplefilter("ignore")
         Z = prep.fit_transform(sample)
         for i, name in enumerate(names):
+            if cancel.cancelled:
+                break
             spec = catalogue.get(name)
             given = next((c.params for c in recipe.models if c.name == name), {})
             grid = [dict(given)] if given or name == "dbscan" else [{"n_clusters": k} for k in K_RANGE]
@@ -85,6 +86,8 @@ def train_clustering(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dic
                     best = (value, name, params, labels)
             progress(Progress((i + 1) / len(names) * 0.9, f"Tried {spec.label}",
                               best=None, leaderboard=_ranked(board)))
+    if best is None and cancel.cancelled:
+        raise Cancelled()
     if best is None:
         raise TabwrightError("No clustering found at least two groups in this data.",
                              "Try other columns, or DBSCAN with a larger eps.")
@@ -111,6 +114,7 @@ def train_clustering(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dic
         evaluation=evaluation, notes=notes, n_train=len(sample), n_test=0,
         seconds=time.monotonic() - started, fingerprint=fingerprint(frame), X_test=sample,
         y_test=None, X_train=sample, y_train=None, cv_description="silhouette on a sample",
+        cancelled=cancel.cancelled,
     )
 
 

@@ -13,6 +13,8 @@ import pandas as pd
 
 from core import catalogue
 from core.errors import TabwrightError
+from core.ingest import detect_task
+from core.metrics import default_metric
 from core.recipe import Recipe
 from core.settings import Limits
 from core.settings import current as current_limits
@@ -62,14 +64,15 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
     rows = len(y)
     test_rows = int(math.ceil(rows * recipe.split.test_size))
     train_rows = rows - test_rows
-    task = task or ("regression" if pd.api.types.is_float_dtype(y) else "binary")
+    # A recipe without a task trains with the task its target implies, as train() does.
+    task = task or detect_task(y).task
     if task != "regression" and y.nunique() < 2:
         validation, folds = "cannot cross-validate: the target has a single class", 0
     else:
         cv, validation = make_cv(recipe, task, y, n_rows=train_rows)
         folds = int(cv.get_n_splits()) if hasattr(cv, "get_n_splits") and recipe.validation.scheme != "loo" \
             else train_rows
-    metric = recipe.effective_metric
+    metric = recipe.metric or default_metric(task)
     if recipe.auto:
         names = auto_first_models(task, n_rows=train_rows, interpretable=recipe.brief.interpretable)
         search = (f"Auto mode: baselines first, then strong defaults, then an Optuna search across "

@@ -1,4 +1,4 @@
-"""Tests for core.evaluate._experiment: the plan, the good-enough bar, next steps and the readable model."""
+"""Tests for core.evaluate._experiment: the good-enough bar, next steps and the readable model."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from core.errors import TabwrightError
 from core.evaluate import _experiment as ex
 from core.project import Project, load_data, set_target
 from core.recipe import Brief, ModelChoice, Recipe
-from core.train import learning_curve_for, training_plan
 from core.train._runner import train
 
 
@@ -45,64 +44,6 @@ def tree(titanic):
 
 def _brief(metric: str | None, value: float | None, **kw) -> Brief:
     return Brief(bar_metric=metric, bar_value=value, **kw)
-
-
-# --------------------------------------------------------------------------- plan
-
-
-def test_plan_lists_chosen_models_with_baseline_first_and_the_split(titanic):
-    recipe = titanic.recipe.copy()
-    recipe.auto = False
-    recipe.models = [ModelChoice("logistic_regression"), ModelChoice("random_forest")]
-    plan = training_plan(titanic.frame, recipe)
-    assert [m["name"] for m in plan["models"]] == ["dummy", "logistic_regression", "random_forest"]
-    assert plan["rows"] == 891
-    assert plan["test_rows"] == 179 and plan["train_rows"] == 712
-    assert plan["validation"] == "5-fold stratified cross-validation"
-    assert plan["folds"] == 5
-    assert not plan["auto"] and plan["budget"] is None
-    assert 1 <= plan["estimate_seconds"] < 60
-
-
-def test_plan_in_auto_mode_is_bounded_by_the_budget(titanic):
-    recipe = titanic.recipe.copy()
-    recipe.auto, recipe.time_budget = True, 42
-    plan = training_plan(titanic.frame, recipe)
-    assert plan["auto"] and plan["budget"] == 42 and plan["estimate_seconds"] == 42
-    assert "42 s" in plan["search"]
-    assert [m["name"] for m in plan["models"]][:3] == ["dummy", "logistic_regression",
-                                                       "hist_gradient_boosting"]
-
-
-def test_plan_says_what_is_skipped_or_sampled_on_large_data_and_why():
-    rng = np.random.default_rng(0)
-    n = 80_000
-    frame = pd.DataFrame({"x": rng.normal(size=n), "y": rng.normal(size=n)})
-    recipe = Recipe(target="y", task="regression", auto=False,
-                    models=[ModelChoice("knn"), ModelChoice("svr"), ModelChoice("ridge")])
-    plan = training_plan(frame, recipe)
-    by_name = {m["name"]: m for m in plan["models"]}
-    assert by_name["knn"]["treatment"] == "skipped" and "50,000" in by_name["knn"]["why"]
-    assert by_name["svr"]["treatment"] == "sampled" and "20,000-row samples" in by_name["svr"]["why"]
-    assert by_name["ridge"]["treatment"] == "run"
-
-
-def test_plan_skips_black_boxes_when_interpretability_is_required(titanic):
-    recipe = titanic.recipe.copy()
-    recipe.auto = False
-    recipe.models = [ModelChoice("hist_gradient_boosting"), ModelChoice("decision_tree")]
-    recipe.brief.interpretable = True
-    by_name = {m["name"]: m for m in training_plan(titanic.frame, recipe)["models"]}
-    assert by_name["hist_gradient_boosting"]["treatment"] == "skipped"
-    assert by_name["hist_gradient_boosting"]["why"] == "interpretability is required"
-    assert by_name["decision_tree"]["treatment"] == "run"
-
-
-def test_plan_for_clustering_has_no_test_set():
-    frame = pd.DataFrame({"a": range(50), "b": [i % 7 for i in range(50)]})
-    plan = training_plan(frame, Recipe(task="clustering"))
-    assert plan["task"] == "clustering" and plan["test_rows"] == 0
-    assert "kmeans" in [m["name"] for m in plan["models"]]
 
 
 # --------------------------------------------------------------------------- the bar
@@ -299,13 +240,10 @@ def test_scorer_names_follow_the_metric_and_positive_class(logistic):
         "neg_root_mean_squared_error"
 
 
-def test_fit_diagnosis_and_learning_curve_and_importance(logistic):
+def test_fit_diagnosis_and_importance(logistic):
     diagnosis = ex.fit_diagnosis(logistic)
     assert diagnosis["verdict"] in ("good fit", "overfitting", "underfitting")
     assert diagnosis["train_score"] == pytest.approx(logistic.train_score)
-    curve = learning_curve_for(logistic)
-    assert curve["scoring"] == "roc_auc" and curve["train_sizes"][-1] <= logistic.n_train
-    assert curve["verdict"] in ("more data would likely help", "more data is unlikely to help")
     rows = ex.importance_for(logistic)
     assert {r["feature"] for r in rows} == set(logistic.X_test.columns)
 

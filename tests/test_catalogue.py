@@ -1,0 +1,168 @@
+"""Tests for core.catalogue: every model builds, per-task choices, auto mode's portfolio."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.base import is_classifier, is_regressor
+
+from core import catalogue
+from core.catalogue import (
+    CATALOGUE,
+    auto_portfolio,
+    auto_space,
+    default_models,
+    get,
+    models_for,
+)
+from core.errors import TabwrightError
+
+TASKS_OF_KIND = {"classification": ("binary", "multiclass"), "regression": ("regression",),
+                 "clustering": ("clustering",)}
+CASES = [(spec.name, task) for spec in CATALOGUE for kind in spec.tasks
+         for task in TASKS_OF_KIND[kind]]
+
+
+def _data():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(60, 3))
+    return X, {"binary": (X[:, 0] > 0).astype(int),
+               "multiclass": np.digitize(X[:, 0], [-0.5, 0.5]),
+               "regression": 2 * X[:, 0] + X[:, 1]}
+
+
+@pytest.mark.parametrize("name, task", CASES)
+def test_every_entry_builds_an_estimator_that_fits(name, task):
+    spec = get(name)
+    model = spec.make(task, seed=7)
+    X, targets = _data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if task == "clustering":
+            labels = model.fit_predict(X)
+            assert len(labels) == len(X)
+        else:
+            assert is_classifier(model) if task != "regression" else is_regressor(model)
+            model.fit(X, targets[task])
+            predictions = model.predict(X)
+            assert len(predictions) == len(X)
+            if task != "regression":
+                assert set(predictions) <= set(targets[task])
+    params = model.get_params()
+    if spec.random_state:
+        assert params["random_state"] == 7
+    if spec.class_weight and task != "regression":
+        assert spec.make(task, class_weight="balanced").get_params()["class_weight"] == "balanced"
+        assert spec.make(task).get_params()["class_weight"] is None
+
+
+@pytest.mark.parametrize("name, task", CASES)
+def test_grid_and_search_space_values_build(name, task):
+    spec = get(name)
+    for key, values in spec.grid.items():
+        for value in values:
+            spec.make(task, {key: value})
+    for key, dim in spec.space.items():
+        if dim[0] == "choice":
+            for value in dim[1]:
+                spec.make(task, {key: value})
+        else:
+            kind, low, high, _ = dim
+            assert low < high
+            for value in (low, high):
+                spec.make(task, {key: int(value) if kind == "int" else value})
+
+
+def test_params_override_the_defaults():
+    model = get("random_forest").make("binary", {"n_estimators": 7, "min_samples_leaf": 3})
+    assert model.n_estimators == 7 and model.min_samples_leaf == 3
+    assert model.max_features == "sqrt"
+    assert get("random_forest").make("regression").max_features == 0.5
+    mlp = get("mlp").make("regression", {"width": 8, "layers": 2})
+    assert mlp.hidden_layer_sizes == (8, 8)
+    l1 = get("logistic_regression").make("binary", {"penalty": "l1"})
+    assert l1.l1_ratio == 1.0 and l1.solver == "saga"
+    assert get("logistic_regression").make("binary").solver == "lbfgs"
+
+
+def test_a_model_refuses_a_task_it_does_not_do():
+    with pytest.raises(TabwrightError, match="Logistic regression does not do regression") as info:
+        get("logistic_regression").make("regression")
+    assert "ridge" in info.value.hint
+    with pytest.raises(TabwrightError, match="does not do clustering"):
+        get("ridge").make("clustering")
+
+
+def test_get_an_unknown_name_lists_the_known_ones():
+    assert get("ridge").label == "Ridge regression"
+    with pytest.raises(TabwrightError, match="no model called 'xgboost'") as info:
+        get("xgboost")
+    assert "hist_gradient_boosting" in info.value.hint and "dummy" in info.value.hint
+
+
+def test_names_are_unique_and_entries_are_described():
+    names = [spec.name for spec in CATALOGUE]
+    assert len(names) == len(set(names))
+    for spec in CATALOGUE:
+        assert spec.label and spec.what and spec.when, spec.name
+        assert spec.style in ("linear", "tree"), spec.name
+        assert spec.large_data in ("sample", "skip"), spec.name
+        if spec.max_rows:
+            assert spec.cost, spec.name  # a cap is explained in words
+
+
+def test_models_for_each_task_start_with_the_baseline():
+    for task in ("binary", "multiclass", "regression"):
+        models = [spec.name for spec in models_for(task)]
+        assert models[0] == "dummy"
+        assert {"decision_tree", "random_forest", "hist_gradient_boosting"} <= set(models)
+    binary = {spec.name for spec in models_for("binary")}
+    assert binary == {spec.name for spec in models_for("multiclass")}
+    assert "logistic_regression" in binary and "ridge" not in binary
+    regression = {spec.name for spec in models_for("regression")}
+    assert "ridge" in regression and "logistic_regression" not in regression
+    assert [spec.name for spec in models_for("clustering")] == [
+        "kmeans", "agglomerative", "dbscan", "gaussian_mixture"]
+
+
+def test_default_models_per_task():
+    assert default_models("binary") == ["dummy", "logistic_regression", "random_forest",
+                                        "hist_gradient_boosting"]
+    assert default_models("multiclass") == default_models("binary")
+    assert default_models("regression") == ["dummy", "ridge", "random_forest",
+                                            "hist_gradient_boosting"]
+    assert default_models("clustering") == ["kmeans", "gaussian_mixture"]
+    assert default_models("regression", interpretable=True) == ["dummy", "ridge", "decision_tree"]
+    for task in ("binary", "regression"):
+        assert all(get(m).interpretable for m in default_models(task, interpretable=True))
+        runnable = {spec.name for spec in models_for(task)}
+        assert set(default_models(task)) <= runnable
+
+
+def test_auto_portfolio_order_and_size():
+    portfolio = auto_portfolio("regression", n_rows=1000)
+    assert [m for m, _ in portfolio][:3] == ["dummy", "ridge", "hist_gradient_boosting"]
+    assert ("ridge", {"alpha": 10.0}) in portfolio
+    assert ("logistic_regression", {"C": 0.1}) in auto_portfolio("binary", n_rows=1000)
+    small = [p for m, p in auto_portfolio("binary", n_rows=5_000) if m == "extra_trees"]
+    large = [p for m, p in auto_portfolio("binary", n_rows=5_001) if m == "extra_trees"]
+    assert {p["n_estimators"] for p in small} == {300} and {p["n_estimators"] for p in large} == {100}
+    assert auto_portfolio("multiclass", n_rows=10, interpretable=True) == [
+        ("dummy", {}), ("logistic_regression", {}), ("decision_tree", {})]
+
+
+def test_auto_space_narrows_the_expensive_settings():
+    assert auto_space("logistic_regression")["penalty"] == ("choice", ["l2"])
+    assert auto_space("logistic_regression")["C"] == get("logistic_regression").space["C"]
+    assert auto_space("random_forest")["n_estimators"][2] <= 300
+    assert auto_space("ridge") == get("ridge").space
+    with pytest.raises(TabwrightError):
+        auto_space("nope")
+
+
+def test_task_kind():
+    assert catalogue.task_kind("binary") == catalogue.task_kind("multiclass") == "classification"
+    assert catalogue.task_kind("regression") == "regression"
+    assert catalogue.task_kind("clustering") == "clustering"

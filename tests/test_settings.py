@@ -1,0 +1,169 @@
+"""Tests for core.settings: the resource limits and every TABWRIGHT_* environment variable."""
+
+from __future__ import annotations
+
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from threadpoolctl import threadpool_info
+
+from core import settings
+from core.errors import TabwrightError
+from core.settings import ENVIRONMENT, Limits
+
+
+@pytest.fixture
+def clean_env(monkeypatch):
+    """No TABWRIGHT_* setting from the caller's environment leaks into a test."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("TABWRIGHT_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_from_env_without_variables_gives_the_defaults():
+    assert Limits.from_env({}) == Limits()
+    assert Limits().max_rows == 5_000_000
+    assert Limits().max_upload_bytes == 1024 * 1024 * 1024
+
+
+def test_from_env_overrides_only_the_named_limits():
+    limits = Limits.from_env({"TABWRIGHT_MAX_ROWS": "123", "TABWRIGHT_MAX_COLUMNS": "7",
+                              "UNRELATED": "x"})
+    assert limits.max_rows == 123 and limits.max_columns == 7
+    assert limits.max_field_chars == Limits().max_field_chars
+
+
+def test_from_env_reads_the_process_environment_by_default(clean_env):
+    clean_env.setenv("TABWRIGHT_PLOT_SAMPLE_ROWS", "99")
+    assert Limits.from_env().plot_sample_rows == 99
+    assert settings.current().plot_sample_rows == 99
+
+
+@pytest.mark.parametrize("raw", ["ten", "1.5", ""])
+def test_from_env_refuses_a_non_integer_naming_the_variable(raw):
+    with pytest.raises(TabwrightError) as info:
+        Limits.from_env({"TABWRIGHT_MAX_ROWS": raw})
+    assert "TABWRIGHT_MAX_ROWS" in info.value.message
+    assert "whole number" in info.value.message
+    assert "5000000" in info.value.hint  # the default it falls back to when unset
+
+
+@pytest.mark.parametrize("raw", ["0", "-5"])
+def test_from_env_refuses_a_non_positive_value_naming_the_variable(raw):
+    with pytest.raises(TabwrightError) as info:
+        Limits.from_env({"TABWRIGHT_MAX_TRAINING_SECONDS": raw})
+    assert "TABWRIGHT_MAX_TRAINING_SECONDS" in info.value.message
+    assert "must be positive" in info.value.message
+
+
+def test_every_limit_is_described_with_a_sentence():
+    described = Limits.describe()
+    assert [name for name, _, _ in described] == [f.name for f in fields(Limits)]
+    for name, default, doc in described:
+        assert isinstance(default, int) and default > 0, name
+        assert doc.endswith("."), name
+
+
+# --------------------------------------------------------------------------- the environment
+
+
+def test_every_environment_setting_is_a_tabwright_variable_with_a_default_and_a_doc():
+    names = [name for name, _, _ in ENVIRONMENT]
+    assert len(names) == len(set(names))
+    for name, default, doc in ENVIRONMENT:
+        assert name.startswith("TABWRIGHT_"), name
+        assert default and doc, name
+    limit_names = {f"TABWRIGHT_{f.name.upper()}" for f in fields(Limits)}
+    assert not limit_names & set(names)  # each variable is documented in one place
+    assert {"TABWRIGHT_THREADS", "TABWRIGHT_WORKSPACE", "TABWRIGHT_DASK_SCHEDULER",
+            "TABWRIGHT_REQUIRE_LOGIN", "TABWRIGHT_POLL_SECONDS", "TABWRIGHT_DEBUG"} == set(names)
+
+
+def test_threads_defaults_to_one_and_reads_the_variable(clean_env):
+    assert settings.threads() == 1
+    clean_env.setenv("TABWRIGHT_THREADS", "3")
+    assert settings.threads() == 3
+
+
+@pytest.mark.parametrize("raw, words", [("many", "whole number"), ("0", "must be positive"),
+                                        ("-2", "must be positive")])
+def test_threads_refuses_bad_values(clean_env, raw, words):
+    clean_env.setenv("TABWRIGHT_THREADS", raw)
+    with pytest.raises(TabwrightError, match="TABWRIGHT_THREADS") as info:
+        settings.threads()
+    assert words in info.value.message
+
+
+def test_thread_limit_caps_blas_pools_at_the_threads_setting(clean_env):
+    import numpy  # noqa: F401  (loads a BLAS pool to limit)
+
+    assert threadpool_info()
+    clean_env.setenv("TABWRIGHT_THREADS", "1")
+    with settings.thread_limit():
+        assert [pool["num_threads"] for pool in threadpool_info()] == [1] * len(threadpool_info())
+
+
+def test_workspace_uses_the_variable_and_creates_the_folder(clean_env, tmp_path):
+    target = tmp_path / "deep" / "workspace"
+    clean_env.setenv("TABWRIGHT_WORKSPACE", str(target))
+    assert not target.exists()
+    folder = settings.workspace()
+    assert folder == target and folder.is_dir()
+    assert settings.workspace() == target  # a second call finds it
+
+
+def test_workspace_defaults_to_a_folder_in_home(clean_env, tmp_path):
+    clean_env.setenv("HOME", str(tmp_path))
+    assert settings.workspace() == tmp_path / ".tabwright"
+    assert (tmp_path / ".tabwright").is_dir()
+    assert isinstance(settings.workspace(), Path)
+
+
+@pytest.mark.parametrize("raw, expected", [("1", True), ("true", True), (" YES ", True),
+                                           ("on", True), ("0", False), ("no", False), ("", False)])
+def test_require_login_reads_truthy_words(clean_env, raw, expected):
+    clean_env.setenv("TABWRIGHT_REQUIRE_LOGIN", raw)
+    assert settings.require_login() is expected
+
+
+def test_require_login_is_off_when_unset(clean_env):
+    assert settings.require_login() is False
+
+
+def test_poll_seconds(clean_env):
+    assert settings.poll_seconds() == 3600.0
+    clean_env.setenv("TABWRIGHT_POLL_SECONDS", "2.5")
+    assert settings.poll_seconds() == 2.5
+
+
+def test_debug(clean_env):
+    assert settings.debug() is False
+    clean_env.setenv("TABWRIGHT_DEBUG", "1")
+    assert settings.debug() is True
+
+
+def test_dask_scheduler(clean_env):
+    assert settings.dask_scheduler() is None
+    clean_env.setenv("TABWRIGHT_DASK_SCHEDULER", "")
+    assert settings.dask_scheduler() is None
+    clean_env.setenv("TABWRIGHT_DASK_SCHEDULER", "tcp://scheduler:8786")
+    assert settings.dask_scheduler() == "tcp://scheduler:8786"
+
+
+def test_debug_reads_a_switch_not_any_text(clean_env, monkeypatch):
+    for off in ("0", "false", "no", ""):
+        monkeypatch.setenv("TABWRIGHT_DEBUG", off)
+        assert settings.debug() is False, off
+
+
+def test_poll_seconds_refuses_text_with_a_plain_message(clean_env, monkeypatch):
+    monkeypatch.setenv("TABWRIGHT_POLL_SECONDS", "abc")
+    with pytest.raises(TabwrightError, match="TABWRIGHT_POLL_SECONDS must be a number"):
+        settings.poll_seconds()
