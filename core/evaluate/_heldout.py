@@ -69,6 +69,8 @@ UNDERFIT_SCORE = 0.7
 CURVE_MIN_RISE = 0.01
 """Smallest validation gain per doubling of data called rising (absolute for 0..1 scores, else relative)."""
 CALIBRATION_BINS = 10
+CELL_ROWS = 200
+"""Most rows :func:`rows_for_confusion_cell` returns: enough to spot a pattern, quick to show."""
 
 
 # --------------------------------------------------------------------------- JSON safety
@@ -417,7 +419,7 @@ def rows_for_confusion_cell(
     *,
     true_label: Any,
     predicted_label: Any,
-    limit: int = 200,
+    limit: int = CELL_ROWS,
     threshold: float | None = None,
     positive_label: Any = None,
 ) -> pd.DataFrame:

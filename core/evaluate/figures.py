@@ -58,13 +58,15 @@ def leaderboard_chart(leaderboard: list[dict[str, Any]], metric: str) -> go.Figu
 # --------------------------------------------------------------------------- classification
 
 
-def confusion_matrix_figure(evaluation: dict[str, Any], *, normalized: bool = False) -> go.Figure | None:
+def confusion_matrix_figure(evaluation: dict[str, Any], *, normalized: bool = False,
+                            clickable: bool = False) -> go.Figure | None:
     """Heatmap of true (y) vs predicted (x) classes with the counts written in every cell.
 
     Each cell's ``customdata`` is ``[true_label, predicted_label]`` (the original class values,
     not their text), so a click on a cell gives the arguments of
     :func:`core.evaluate._heldout.rows_for_confusion_cell`. ``normalized`` colours by the share of each
-    true class (row shares) and writes "count (share)".
+    true class (row shares) and writes "count (share)". ``clickable`` puts an invisible marker
+    on every cell, because a heatmap's cells cannot be selected in Streamlit, but points can.
     """
     if not _is_classification(evaluation) or not evaluation.get("confusion_matrix"):
         return None
@@ -89,6 +91,14 @@ def confusion_matrix_figure(evaluation: dict[str, Any], *, normalized: bool = Fa
     )
     fig.update_xaxes(title_text="Predicted", type="category", side="bottom", automargin=True)
     fig.update_yaxes(title_text="True", type="category", autorange="reversed", automargin=True)
+    if clickable:
+        cells = [(t, p, cell) for t, row in zip(names, customdata) for p, cell in zip(names, row)]
+        fig.add_scatter(x=[p for _, p, _ in cells], y=[t for t, _, _ in cells],
+                        customdata=[cell for _, _, cell in cells], mode="markers", showlegend=False,
+                        marker=dict(size=40, color="rgba(0,0,0,0)", symbol="square"),
+                        hovertemplate="true %{y}, predicted %{x}: click to see these rows"
+                                      "<extra></extra>")
+        fig.update_layout(clickmode="event+select", dragmode=False)
     return fig
 
 

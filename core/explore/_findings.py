@@ -30,6 +30,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from core.errors import TabwrightError
+from core.explore._lookup import level_codes, lookup_score
 from core.formatting import format_number, format_percent, json_safe
 from core.ingest._roles import (
     MIXED_FRACTION,
@@ -699,8 +700,12 @@ def _leakage_findings(features: list[ColumnInfo], series: dict[str, pd.Series], 
     found = []
     for column in features:
         feature = series[column.name].iloc[rows]
-        codes = _feature_codes(feature)
-        score, how = _lookup_score(codes, y_values, folds, task)
+        codes = level_codes(feature, max_bins=LEAK_BINS)
+        # One row's worth of pull toward every row's shares (or mean): light, so that a value
+        # seen a few times already speaks for itself; LEAK_CRITICAL was calibrated with it.
+        score = lookup_score(codes, y_values, folds, task, smoothing=1.0, prior="all rows",
+                             multiclass="balanced accuracy")
+        how = _lookup_wording(score, task, int(y_values.max()) + 1)
         if task == "regression" and is_numeric(feature.dtype):
             r, rho = _correlations(feature.to_numpy(dtype="float64", na_value=np.nan), y_values)
             if r * r > score:
@@ -714,67 +719,14 @@ def _leakage_findings(features: list[ColumnInfo], series: dict[str, pd.Series], 
     return found
 
 
-def _feature_codes(feature: pd.Series) -> np.ndarray:
-    """Integer codes 0..L-1 for a feature, missing as its own code; fine numbers are binned."""
-    if pd.api.types.is_datetime64_any_dtype(feature.dtype):
-        stamps = feature.to_numpy(dtype="datetime64[ns]")
-        feature = pd.Series(np.where(np.isnat(stamps), np.nan, stamps.view("int64")))
-    if is_numeric(feature.dtype):
-        values = feature.to_numpy(dtype="float64", na_value=np.nan)
-        present = values[~np.isnan(values)]
-        if np.unique(present).size > LEAK_BINS:
-            edges = np.unique(np.quantile(present, np.linspace(0, 1, LEAK_BINS + 1)[1:-1]))
-            codes = np.searchsorted(edges, values, side="right")
-            return np.where(np.isnan(values), edges.size + 1, codes)
-    codes = pd.factorize(feature)[0]
-    return np.where(codes < 0, codes.max() + 1, codes)
-
-
-def _lookup_score(codes: np.ndarray, y: np.ndarray, folds: np.ndarray,
-                  task: str) -> tuple[float, str]:
-    """Cross-validated score of predicting ``y`` from a per-value lookup table of the feature.
-
-    Each fold is predicted from the other folds' per-value class counts (or target means),
-    shrunk toward the overall rate; values unseen in the other folds get the overall rate.
-    """
-    n_levels = int(codes.max()) + 1
+def _lookup_wording(score: float, task: str, n_classes: int) -> str:
+    """The lookup score in words, with what guessing gets where that is not obvious."""
     if task == "regression":
-        center = y.mean()
-        spread = y.std() or 1.0
-        z = (y - center) / spread
-        sums = np.zeros((CV_FOLDS, n_levels))
-        counts = np.zeros((CV_FOLDS, n_levels))
-        np.add.at(sums, (folds, codes), z)
-        np.add.at(counts, (folds, codes), 1)
-        train_sums = sums.sum(0) - sums
-        train_counts = counts.sum(0) - counts
-        predicted = train_sums[folds, codes] / (train_counts[folds, codes] + 1)
-        r2 = 1 - np.sum((z - predicted) ** 2) / np.sum(z ** 2)
-        return float(r2), f"R² {r2:.3f}"
-    n_classes = int(y.max()) + 1
-    counts = np.bincount((folds * n_levels + codes) * n_classes + y,
-                         minlength=CV_FOLDS * n_levels * n_classes
-                         ).reshape(CV_FOLDS, n_levels, n_classes).astype("float64")
-    train = counts.sum(0) - counts
-    prior = np.bincount(y, minlength=n_classes) / y.size
-    probabilities = train[folds, codes] + prior
+        return f"R² {score:.3f}"
     if task == "binary":
-        auc = _auc(y, probabilities[:, 1] / probabilities.sum(1))
-        return auc, f"AUC {auc:.3f}"
-    hits = probabilities.argmax(1) == y
-    balanced = float(np.mean([hits[y == k].mean() for k in np.unique(y)]))
-    return balanced, (f"balanced accuracy {format_percent(balanced)}, where guessing gets "
-                      f"{format_percent(1 / n_classes)}")
-
-
-def _auc(y: np.ndarray, score: np.ndarray) -> float:
-    """ROC AUC of ``score`` for the 0/1 labels ``y`` (the Mann-Whitney U statistic)."""
-    positives = y == 1
-    n_pos, n_neg = int(positives.sum()), int((~positives).sum())
-    if not n_pos or not n_neg:
-        return 0.5
-    ranks = rankdata(score)
-    return float((ranks[positives].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+        return f"AUC {score:.3f}"
+    return (f"balanced accuracy {format_percent(score)}, where guessing gets "
+            f"{format_percent(1 / n_classes)}")
 
 
 def _correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:

@@ -100,6 +100,20 @@ def build_profile_html(frame: pd.DataFrame, *, title: str, sample_rows: int,
     return with_csp(document), note
 
 
+def profile_sample_note(rows: int, sample_rows: int) -> str | None:
+    """What :func:`build_profile_html` will profile, said before it starts; None for every row.
+
+    Examples
+    --------
+    >>> profile_sample_note(120_000, 50_000)
+    'It will profile a random sample of 50,000 of 120,000 rows (limit profile_sample_rows).'
+    """
+    if rows <= sample_rows:
+        return None
+    return (f"It will profile a random sample of {sample_rows:,} of {rows:,} rows "
+            "(limit profile_sample_rows).")
+
+
 _LOOKALIKES = str.maketrans({"<": "‹", ">": "›", '"': "＂", "'": "’", "`": "ˋ"})
 
 

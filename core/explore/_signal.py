@@ -4,9 +4,11 @@ Before choosing models it pays to ask whether there is anything to learn. :func:
 answers in a few seconds on a sample of rows:
 
 * **Predictive power per feature.** Each feature alone predicts the target with a one-feature
-  model (numbers cut into up to :data:`MAX_BINS` quantile bins, categories kept as they are,
-  missing as its own value; each bin predicts the target's average in the other folds),
-  scored with :data:`CV_FOLDS`-fold cross-validation. Power is normalised so that 0 is no
+  model (:func:`~core.explore._lookup.lookup_score`, shared with the leakage finding: numbers
+  cut into up to :data:`MAX_BINS` quantile bins, categories kept as they are, missing as its
+  own value; each bin predicts the target's average in the other folds, shrunk toward the
+  training folds' average with the weight of :data:`SMOOTHING` rows), scored with
+  :data:`CV_FOLDS`-fold cross-validation. Power is normalised so that 0 is no
   better than always guessing the same thing and 1 is perfect: ``2·AUC − 1`` (the Gini
   coefficient) for classification, R² (floored at 0) for regression.
 * **All features together.** A small gradient-boosting model (depth 3) on every usable
@@ -41,6 +43,7 @@ from sklearn.ensemble import (
 from threadpoolctl import threadpool_limits
 
 from core.errors import TabwrightError
+from core.explore._lookup import as_numbers, level_codes, lookup_score
 from core.formatting import format_number, format_percent, json_safe
 
 CV_FOLDS = 3
@@ -169,8 +172,8 @@ def assess_signal(frame: pd.DataFrame, target: str, task: str, *, roles: dict[st
     scored = []
     chance = 0.0
     for column, role in features:
-        score = _lookup_score(codes[column], y, fold, task)
-        null = _lookup_score(codes[column], shuffled, fold, task)
+        score = lookup_score(codes[column], y, fold, task, smoothing=SMOOTHING)
+        null = lookup_score(codes[column], shuffled, fold, task, smoothing=SMOOTHING)
         chance = max(chance, _power(null, task))
         scored.append({"column": column, "role": role, "power": _power(score, task),
                        "score": score})
@@ -219,81 +222,15 @@ def _encode_target(y: pd.Series, task: str, rng: np.random.Generator) -> tuple[n
 
 
 def _feature_codes(series: pd.Series, role: str) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes 0..L−1 for the one-feature model, and a numeric column for the joint model.
+    """Level codes for the one-feature model, and a numeric column for the joint model.
 
-    Numbers are cut into quantile bins; categories keep their most frequent levels; missing
-    values get a code of their own.
+    Numbers (and dates) of a numeric or date role are binned for the one-feature model and
+    kept as they are for the joint one; every other column enters both as its level codes.
     """
-    if pd.api.types.is_datetime64_any_dtype(series.dtype):
-        stamps = series.to_numpy(dtype="datetime64[ns]")
-        series = pd.Series(np.where(np.isnat(stamps), np.nan, stamps.view("int64").astype("float64")))
-    numeric = (pd.api.types.is_numeric_dtype(series.dtype)
-               and not pd.api.types.is_bool_dtype(series.dtype))
-    if numeric and role in ("numeric", "datetime"):
-        values = series.to_numpy(dtype="float64", na_value=np.nan)
-        present = values[~np.isnan(values)]
-        if np.unique(present).size > MAX_BINS:
-            edges = np.unique(np.quantile(present, np.linspace(0, 1, MAX_BINS + 1)[1:-1]))
-            codes = np.searchsorted(edges, values, side="right")
-            return np.where(np.isnan(values), edges.size + 1, codes), values
-        codes = pd.factorize(values, use_na_sentinel=True)[0]
-        return np.where(codes < 0, codes.max() + 1, codes), values
-    codes, levels = pd.factorize(series)
-    if levels.size > MAX_LEVELS:
-        counts = np.bincount(codes[codes >= 0], minlength=levels.size)
-        top = np.argsort(-counts, kind="stable")[:MAX_LEVELS]
-        remap = np.full(levels.size, MAX_LEVELS)
-        remap[top] = np.arange(MAX_LEVELS)
-        codes = np.where(codes < 0, -1, remap[np.maximum(codes, 0)])
-    missing_code = int(codes.max()) + 1 if codes.size else 0
-    codes = np.where(codes < 0, missing_code, codes)
-    return codes, codes.astype("float64")
-
-
-def _lookup_score(codes: np.ndarray, y: np.ndarray, fold: np.ndarray, task: str) -> float:
-    """Cross-validated AUC (classification) or R² (regression) of one feature's lookup table."""
-    n_levels = int(codes.max()) + 1
-    if task == "regression":
-        sums = np.zeros((CV_FOLDS, n_levels))
-        counts = np.zeros((CV_FOLDS, n_levels))
-        np.add.at(sums, (fold, codes), y)
-        np.add.at(counts, (fold, codes), 1)
-        train_sums = sums.sum(0) - sums
-        train_counts = counts.sum(0) - counts
-        train_mean = (y.sum() - np.bincount(fold, weights=y, minlength=CV_FOLDS)) / \
-            np.maximum(len(y) - np.bincount(fold, minlength=CV_FOLDS), 1)
-        predicted = (train_sums[fold, codes] + SMOOTHING * train_mean[fold]) / \
-            (train_counts[fold, codes] + SMOOTHING)
-        total = np.sum((y - y.mean()) ** 2)
-        return float(1 - np.sum((y - predicted) ** 2) / total) if total else 0.0
-    n_classes = int(y.max()) + 1
-    # Every row of one (fold, level) cell gets the same prediction, so the AUC can be read off
-    # per-cell class counts without touching the rows again.
-    counts = np.bincount((fold * n_levels + codes) * n_classes + y,
-                         minlength=CV_FOLDS * n_levels * n_classes
-                         ).reshape(CV_FOLDS, n_levels, n_classes).astype("float64")
-    train = counts.sum(0) - counts
-    prior = train.sum(1) / train.sum(axis=(1, 2))[:, None]  # per fold: class shares
-    probabilities = (train + SMOOTHING * prior[:, None, :]) / \
-        (train.sum(2, keepdims=True) + SMOOTHING)
-    cells = counts.reshape(-1, n_classes)
-    scores = probabilities.reshape(-1, n_classes)
-    per_class = [_cell_auc(cells[:, k], cells.sum(1) - cells[:, k], scores[:, k])
-                 for k in (range(1, 2) if n_classes == 2 else range(n_classes))]
-    per_class = [a for a in per_class if a is not None]
-    return float(np.mean(per_class)) if per_class else 0.5
-
-
-def _cell_auc(positives: np.ndarray, negatives: np.ndarray, score: np.ndarray) -> float | None:
-    """ROC-AUC when rows come in groups sharing one score (ties count one half)."""
-    n_pos, n_neg = positives.sum(), negatives.sum()
-    if n_pos == 0 or n_neg == 0:
-        return None
-    distinct, group = np.unique(score, return_inverse=True)
-    pos = np.bincount(group, weights=positives, minlength=distinct.size)
-    neg = np.bincount(group, weights=negatives, minlength=distinct.size)
-    below = np.cumsum(neg) - neg
-    return float(np.sum(pos * (below + 0.5 * neg)) / (n_pos * n_neg))
+    binned = role in ("numeric", "datetime")
+    codes = level_codes(series, max_bins=MAX_BINS, max_levels=MAX_LEVELS, bin_numbers=binned)
+    numbers = as_numbers(series) if binned else None
+    return codes, numbers if numbers is not None else codes.astype("float64")
 
 
 def _auc(y: np.ndarray, probabilities: np.ndarray) -> float:

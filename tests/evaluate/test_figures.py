@@ -81,6 +81,20 @@ def test_confusion_matrix_cells_carry_true_and_predicted_labels(binary):
             assert len(rows) == counts[i][j]
 
 
+def test_a_clickable_confusion_matrix_has_one_invisible_target_per_cell(binary):
+    ev = binary[3]
+    plain = figures.confusion_matrix_figure(ev)
+    fig = figures.confusion_matrix_figure(ev, clickable=True)
+    assert len(plain.data) == 1 and plain.layout.clickmode is None
+    targets = fig.data[1]
+    assert list(zip(targets.x, targets.y)) == [("no", "no"), ("yes", "no"), ("no", "yes"),
+                                               ("yes", "yes")]
+    assert [list(c) for c in targets.customdata] == [[t, p] for t in ev["classes"]
+                                                      for p in ev["classes"]]
+    assert targets.marker.color == "rgba(0,0,0,0)"
+    assert fig.layout.clickmode == "event+select" and fig.layout.dragmode is False
+
+
 def test_normalized_confusion_matrix_colours_by_row_share(binary):
     ev = binary[3]
     fig = figures.confusion_matrix_figure(ev, normalized=True)

@@ -12,6 +12,7 @@ from core.errors import TabwrightError
 from core.explore._profile_report import (
     REPORT_CSP,
     build_profile_html,
+    profile_sample_note,
     safe_title,
     sandboxed_document,
     with_csp,
@@ -40,6 +41,12 @@ def test_a_small_table_is_profiled_whole_and_an_empty_one_is_refused():
     assert note == "Profiled all 30 rows (minimal report)."
     with pytest.raises(TabwrightError, match="nothing to profile"):
         build_profile_html(pd.DataFrame(), title="t", sample_rows=10)
+
+
+def test_before_building_it_says_when_only_a_sample_will_be_profiled():
+    assert profile_sample_note(891, 891) is None
+    assert profile_sample_note(12_345, 1_000) == ("It will profile a random sample of 1,000 of "
+                                                  "12,345 rows (limit profile_sample_rows).")
 
 
 @pytest.mark.parametrize("document, starts", [
