@@ -14,14 +14,14 @@ from typing import Any
 
 import pandas as pd
 
-from core.run import TrainResult
 from core.catalogue import default_models
+from core.deliver import RunStore
 from core.errors import TabwrightError
 from core.explore import Finding, Profile, profile_table
 from core.ingest import LoadedTable, read_table
 from core.recipe import ColumnPrep, ModelChoice, Recipe, apply_suggestion
-
-STAGES = ("define", "data", "explore", "prepare", "model", "train", "evaluate", "export", "use")
+from core.run import TrainResult
+from core.train import RunContext, TrainingJob
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ class Project:
     table: LoadedTable | None = None
     profile: Profile | None = None
     recipe: Recipe = field(default_factory=Recipe)
-    result: TrainResult = None
+    result: TrainResult | None = None
     run_id: str | None = None
     applied: tuple[str, ...] = ()
     cleared: str | None = None
@@ -127,6 +127,83 @@ def finding_key(finding: Finding) -> str:
 
 def with_result(project: Project, result: TrainResult, *, run_id: str | None = None) -> Project:
     return dataclasses.replace(project, result=result, run_id=run_id, cleared=None)
+
+
+@dataclass(frozen=True)
+class CollectedRun:
+    """A finished training, collected: the project to keep and what to tell the user.
+
+    Attributes
+    ----------
+    project : Project
+        The project with the run as its result; the project as it was when the data or the
+        recipe changed while the run trained.
+    run_id : str or None
+        The run's id in the run history; ``None`` when it could not be saved there.
+    messages : tuple of (str, str)
+        What to tell the user, in order, as ``(kind, text)``; kind is ``"success"`` or
+        ``"warning"``.
+    """
+
+    project: Project
+    run_id: str | None
+    messages: tuple[tuple[str, str], ...]
+
+
+def collect_training(project: Project, job: TrainingJob, *, owner: str) -> CollectedRun | None:
+    """Record a finished training in the run history and make it the project's result.
+
+    The run is always saved in the history, but it becomes the project's result only when the
+    data and the recipe are still the ones the training started from (``job.context``): a
+    model trained on other inputs would not be the one the pages describe. The job is marked
+    collected, so its run is recorded once however often this is called.
+
+    Parameters
+    ----------
+    project : Project
+        The project as it is now (the user may have changed it while the job ran).
+    job : TrainingJob
+        The training, finished or not.
+    owner : str
+        Whose run history the run goes into.
+
+    Returns
+    -------
+    CollectedRun or None
+        ``None`` when there is nothing to collect: the job is still running, was collected
+        before, or ended without a model (its error stays on the job).
+    """
+    if job.active or job.collected:
+        return None
+    job.collected = True
+    result, context = job.result, job.context
+    if result is None:
+        return None
+    messages: list[tuple[str, str]] = []
+    try:
+        run_id = RunStore().record(result, data_name=context.data_name if context else "data.csv",
+                                   hypothesis=context.hypothesis if context else "", owner=owner)
+    except TabwrightError as exc:
+        messages.append(("warning", "The run could not be saved in the history: "
+                                    f"{exc.message} {exc.hint}"))
+        run_id = None
+    if not _started_from(project, context):
+        messages.append(("warning", "You changed the data or a choice while this model trained: "
+                                    "the run is saved in **Runs**, but it is not the current "
+                                    "model. Train again to use it."))
+        return CollectedRun(project, run_id, tuple(messages))
+    if result.cancelled:
+        messages.append(("warning", "Training was cancelled: the best model finished so far is kept."))
+    else:
+        messages.append(("success", f"Training finished in {result.seconds:.1f} s."))
+    return CollectedRun(with_result(project, result, run_id=run_id), run_id, tuple(messages))
+
+
+def _started_from(project: Project, context: RunContext | None) -> bool:
+    """Whether the project still has the data and the recipe a training started from."""
+    return (context is not None and project.table is not None
+            and context.data_fingerprint == project.table.fingerprint
+            and context.recipe == project.recipe)
 
 
 def _training_choices(recipe: Recipe) -> Recipe:

@@ -4,6 +4,8 @@ A :class:`Recipe` holds decisions only — no data, no fitted objects (scikit-le
 estimator contract: parameters vs fitted attributes). Recipe + CSV produce the same model in
 the UI, the CLI and on a cluster. ``Recipe.from_dict(recipe.to_dict()) == recipe`` always, and
 ``from_dict`` validates everything with messages that say what is wrong and what to do.
+Every numeric choice's range is declared once, in :data:`BOUNDS`, which the pages' widgets
+read too.
 
 Examples
 --------
@@ -38,6 +40,46 @@ VALIDATION = ("auto", "kfold", "stratified", "repeated", "group", "timeseries", 
 SEARCH = ("none", "grid", "random", "optuna")
 CLASS_WEIGHT = ("none", "balanced")
 
+
+@dataclass(frozen=True)
+class Bounds:
+    """The range a numeric choice must lie in, both ends allowed.
+
+    Attributes
+    ----------
+    low, high : float
+        The smallest and the largest value allowed.
+    integer : bool
+        Whether the value must be a whole number.
+    """
+
+    low: float
+    high: float
+    integer: bool = False
+
+
+# Every numeric choice's range, by its path in the recipe ("column" is any column's
+# ColumnPrep): declared once, so what `validate()` refuses and what the pages' widgets offer
+# cannot drift apart.
+BOUNDS: dict[str, Bounds] = {
+    "seed": Bounds(0, 2**32 - 1, integer=True),
+    "time_budget": Bounds(1, 86_400),
+    "column.bins": Bounds(0, 100, integer=True),
+    "preparation.max_levels": Bounds(2, 10_000, integer=True),
+    "preparation.rare_min_fraction": Bounds(0.0, 0.5),
+    "preparation.target_encode_above": Bounds(2, 1_000_000, integer=True),
+    "preparation.text_max_features": Bounds(10, 20_000, integer=True),
+    "features.k": Bounds(1, 100_000, integer=True),
+    "split.test_size": Bounds(0.05, 0.5),
+    "validation.folds": Bounds(2, 20, integer=True),
+    "validation.repeats": Bounds(1, 10, integer=True),
+    "imbalance.threshold": Bounds(0.0, 1.0),
+    "search.trials": Bounds(1, 10_000, integer=True),
+    "search.time_budget": Bounds(1, 86_400),
+    "brief.max_latency_ms": Bounds(0.001, 600_000),
+}
+
+
 def _check_choice(what: str, value: Any, allowed: tuple, hint: str = "") -> None:
     if value not in allowed:
         raise TabwrightError(
@@ -46,12 +88,14 @@ def _check_choice(what: str, value: Any, allowed: tuple, hint: str = "") -> None
         )
 
 
-def _check_number(what: str, value: Any, *, low: float, high: float, integer: bool = False) -> None:
-    ok_type = isinstance(value, int) if integer else isinstance(value, (int, float))
-    if isinstance(value, bool) or not ok_type or not (low <= value <= high):
-        kind = "a whole number" if integer else "a number"
+def _check_number(what: str, value: Any, path: str) -> None:
+    """Refuse ``value`` unless it lies in ``BOUNDS[path]``."""
+    bounds = BOUNDS[path]
+    ok_type = isinstance(value, int) if bounds.integer else isinstance(value, (int, float))
+    if isinstance(value, bool) or not ok_type or not (bounds.low <= value <= bounds.high):
+        kind = "a whole number" if bounds.integer else "a number"
         raise TabwrightError(
-            f"{what} must be {kind} from {low} to {high}, got {value!r}.",
+            f"{what} must be {kind} from {bounds.low} to {bounds.high}, got {value!r}.",
             f"Set {what} to {kind} in that range.",
         )
 
@@ -98,7 +142,7 @@ class ColumnPrep:
         _check_choice(f"outlier handling for {column!r}", self.outliers, OUTLIERS)
         _check_choice(f"scaling for {column!r}", self.scale, SCALE)
         _check_choice(f"encoding for {column!r}", self.encode, ENCODE)
-        _check_number(f"bins for {column!r}", self.bins, low=0, high=100, integer=True)
+        _check_number(f"bins for {column!r}", self.bins, "column.bins")
         if self.bins == 1:
             raise TabwrightError(
                 f"bins for {column!r} must be 0 (off) or at least 2, got 1.",
@@ -146,12 +190,12 @@ class Preparation:
         _check_choice("default scaling", self.scale, SCALE)
         _check_choice("default encoding", self.encode, ENCODE)
         _check_choice("model input precision", self.precision, PRECISION)
-        _check_number("max_levels", self.max_levels, low=2, high=10_000, integer=True)
-        _check_number("rare_min_fraction", self.rare_min_fraction, low=0.0, high=0.5)
-        _check_number("target_encode_above", self.target_encode_above, low=2, high=1_000_000,
-                      integer=True)
-        _check_number("text_max_features", self.text_max_features, low=10, high=20_000,
-                      integer=True)
+        _check_number("max_levels", self.max_levels, "preparation.max_levels")
+        _check_number("rare_min_fraction", self.rare_min_fraction, "preparation.rare_min_fraction")
+        _check_number("target_encode_above", self.target_encode_above,
+                      "preparation.target_encode_above")
+        _check_number("text_max_features", self.text_max_features,
+                      "preparation.text_max_features")
         for part in self.datetime_parts:
             _check_choice("datetime part", part,
                           ("year", "month", "day", "dayofweek", "hour", "dayofyear", "quarter"))
@@ -169,7 +213,7 @@ class Features:
 
     def validate(self) -> None:
         _check_choice("feature selection", self.selection, SELECTION)
-        _check_number("k (features kept)", self.k, low=1, high=100_000, integer=True)
+        _check_number("k (features kept)", self.k, "features.k")
         if len(self.interactions) == 1:
             raise TabwrightError(
                 "interactions need at least two numeric columns, got one.",
@@ -187,7 +231,7 @@ class Split:
     time_column: str | None = None
 
     def validate(self) -> None:
-        _check_number("test fraction", self.test_size, low=0.05, high=0.5)
+        _check_number("test fraction", self.test_size, "split.test_size")
         if self.group_column and self.time_column:
             raise TabwrightError(
                 "A split can follow a group column or a time column, not both.",
@@ -205,8 +249,8 @@ class Validation:
 
     def validate(self) -> None:
         _check_choice("validation scheme", self.scheme, VALIDATION)
-        _check_number("folds", self.folds, low=2, high=20, integer=True)
-        _check_number("repeats", self.repeats, low=1, high=10, integer=True)
+        _check_number("folds", self.folds, "validation.folds")
+        _check_number("repeats", self.repeats, "validation.repeats")
 
 
 @dataclass
@@ -220,7 +264,7 @@ class Imbalance:
     def validate(self) -> None:
         _check_choice("class weight", self.class_weight, CLASS_WEIGHT)
         if self.threshold is not None:
-            _check_number("decision threshold", self.threshold, low=0.0, high=1.0)
+            _check_number("decision threshold", self.threshold, "imbalance.threshold")
 
 
 @dataclass
@@ -245,9 +289,10 @@ class Search:
 
     def validate(self) -> None:
         _check_choice("search method", self.method, SEARCH)
-        _check_number("trials", self.trials, low=1, high=10_000, integer=True)
+        _check_number("trials", self.trials, "search.trials")
         if self.time_budget is not None:
-            _check_number("search time budget (seconds)", self.time_budget, low=1, high=86_400)
+            _check_number("search time budget (seconds)", self.time_budget,
+                          "search.time_budget")
 
 
 @dataclass
@@ -272,7 +317,7 @@ class Brief:
                     f"Enter the {self.bar_metric} you would accept, or clear the bar.",
                 )
         if self.max_latency_ms is not None:
-            _check_number("latency limit (ms)", self.max_latency_ms, low=0.001, high=600_000)
+            _check_number("latency limit (ms)", self.max_latency_ms, "brief.max_latency_ms")
 
 
 @dataclass
@@ -335,8 +380,8 @@ class Recipe:
             allowed = self.metrics_for_task() if self.task else OPTIMISABLE
             _check_choice("metric", self.metric, allowed,
                           f"For a {self.task} task use one of: {', '.join(allowed)}.")
-        _check_number("seed", self.seed, low=0, high=2**32 - 1, integer=True)
-        _check_number("time budget (seconds)", self.time_budget, low=1, high=86_400)
+        _check_number("seed", self.seed, "seed")
+        _check_number("time budget (seconds)", self.time_budget, "time_budget")
         if not self.auto and not self.models:
             raise TabwrightError(
                 "Choose at least one model, or switch on auto mode, got neither.",

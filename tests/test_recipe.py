@@ -1,6 +1,9 @@
 """The recipe: JSON round trip, validation messages, suggestions and diffs."""
 
+import functools
 import json
+import math
+import re
 
 import pytest
 from hypothesis import given, settings
@@ -8,7 +11,7 @@ from hypothesis import strategies as st
 
 from core.errors import TabwrightError
 from core.metrics import default_metric
-from core.recipe import ColumnPrep, ModelChoice, Recipe, apply_suggestion, diff
+from core.recipe import BOUNDS, ColumnPrep, ModelChoice, Recipe, apply_suggestion, diff
 
 
 def full_recipe() -> Recipe:
@@ -62,6 +65,34 @@ def test_invalid_recipes_say_what_is_wrong(mutate, fragment):
         Recipe.from_dict(data)
     assert fragment in err.value.message
     assert err.value.hint
+
+
+def _recipe_with(path: str, value) -> Recipe:
+    """A valid recipe with the choice at ``path`` (a key of ``BOUNDS``) set to ``value``."""
+    recipe = Recipe(target="y", task="binary")
+    if path == "column.bins":
+        recipe.preparation.columns["x"] = ColumnPrep(bins=value)
+        return recipe
+    *parents, name = path.split(".")
+    part = functools.reduce(getattr, parents, recipe)
+    assert hasattr(part, name), f"BOUNDS names {path!r}, which the recipe does not have"
+    setattr(part, name, value)
+    return recipe
+
+
+@pytest.mark.parametrize("path", sorted(BOUNDS))
+def test_validation_follows_the_declared_bounds(path):
+    """Each bound itself is accepted and the value just past it refused, with the range said."""
+    bounds = BOUNDS[path]
+    for value in (bounds.low, bounds.high):
+        _recipe_with(path, value).validate()
+    if bounds.integer:
+        outside = (bounds.low - 1, bounds.high + 1)
+    else:
+        outside = (math.nextafter(bounds.low, -math.inf), math.nextafter(bounds.high, math.inf))
+    for value in outside:
+        with pytest.raises(TabwrightError, match=re.escape(f"from {bounds.low} to {bounds.high}")):
+            _recipe_with(path, value).validate()
 
 
 def test_not_json_is_a_clear_error():

@@ -54,12 +54,14 @@ import threading
 import time
 import traceback
 from collections import deque
+from dataclasses import dataclass
 from multiprocessing import forkserver, spawn
 from multiprocessing.connection import wait as wait_for
 from typing import Any, Callable
 
 from core.errors import Cancelled, TabwrightError
-from core.run import CancelToken, Progress
+from core.recipe import Recipe
+from core.run import CancelToken, Progress, TrainResult
 from core.settings import current as current_limits
 
 log = logging.getLogger(__name__)
@@ -282,6 +284,32 @@ def _death_message(exitcode: int | None) -> tuple[str, str]:
             "says why.")
 
 
+@dataclass(frozen=True)
+class RunContext:
+    """What a training started from, kept with its job until its result is collected.
+
+    The data and the recipe may change while the job runs; comparing them with these tells
+    whether the finished run still belongs to the project (see
+    :func:`core.project.collect_training`).
+
+    Attributes
+    ----------
+    hypothesis : str
+        What the user expected the run to show, saved with it in the run history.
+    data_name : str
+        The data's file name, as the run history shows it.
+    data_fingerprint : str
+        :func:`core.run.fingerprint` of the data the job trains on.
+    recipe : Recipe
+        A copy of the recipe the job trains with.
+    """
+
+    hypothesis: str
+    data_name: str
+    data_fingerprint: str
+    recipe: Recipe
+
+
 class TrainingJob:
     """One training in a worker process, watched by a monitor thread in this process.
 
@@ -290,6 +318,8 @@ class TrainingJob:
     work : callable
         ``work(progress=..., cancel=...)`` returning the result, e.g. a ``functools.partial``
         of :func:`core.train._runner.train`. Picklable, so it can run in the child process.
+    context : RunContext, optional
+        What the training started from; the job only keeps it for whoever collects the result.
     queue : TrainingQueue, optional
         Defaults to the process-wide queue.
     cancel_grace : float, optional
@@ -299,13 +329,16 @@ class TrainingJob:
         ``Limits.max_training_seconds`` × 1.1 + 60 s, read when the training starts.
     """
 
-    def __init__(self, work: Callable[..., Any], *, queue: TrainingQueue | None = None,
-                 cancel_grace: float = CANCEL_GRACE_SECONDS,
+    def __init__(self, work: Callable[..., Any], *, context: RunContext | None = None,
+                 queue: TrainingQueue | None = None, cancel_grace: float = CANCEL_GRACE_SECONDS,
                  time_limit: float | None = None) -> None:
         self.cancel_token = CancelToken()
         self.queue = queue or shared_queue()
         self.progress = Progress(0.0, "Waiting to start")
-        self.result: Any = None
+        self.context = context
+        # Set once the finished job's result has been recorded, so a rerun never records it twice.
+        self.collected: bool = False
+        self.result: TrainResult | None = None
         self.error: str | None = None
         self.hint: str = ""
         self.state = "queued"  # queued → running → done | failed | cancelled

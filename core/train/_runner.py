@@ -21,6 +21,7 @@ from typing import Any
 
 import joblib
 import numpy as np
+import optuna
 import pandas as pd
 from sklearn.base import clone
 from sklearn.ensemble import VotingClassifier, VotingRegressor
@@ -261,7 +262,6 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
             "Lower the budget, or raise TABWRIGHT_MAX_TRAINING_SECONDS.",
         )
     if recipe.task == "clustering" or (recipe.task is None and not recipe.target):
-
         return train_clustering(frame, recipe, inferred_roles=inferred_roles, progress=report,
                                 cancel=cancel, limits=limits, started=started, original=original)
     notes: list[str] = []
@@ -270,7 +270,6 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     data = clean_rows(frame, recipe, notes)
     y_all = data[recipe.target]
     if recipe.task is None:
-
         guess = detect_task(y_all)
         recipe.task = guess.task
         notes.append(f"Task: {guess.task} — {guess.reason}")
@@ -279,7 +278,6 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     recipe.metric = metric
     recipe.validate(columns)
     if inferred_roles is None:
-
         inferred_roles = {c.name: c.role for c in infer_roles(data.drop(columns=[recipe.target]))}
     plan = plan_features(data, recipe, inferred_roles)
     for column, why in plan.dropped.items():
@@ -531,7 +529,6 @@ class _Runner:
         rng = np.random.default_rng(self.recipe.seed)
         deadline = time.monotonic() + budget
         if method == "grid":
-
             keys = list(spec.grid)
             configs = [dict(zip(keys, values)) for values in itertools.product(*spec.grid.values())]
             for params in configs[: self.recipe.search.trials]:
@@ -546,8 +543,6 @@ class _Runner:
                 params = {k: _sample_dimension(dim, rng) for k, dim in spec.space.items()}
                 self.evaluate(choice.name, {**choice.params, **params}, note="random search")
             return
-        import optuna
-
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         direction = "maximize" if metrics.greater_is_better(self.metric) else "minimize"
         study = optuna.create_study(direction=direction,
@@ -619,8 +614,6 @@ class _Runner:
         return False
 
     def _optuna_across(self, pool: list[str], deadline: float, budget: float) -> None:
-        import optuna
-
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         greater = metrics.greater_is_better(self.metric)
         study = optuna.create_study(direction="maximize" if greater else "minimize",
@@ -954,7 +947,6 @@ def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
             voting = VotingClassifier(estimators, voting="soft", weights=weights)
         estimator = Pipeline([("model", voting)])
     if task == "binary" and not metrics.is_default_threshold(threshold):
-
         estimator = FixedThresholdClassifier(estimator, threshold=threshold,
                                              response_method="predict_proba")
     return estimator

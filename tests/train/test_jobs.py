@@ -16,8 +16,8 @@ import pandas as pd
 
 from core.errors import TabwrightError
 from core.recipe import ModelChoice, Recipe
-from core.run import Progress, TrainResult
-from core.train._jobs import NICENESS, TrainingJob, TrainingQueue, warm_up
+from core.run import Progress, TrainResult, fingerprint
+from core.train._jobs import NICENESS, RunContext, TrainingJob, TrainingQueue, warm_up
 from core.train._runner import TrainWork, train
 
 
@@ -248,7 +248,10 @@ def test_a_real_training_runs_end_to_end_in_a_worker_process():
     recipe = Recipe(target="y", task="binary", auto=False,
                     models=[ModelChoice("dummy"), ModelChoice("logistic_regression")])
     seen: list[str] = []
-    job = TrainingJob(functools.partial(train, frame, recipe), queue=TrainingQueue(1)).start()
+    context = RunContext(hypothesis="", data_name="toy.csv", data_fingerprint=fingerprint(frame),
+                         recipe=recipe.copy())
+    job = TrainingJob(functools.partial(train, frame, recipe), context=context,
+                      queue=TrainingQueue(1)).start()
     while job.active:
         seen.append(job.progress.message)
         time.sleep(0.01)
@@ -259,6 +262,8 @@ def test_a_real_training_runs_end_to_end_in_a_worker_process():
     assert result.best == "logistic_regression"
     assert result.pipeline.predict(frame.drop(columns=["y"]).head(3)).shape == (3,)
     assert any("Logistic regression" in m for m in seen)
+    # The context stays with the job for whoever collects the result; the job never does.
+    assert job.context is context and not job.collected
 
 
 def test_a_cancelled_real_training_keeps_the_best_model():
