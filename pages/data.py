@@ -7,22 +7,18 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from core import settings as limits_module
 from core.errors import TabwrightError
 from core.formatting import escape_markdown, format_percent
+from core.ingest import DELIMITER_NAMES, ROLE_HELP, role_overrides, role_table
 from core.project import Project, load_data, set_target, update_recipe
 from core.recipe import ROLES
 from pages import _state, _ui
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 PREVIEW_ROWS = 20
-DELIMITERS = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
-ROLE_HELP = ("numeric: amounts and measurements · categorical: labels from a limited set · "
-             "boolean: two values · datetime: dates and times · text: free text · "
-             "identifier: differs on every row (left out) · constant: one value (left out)")
 
 
 def _samples() -> list[dict[str, Any]]:
@@ -114,7 +110,7 @@ def _how_it_was_read(project: Project) -> None:
     with st.expander("How the file was read", expanded=bool(table.conversions or table.notes)):
         st.markdown(
             f"- **Encoding:** {table.encoding}\n"
-            f"- **Delimiter:** {DELIMITERS.get(table.delimiter, repr(table.delimiter))}\n"
+            f"- **Delimiter:** {DELIMITER_NAMES.get(table.delimiter, repr(table.delimiter))}\n"
             f"- **Decimal mark:** {'comma (1,5)' if table.decimal == ',' else 'point (1.5)'}\n"
             f"- **Size:** {_size_in_words(table.n_bytes)}")
         if table.conversions:
@@ -135,19 +131,7 @@ def _roles_editor(project: Project) -> None:
     _ui.explain("tabwright guessed each column's role from its values; the evidence says why. "
                 "If a guess is wrong — say, a numeric code that is really a category — change "
                 "the Role: it decides how the column is prepared for the models.")
-    profile = project.profile
-    effective = project.effective_roles()
-    target = project.recipe.target
-    table = pd.DataFrame({
-        "Column": [c.name for c in profile.columns],
-        "Role": [effective[c.name] for c in profile.columns],
-        "Evidence": [("🎯 Target. " if c.name == target else "") + c.evidence
-                     for c in profile.columns],
-        "Detected": [c.role for c in profile.columns],
-        "Type": [c.dtype for c in profile.columns],
-        "Missing": [c.missing_fraction for c in profile.columns],
-        "Distinct": [c.n_unique for c in profile.columns],
-    })
+    table = role_table(project.profile.columns, project.effective_roles(), project.recipe.target)
     edited = st.data_editor(
         table, key=f"roles_{project.table.fingerprint[:16]}", hide_index=True,
         height=_table_height(len(table)),
@@ -161,8 +145,7 @@ def _roles_editor(project: Project) -> None:
             "Distinct": st.column_config.NumberColumn("Distinct", format="localized"),
             "Evidence": st.column_config.TextColumn("Evidence", width="large"),
         })
-    overrides = {column: role for column, role, detected in
-                 zip(edited["Column"], edited["Role"], edited["Detected"]) if role != detected}
+    overrides = role_overrides(edited)
     if overrides != project.recipe.roles:
         recipe = project.recipe.copy()
         recipe.roles = overrides

@@ -7,59 +7,19 @@ import streamlit as st
 
 from core import catalogue
 from core import settings as limits_module
-from core.explore import baseline_scores, recommend_metric
-from core.formatting import escape_markdown, format_percent
+from core.formatting import escape_markdown
 from core.metrics import OPTIMISABLE, metric_help, metric_label, metric_when
 from core.project import Project, update_recipe
 from core.recipe import Brief, ModelChoice, Recipe
-from pages import _ui
+from pages import _define_framing, _ui
 
 LATER = "(decide later)"
-
-
-def _label(metric: str) -> str:
-    return metric_label(metric)
 
 
 def _metric_options(recipe: Recipe) -> list[str]:
     if recipe.task:
         return list(recipe.metrics_for_task())
     return [m for m in OPTIMISABLE if m != "silhouette"]
-
-
-def _framing(project: Project) -> None:
-    """What the loaded data suggests: the target, the task, and the metric, with reasons."""
-    recipe, profile = project.recipe, project.profile
-    if recipe.target and profile.task:
-        st.success(f"**Proposed framing:** predict **{escape_markdown(recipe.target)}** — "
-                   f"{profile.task.task} classification. {escape_markdown(profile.task.reason)}"
-                   if profile.task.task != "regression" else
-                   f"**Proposed framing:** predict **{escape_markdown(recipe.target)}** — "
-                   f"regression. {escape_markdown(profile.task.reason)}", icon="🧭")
-        y = project.frame[recipe.target]
-        metric, why = recommend_metric(y, profile.task.task)
-        baseline = baseline_scores(y, profile.task.task)
-        if profile.task.task == "regression":
-            rmse = baseline["scores"]["rmse"]
-            st.markdown(f"**Suggested metric: {_label(metric)}.** {why} A model that learns "
-                        f"nothing predicts {escape_markdown(baseline['predicts'])} and has an "
-                        f"RMSE of {rmse:,.4g}: that is the number to beat.")
-        else:
-            accuracy = baseline["scores"]["accuracy"]
-            st.markdown(f"**Suggested metric: {_label(metric)}.** {escape_markdown(why)} "
-                        f"A model that learns nothing predicts "
-                        f"{escape_markdown(baseline['predicts'])} and scores "
-                        f"**{format_percent(accuracy)} accuracy**, so accuracy alone says "
-                        "little about whether a model is useful.")
-        st.caption("Change the target or the task on the Model page.")
-    elif recipe.task == "clustering":
-        st.info("No target: tabwright will look for groups of similar rows (clustering), "
-                "judged by how well separated they are (silhouette).", icon="🧭")
-    elif profile.target_suggestions:
-        best = profile.target_suggestions[0]
-        st.info(f"**Proposed framing:** predict **{escape_markdown(best.column)}** "
-                f"({best.task}). {escape_markdown(best.reason)} Choose the target on the Model "
-                "page.", icon="🧭")
 
 
 def _brief_form(project: Project) -> None:
@@ -82,9 +42,9 @@ def _brief_form(project: Project) -> None:
         chosen = brief.bar_metric if brief.bar_metric in options else LATER
         metric = left.selectbox(
             "The metric that matters", [LATER] + options, index=([LATER] + options).index(chosen),
-            key="brief_metric", format_func=lambda m: m if m == LATER else _label(m),
+            key="brief_metric", format_func=lambda m: m if m == LATER else metric_label(m),
             help="How results will be judged; choose it when…\n\n" + "\n\n".join(
-                f"**{_label(m)}**: {metric_when(m)}" for m in options))
+                f"**{metric_label(m)}**: {metric_when(m)}" for m in options))
         bar = middle.number_input("Good enough", value=brief.bar_value, key="brief_bar",
                                   format="%.4g", placeholder="e.g. 0.80",
                                   help="The value you would accept. The final report says "
@@ -144,7 +104,7 @@ def _with_brief(recipe: Recipe, brief: Brief) -> Recipe:
 def _consequences(old: Recipe, new: Recipe) -> str:
     said = []
     if new.metric != old.metric and new.metric:
-        said.append(f"Models will be ranked by {_label(new.metric)}.")
+        said.append(f"Models will be ranked by {metric_label(new.metric)}.")
     if new.time_budget != old.time_budget:
         said.append(f"Auto mode's time budget is now {new.time_budget:g} s.")
     if new.models and [m.name for m in new.models] != [m.name for m in old.models]:
@@ -157,7 +117,7 @@ def _metric_guide(project: Project) -> None:
     options = _metric_options(project.recipe)
     with st.expander("Which metric? One line each", expanded=False):
         st.dataframe(pd.DataFrame({
-            "Metric": [_label(m) for m in options],
+            "Metric": [metric_label(m) for m in options],
             "Choose it when": [metric_when(m) for m in options],
             "Watch out": [metric_help(m) for m in options],
         }), hide_index=True)
@@ -180,7 +140,7 @@ def _saved_brief(brief: Brief) -> None:
             lines.append(f"- **Decision:** {escape_markdown(brief.decision)}")
         if brief.bar_metric:
             ideal = f", ideally {brief.ideal_value:g}" if brief.ideal_value is not None else ""
-            lines.append(f"- **Good enough:** {_label(brief.bar_metric)} of "
+            lines.append(f"- **Good enough:** {metric_label(brief.bar_metric)} of "
                          f"{brief.bar_value:g}{ideal}")
         constraints = [c for c in (
             "readable models only" if brief.interpretable else "",
@@ -197,7 +157,7 @@ _ui.explain("Optional, and worth two minutes: say what you are solving and what 
             "be good enough before looking at scores. The final report checks the model "
             "against this bar, so the goalposts cannot move after the fact.")
 if project.table is not None and project.profile is not None:
-    _framing(project)
+    _define_framing.framing(project)
 else:
     st.caption("No data yet: you can write the brief first, or load data and come back for a "
                "proposed framing.")

@@ -1,25 +1,33 @@
 """Runs: every training of this session, side by side comparisons, and reopening one.
 
 The history lives in the workspace's run store (``core.deliver._history``); this page lists the
-session's runs, compares two (recipe changes and score changes), and loads a run's choices
-back into the project when the current data is the data that run used.
+session's runs, keeps a short note on each, compares two (recipe changes and score changes),
+and loads a run's choices back into the project when the current data is the data that run used.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core.deliver import RunStore
+from core.deliver import (
+    RunStore,
+    comparison_tables,
+    history_table,
+    run_label,
+    run_summary,
+    run_time,
+)
 from core.errors import TabwrightError
-from core.metrics import METRICS, metric_label
+from core.formatting import escape_markdown
 from core.project import Project, update_recipe
 from core.recipe import Recipe
 from core.run import fingerprint
 from pages import _state, _ui
+
+NOTE_KEY = "runs_note"
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -28,43 +36,8 @@ def _data_fingerprint(table_fingerprint: str, _frame: pd.DataFrame) -> str:
     return fingerprint(_frame)
 
 
-def _label(run: dict[str, Any]) -> str:
-    metric = run["metric"]
-    test = (run.get("test_metrics") or {}).get(metric)
-    score = f"test {metric} {test:.4f}" if test is not None else f"CV {metric} {_num(run.get('cv_mean'))}"
-    return f"{_when(run['created'])} · {_short(run['model_label'])} · {score}"
-
-
-def _short(label: str, limit: int = 40) -> str:
-    """A model label that fits a table cell (ensembles list every member)."""
-    return label if len(label) <= limit else label[:limit - 1].rstrip(" ,×") + "…"
-
-
-def _when(created: str) -> str:
-    return created[:19].replace("T", " ")
-
-
-def _num(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
-
-
 def _history_table(runs: list[dict[str, Any]], current: str | None) -> None:
-    rows = []
-    for run in runs:
-        metric = run["metric"]
-        label = metric_label(metric)
-        rows.append({
-            "When (UTC)": _when(run["created"]) + ("  ◀ current" if run["run_id"] == current else ""),
-            "Model": _short(run["model_label"]),
-            "Hypothesis": run.get("hypothesis") or "",
-            "Test": (run.get("test_metrics") or {}).get(metric),
-            "CV": run.get("cv_mean"),
-            "± std": run.get("cv_std"),
-            "Metric": label,
-            "Duration (s)": run.get("duration"),
-            "Data": f"{run['data_name']} · {run['fingerprint'][:8]}",
-        })
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", column_config={
+    st.dataframe(history_table(runs, current=current), hide_index=True, width="stretch", column_config={
         "CV": st.column_config.NumberColumn(format="%.4f"),
         "± std": st.column_config.NumberColumn(format="%.4f"),
         "Test": st.column_config.NumberColumn(format="%.4f"),
@@ -72,7 +45,30 @@ def _history_table(runs: list[dict[str, Any]], current: str | None) -> None:
         "When (UTC)": st.column_config.TextColumn(width="medium"),
         "Model": st.column_config.TextColumn(width="medium"),
         "Hypothesis": st.column_config.TextColumn(width="large"),
+        "Note": st.column_config.TextColumn(width="medium"),
     })
+
+
+def _note(runs: list[dict[str, Any]], labels: dict[str, str]) -> None:
+    st.subheader("Note a run")
+    _ui.explain("A few words on what a run taught you, shown in the list above and when you "
+                "compare runs. Saving an empty note clears it.")
+    # A new run in the box forgets the typed text, so the box shows that run's own note.
+    run_id = st.selectbox("Run to note", [r["run_id"] for r in runs], format_func=labels.get,
+                          key="runs_note_run", on_change=_state.forget_widget, args=(NOTE_KEY,))
+    note = next(r["note"] for r in runs if r["run_id"] == run_id)
+    with st.form("runs_note_form", border=False):
+        text = st.text_input("Note", value=note, key=NOTE_KEY,
+                             placeholder="e.g. best so far, but slow to predict")
+        saved = st.form_submit_button("Save the note", icon="📝", key="runs_note_save")
+    if saved:
+        try:
+            RunStore().set_note(run_id, text, owner=_state.owner())
+        except TabwrightError as exc:
+            _ui.show_error(exc)
+            return
+        _state.flash("success", "Note saved." if text.strip() else "Note cleared.")
+        st.rerun()
 
 
 def _compare(runs: list[dict[str, Any]], labels: dict[str, str]) -> None:
@@ -95,34 +91,21 @@ def _compare(runs: list[dict[str, Any]], labels: dict[str, str]) -> None:
     left, right = st.columns(2)
     for column, side, name in ((left, comparison["a"], "A (older)"), (right, comparison["b"], "B (newer)")):
         with column, st.container(border=True):
-            st.markdown(f"**{name}** · {_when(side['created'])}")
-            st.markdown(f"{side['model_label']} — CV {side['metric']} {_num(side['cv_mean'])}"
-                        + (f" ± {side['cv_std']:.4f}" if side.get("cv_std") is not None else ""))
-            st.caption(f"Hypothesis: {side['hypothesis']}" if side.get("hypothesis") else "No hypothesis noted.")
-    metrics = pd.DataFrame([{
-        "Score": f"{'CV' if m['kind'] == 'cv' else 'Test'} "
-                 f"{METRICS[m['name']].label if m['name'] in METRICS else m['name']}",
-        "A": m["a"], "B": m["b"], "Change": m["change"],
-        "B is": {True: "✅ better", False: "❌ worse", None: "—"}[m["better"]],
-    } for m in comparison["metrics"]])
+            st.markdown(f"**{name}** · {run_time(side['created'])}")
+            st.markdown(run_summary(side))
+            st.caption(f"Hypothesis: {escape_markdown(side['hypothesis'])}" if side.get("hypothesis")
+                       else "No hypothesis noted.")
+            if side.get("note"):
+                st.caption(f"Note: {escape_markdown(side['note'])}")
+    scores, changes = comparison_tables(comparison)
     st.markdown("**Scores**")
-    st.dataframe(metrics, hide_index=True, width="stretch", column_config={
+    st.dataframe(scores, hide_index=True, width="stretch", column_config={
         c: st.column_config.NumberColumn(format="%.4f") for c in ("A", "B", "Change")})
     st.markdown("**Recipe changes**")
-    changes = comparison["recipe_changes"]
-    if not changes:
+    if changes.empty:
         st.caption("The two recipes are the same: any difference in scores is noise.")
     else:
-        st.dataframe(pd.DataFrame([{"Setting": c["path"], "A": _show(c["old"]), "B": _show(c["new"])}
-                                   for c in changes]), hide_index=True, width="stretch")
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, (dict, list)):
-        return json.dumps(value, default=str)
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return "—" if value is None else str(value)
+        st.dataframe(changes, hide_index=True, width="stretch")
 
 
 def _reopen(project: Project, runs: list[dict[str, Any]], labels: dict[str, str]) -> None:
@@ -131,6 +114,7 @@ def _reopen(project: Project, runs: list[dict[str, Any]], labels: dict[str, str]
                 "them and train again. The data must be the data that run used.")
     run_id = st.selectbox("Run", [r["run_id"] for r in runs], format_func=labels.get, key="runs_reopen")
     run = next(r for r in runs if r["run_id"] == run_id)
+    when = run_time(run["created"])
     if project.table is None:
         st.warning(f"Load **{run['data_name']}** on the Data page first: this run was trained on it.")
         return
@@ -146,8 +130,8 @@ def _reopen(project: Project, runs: list[dict[str, Any]], labels: dict[str, str]
         except TabwrightError as exc:
             _ui.show_error(exc)
             return
-        if _ui.attempt(update_recipe, project, recipe, reason=f"You reopened the run of {_when(run['created'])}",
-                       success=f"Loaded the choices of the run of {_when(run['created'])}: train "
+        if _ui.attempt(update_recipe, project, recipe, reason=f"You reopened the run of {when}",
+                       success=f"Loaded the choices of the run of {when}: train "
                                "to run it again, or change them first."):
             st.switch_page("pages/train.py")
 
@@ -163,8 +147,9 @@ if not runs:
             "its hypothesis, scores and recipe.", icon="🗂️")
     st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
     st.stop()
-labels = {r["run_id"]: _label(r) for r in runs}
+labels = {r["run_id"]: run_label(r) for r in runs}
 st.subheader(f"Your runs ({len(runs)})")
 _history_table(runs, project.run_id)
+_note(runs, labels)
 _compare(runs, labels)
 _reopen(project, runs, labels)

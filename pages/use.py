@@ -14,18 +14,16 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.run import TrainResult
-from core.deliver import RunStore, check_drift, drift_figure, model_card, predict_table
+from core.deliver import RunStore, model_card, predict_table
 from core.errors import TabwrightError
 from core.ingest import LoadedTable, read_table, to_safe_csv
-from core.metrics import METRICS
 from core.project import Project, load_data, update_recipe
 from core.recipe import Recipe
-from pages import _state, _ui
+from core.run import TrainResult
+from pages import _state, _ui, _use_drift
 
 CURRENT = "current"
 PREVIEW_ROWS = 50
-CHART_CONFIG = {"displaylogo": False}
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -109,52 +107,6 @@ def _predictions(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
                 "spreadsheet never runs them as formulas.")
 
 
-def _drift(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
-    st.subheader("Is this data still like the training data?")
-    note = None
-    try:
-        drift = check_drift(card, table.frame, model=model)
-    except TabwrightError as exc:
-        note = f"Performance could not be measured on the labels: {exc.message}"
-        try:
-            drift = check_drift(card, table.frame)
-        except TabwrightError as inner:
-            _ui.show_error(inner)
-            return
-    show = {"no drift": st.success, "watch": st.warning, "retrain": st.error}[drift["verdict"]]
-    icon = {"no drift": "✅", "watch": "👀", "retrain": "🔁"}[drift["verdict"]]
-    show(drift["explanation"], icon=icon)
-    if note:
-        st.caption(f"ℹ️ {note}")
-    change = drift.get("performance_change")
-    if change:
-        label = METRICS[change["metric"]].label if change["metric"] in METRICS else change["metric"]
-        cols = st.columns(3)
-        cols[0].metric(f"{label} at training (test set)", f"{change['then']:.4f}")
-        cols[1].metric(f"{label} on this file", f"{change['now']:.4f}",
-                       delta=f"{change['change']:+.4f}", delta_color="normal")
-        cols[2].metric("Labelled rows", f"{drift['performance']['rows']:,}")
-    target = drift.get("target_drift")
-    if target and target.get("psi") is not None:
-        st.caption(f"Target {card['target']!r}: PSI {target['psi']:.3f}"
-                   + (f", p-value {target['p_value']:.3g}" if target.get("p_value") is not None else "")
-                   + " — a changed share of outcomes can shift the best threshold.")
-    fig = drift_figure(drift)
-    if fig is not None:
-        st.plotly_chart(fig, key="use_drift_chart", config=CHART_CONFIG)
-    rows = [{"feature": r["feature"], "status": r["status"], "PSI": r.get("psi"),
-             "test": r.get("test", ""), "p-value": r.get("p_value"),
-             "missing now": r.get("missing_now"),
-             "new values": ", ".join(r.get("new_levels") or [])} for r in drift["features"]]
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="use_drift_table",
-                 column_config={"PSI": st.column_config.NumberColumn(format="%.3f"),
-                                "p-value": st.column_config.NumberColumn(format="%.3g"),
-                                "missing now": st.column_config.NumberColumn(format="percent")})
-    _ui.explain("PSI compares each column's distribution with training: below 0.1 no real change, "
-                "0.1–0.25 worth watching, above 0.25 a major shift. With many rows, tiny shifts get "
-                "small p-values: read PSI for the size of a change.")
-
-
 def _retrain(project: Project, table: LoadedTable, data: bytes, recipe: Recipe) -> None:
     st.markdown("**Retrain on this data with the same recipe**")
     st.caption("Loads this file as the project's data with the resolved recipe of the model above "
@@ -220,7 +172,7 @@ upload = _upload()
 if upload is not None:
     table, data = upload
     _predictions(model, card, table)
-    _drift(model, card, table)
+    _use_drift.drift_section(model, card, table)
     _retrain(project, table, data, recipe)
 _serving(card, upload[0] if upload else None)
 _ui.next_step("use")

@@ -24,7 +24,6 @@ from core.plotting import COLOURS, MAX_BARS, as_text, bar_chart_height, figure
 
 PSI_WATCH = 0.1
 PSI_DRIFT = 0.25
-P_VALUE = 0.01
 MAX_LEVELS = 50
 OTHER = "(other)"
 MISSING = "(missing)"
@@ -139,13 +138,11 @@ def check_drift(card: dict[str, Any], frame: pd.DataFrame, *, model: Any = None)
     if target and target in frame.columns and "target" in baseline:
         out["target_drift"] = _compare(baseline["target"], frame[target])
         if model is not None:
-
             perf = evaluate_labelled(model, card, frame)
             out["performance"] = perf
             then = (card.get("test_metrics") or {}).get(card["metric"])
             now = perf["metrics"].get(card["metric"])
             if then is not None and now is not None:
-
                 greater = METRICS[card["metric"]].greater_is_better
                 change = (now - then) if greater else (then - now)
                 out["performance_change"] = {"metric": card["metric"], "then": then, "now": now,

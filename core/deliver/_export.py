@@ -36,20 +36,17 @@ import pandas
 import scipy
 import sklearn
 
-from core.run import TrainResult
 from core import __version__, catalogue
 from core.deliver._drift import baseline_stats
 from core.deliver._schema import build_schema
 from core.deliver._signing import sign, verify
 from core.errors import TabwrightError
 from core.formatting import json_safe
-
-BUNDLE_FILES = ("model.joblib", "model.sig", "model.skops", "model.json", "recipe.json", "metrics.json",
-                "leaderboard.json")
+from core.run import TrainResult
 
 
 def library_versions() -> dict[str, str]:
-
+    """The versions of Python and of the libraries a bundle's model needs, for its card."""
     return {"python": platform.python_version(), "tabwright": __version__,
             "scikit-learn": sklearn.__version__, "pandas": pandas.__version__,
             "numpy": numpy.__version__, "scipy": scipy.__version__, "joblib": joblib.__version__}
@@ -127,6 +124,7 @@ def write_bundle(result: TrainResult, out_dir: str | Path, *, data_name: str = "
 
 def bundle_files(result: TrainResult, *, data_name: str = "data.csv") -> dict[str, bytes]:
     """The bundle as ``{file name: bytes}`` (for downloads and zips)."""
+    # skops takes 0.9 s to import; only the bundle download and the CLI's bundle need it.
     import skops.io as sio
 
     buffer = io.BytesIO()

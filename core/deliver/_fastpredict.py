@@ -367,7 +367,6 @@ class _BoostedTrees:
                 raise ValueError("the category lookup differs from the estimator's")
 
     def _raw(self, X: Any) -> np.ndarray:
-
         est = self.estimator
         X = self._encode(X)
         raw = np.zeros((X.shape[0], est.n_trees_per_iteration_),
@@ -550,7 +549,6 @@ class _Forest:
     def _sum(self, X: np.ndarray) -> np.ndarray:
         walkers = self._walkers() if X.shape[0] <= SMALL_BATCH_ROWS else None
         if walkers is not None:
-
             leaves = np.zeros((X.shape[0], len(self.trees)), dtype=np.float64)
             predict_stages(walkers, _twice(X), 1.0, leaves)
             # The forest's sum, tree after tree from zero: add.accumulate is sequential.

@@ -19,17 +19,20 @@ import re
 import secrets
 import shutil
 import sqlite3
+from collections.abc import Iterator
 from contextlib import closing
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from core.run import TrainResult
+import pandas as pd
+
 from core.deliver._export import load_bundle, write_bundle
 from core.errors import TabwrightError
 from core.formatting import json_safe
-from core.metrics import METRICS
+from core.metrics import METRICS, metric_label
 from core.recipe import Recipe, diff
+from core.run import TrainResult
 from core.settings import workspace
 
 DB_NAME = "runs.sqlite"
@@ -216,8 +219,22 @@ class RunStore:
         return run_id
 
     def set_note(self, run_id: str, text: str, *, owner: str = "local") -> None:
-        """Replace the note on one of the owner's runs."""
-        _text("note", text)
+        """Replace the note on one of the owner's runs; an empty note clears it.
+
+        Parameters
+        ----------
+        run_id : str
+        text : str
+            What the owner wants to remember about the run (at most :data:`MAX_TEXT`
+            characters). Leading and trailing spaces are dropped, so a blank note is no note.
+        owner : str
+
+        Raises
+        ------
+        TabwrightError
+            When the owner has no such run, or the note is not text or too long.
+        """
+        text = _text("note", text).strip()
         self._row(run_id, owner)
         with closing(self._connect()) as con:
             con.execute("UPDATE runs SET note = ? WHERE run_id = ? AND owner = ?", (text, run_id, owner))
@@ -308,3 +325,109 @@ def _greater_guess(name: str) -> bool | None:
                                         "silhouette", "calinski", "mcc")):
         return True
     return None
+
+
+# ---- in words, for display ----------------------------------------------------------------
+def run_time(created: str) -> str:
+    """When a run was created, to the second (UTC), as a person reads it.
+
+    >>> run_time("2024-05-01T12:03:04.123456+00:00")
+    '2024-05-01 12:03:04'
+    """
+    return created[:19].replace("T", " ")
+
+
+def run_label(run: dict[str, Any]) -> str:
+    """One line naming a run of :meth:`RunStore.list_runs`: when, the model, its main score.
+
+    The score is the test score of the run's metric, else its cross-validated score.
+
+    >>> run_label({"created": "2024-05-01T12:03:04+00:00", "model_label": "Decision tree",
+    ...            "metric": "roc_auc", "test_metrics": {"roc_auc": 0.81234}})
+    '2024-05-01 12:03:04 · Decision tree · test roc_auc 0.8123'
+    """
+    metric = run["metric"]
+    test = (run.get("test_metrics") or {}).get(metric)
+    score = f"test {metric} {test:.4f}" if test is not None else f"CV {metric} {_score(run.get('cv_mean'))}"
+    return f"{run_time(run['created'])} · {_short(run['model_label'])} · {score}"
+
+
+def run_summary(run: dict[str, Any]) -> str:
+    """The model of a run and its cross-validated score, in one line.
+
+    >>> run_summary({"model_label": "Decision tree", "metric": "roc_auc", "cv_mean": 0.8,
+    ...              "cv_std": 0.0123})
+    'Decision tree — CV roc_auc 0.8000 ± 0.0123'
+    """
+    spread = f" ± {run['cv_std']:.4f}" if run.get("cv_std") is not None else ""
+    return f"{run['model_label']} — CV {run['metric']} {_score(run.get('cv_mean'))}{spread}"
+
+
+def history_table(runs: list[dict[str, Any]], *, current: str | None = None) -> pd.DataFrame:
+    """The runs of :meth:`RunStore.list_runs` as one table, one row per run.
+
+    Parameters
+    ----------
+    runs : list of dict
+    current : str, optional
+        The run id of the project's model, marked "◀ current".
+
+    Returns
+    -------
+    DataFrame
+        When (UTC), Model, Hypothesis, Note, Test, CV, ± std, Metric, Duration (s), Data.
+    """
+    rows = []
+    for run in runs:
+        metric = run["metric"]
+        rows.append({
+            "When (UTC)": run_time(run["created"]) + ("  ◀ current" if run["run_id"] == current else ""),
+            "Model": _short(run["model_label"]),
+            "Hypothesis": run.get("hypothesis") or "",
+            "Note": run.get("note") or "",
+            "Test": (run.get("test_metrics") or {}).get(metric),
+            "CV": run.get("cv_mean"),
+            "± std": run.get("cv_std"),
+            "Metric": metric_label(metric),
+            "Duration (s)": run.get("duration"),
+            "Data": f"{run['data_name']} · {run['fingerprint'][:8]}",
+        })
+    return pd.DataFrame(rows)
+
+
+def comparison_tables(comparison: dict[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The scores and the recipe changes of :meth:`RunStore.compare`, as two tables.
+
+    Returns
+    -------
+    scores : DataFrame
+        Score (CV or Test, and the metric's label), A, B, Change, and "B is" (better, worse, —).
+    changes : DataFrame
+        Setting, A, B: each changed recipe setting with its values in words (empty when the
+        recipes are the same).
+    """
+    scores = pd.DataFrame([{
+        "Score": f"{'CV' if m['kind'] == 'cv' else 'Test'} {metric_label(m['name'])}",
+        "A": m["a"], "B": m["b"], "Change": m["change"],
+        "B is": {True: "✅ better", False: "❌ worse", None: "—"}[m["better"]],
+    } for m in comparison["metrics"]])
+    changes = pd.DataFrame([{"Setting": c["path"], "A": _setting(c["old"]), "B": _setting(c["new"])}
+                            for c in comparison["recipe_changes"]], columns=["Setting", "A", "B"])
+    return scores, changes
+
+
+def _short(label: str, limit: int = 40) -> str:
+    """A model label that fits a table cell (ensembles list every member)."""
+    return label if len(label) <= limit else label[:limit - 1].rstrip(" ,×") + "…"
+
+
+def _score(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
+
+
+def _setting(value: Any) -> str:
+    if isinstance(value, (dict, list)):
+        return json.dumps(value, default=str)
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "—" if value is None else str(value)

@@ -365,7 +365,6 @@ def _split_code(result: TrainResult, imports: _Imports) -> str:
         spec = catalogue.get(recipe.models[0].name)
         n_fit = len(result.X_train)
         if drop_rows:
-
             n_fit = int(outlier_row_mask(result.X_train, recipe).sum())
         if spec.max_rows and n_fit > spec.max_rows:
             imports.add("sklearn.model_selection", "train_test_split")

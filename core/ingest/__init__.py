@@ -3,11 +3,19 @@
 :func:`read_table` reads a CSV/TSV (bytes or a path, plain or compressed) into a
 :class:`LoadedTable` and says in plain words what it detected and changed; :func:`infer_roles`
 decides what each column is (numeric, categorical, identifier, ...) and :func:`detect_task`
-what a target column implies (binary, multiclass, regression).
+what a target column implies (binary, multiclass, regression); :func:`role_table` and
+:func:`role_overrides` let a person correct the roles.
 """
 
 
-from core.ingest._read import MISSING_MARKERS, LoadedTable, read_table, to_safe_csv
+from core.ingest._read import (
+    DELIMITER_NAMES,
+    MISSING_MARKERS,
+    LoadedTable,
+    read_table,
+    to_safe_csv,
+)
+from core.ingest._role_table import ROLE_HELP, role_overrides, role_table
 from core.ingest._roles import (
     ColumnInfo,
     TargetSuggestion,
@@ -18,4 +26,4 @@ from core.ingest._roles import (
     unknown_column,
 )
 
-__all__ = ['ColumnInfo', 'LoadedTable', 'MISSING_MARKERS', 'TargetSuggestion', 'TaskGuess', 'detect_task', 'infer_roles', 'read_table', 'suggest_targets', 'to_safe_csv', 'unknown_column']
+__all__ = ['DELIMITER_NAMES', 'MISSING_MARKERS', 'ROLE_HELP', 'ColumnInfo', 'LoadedTable', 'TargetSuggestion', 'TaskGuess', 'detect_task', 'infer_roles', 'read_table', 'role_overrides', 'role_table', 'suggest_targets', 'to_safe_csv', 'unknown_column']

@@ -81,9 +81,6 @@ class FeaturePlan:
     def features(self) -> list[str]:
         return list(self.roles)
 
-    def columns_with(self, *roles: str) -> list[str]:
-        return [c for c, r in self.roles.items() if r in roles]
-
 
 def plan_features(frame: pd.DataFrame, recipe: Recipe,
                   inferred_roles: dict[str, str]) -> FeaturePlan:

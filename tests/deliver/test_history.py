@@ -8,7 +8,14 @@ import threading
 import numpy as np
 import pytest
 
-from core.deliver._history import RunStore
+from core.deliver._history import (
+    RunStore,
+    comparison_tables,
+    history_table,
+    run_label,
+    run_summary,
+    run_time,
+)
 from core.errors import TabwrightError
 from core.ingest._read import read_table
 from core.recipe import ModelChoice, Recipe
@@ -47,6 +54,62 @@ def test_record_list_and_get(store, two_results):
     assert (store.workspace / got["bundle_path"] / "model.joblib").is_file()
     store.set_note(b, "keep this one")
     assert store.get(b)["note"] == "keep this one"
+
+
+def test_a_note_is_kept_shown_and_cleared(store, two_results, tmp_path):
+    a = store.record(two_results[0], data_name="titanic.csv")
+    b = store.record(two_results[1], data_name="titanic.csv")
+    store.set_note(a, "  best so far, but slow  ")
+    assert store.get(a)["note"] == "best so far, but slow"  # outer spaces are dropped
+    reopened = RunStore(tmp_path / "workspace")
+    assert {r["run_id"]: r["note"] for r in reopened.list_runs()} == {a: "best so far, but slow", b: ""}
+    assert reopened.compare(a, b)["a"]["note"] == "best so far, but slow"
+    reopened.set_note(a, "   ")  # a blank note clears it
+    assert store.get(a)["note"] == ""
+
+
+def test_a_note_on_an_unknown_run_or_too_long_is_refused(store, two_results):
+    with pytest.raises(TabwrightError) as unknown:
+        store.set_note("20990101-000000-abcdef", "hello")
+    assert unknown.value.message == "There is no run '20990101-000000-abcdef' in your history."
+    assert unknown.value.hint == "Pick a run from the list of your runs."
+    with pytest.raises(TabwrightError, match="no run 'not a run id'"):
+        store.set_note("not a run id", "hello")
+    run_id = store.record(two_results[0], data_name="titanic.csv")
+    with pytest.raises(TabwrightError, match="The note must be at most 10,000 characters, got 10,001."):
+        store.set_note(run_id, "x" * 10_001)
+    assert store.get(run_id)["note"] == ""
+
+
+def test_runs_in_words_and_as_tables(store, two_results):
+    a = store.record(two_results[0], data_name="titanic.csv", hypothesis="a baseline")
+    b = store.record(two_results[1], data_name="titanic.csv")
+    store.set_note(b, "fewer columns")
+    runs = store.list_runs()
+    test_auc = two_results[1].evaluation["metrics"]["roc_auc"]
+    assert run_time("2024-05-01T12:03:04.123456+00:00") == "2024-05-01 12:03:04"
+    assert run_label(runs[0]) == f"{run_time(runs[0]['created'])} · Logistic regression · test roc_auc {test_auc:.4f}"
+    assert run_label(runs[0] | {"test_metrics": {}, "cv_mean": None}).endswith("· CV roc_auc n/a")
+    long = run_label(runs[0] | {"model_label": "Ensemble of " + "Random forest × 2, " * 4})
+    assert long.split(" · ")[1] == "Ensemble of Random forest × 2, Random f…"  # 40 characters
+    assert run_summary(runs[1]) == (f"Logistic regression — CV roc_auc {runs[1]['cv_mean']:.4f} "
+                                    f"± {runs[1]['cv_std']:.4f}")
+    table = history_table(runs, current=a)
+    assert list(table.columns) == ["When (UTC)", "Model", "Hypothesis", "Note", "Test", "CV", "± std",
+                                   "Metric", "Duration (s)", "Data"]
+    assert list(table["Note"]) == ["fewer columns", ""] and list(table["Hypothesis"]) == ["", "a baseline"]
+    assert table["When (UTC)"][1].endswith("  ◀ current") and "current" not in table["When (UTC)"][0]
+    assert table["Metric"][0] == "ROC-AUC" and table["Test"][0] == test_auc
+    assert table["Data"][0] == f"titanic.csv · {runs[0]['fingerprint'][:8]}"
+    scores, changes = comparison_tables(store.compare(a, b))
+    assert list(scores.columns) == ["Score", "A", "B", "Change", "B is"]
+    auc = scores.set_index("Score").loc["Test ROC-AUC"]
+    assert auc["B is"] == ("✅ better" if auc["Change"] > 0 else "❌ worse" if auc["Change"] < 0 else "—")
+    assert scores["Score"][0] == "CV ROC-AUC"
+    shown = changes.set_index("Setting")
+    assert shown.loc["drop", "A"] == "[]" and shown.loc["drop", "B"] == '["class", "embark_town"]'
+    same = comparison_tables(store.compare(a, a))[1]
+    assert same.empty and list(same.columns) == ["Setting", "A", "B"]
 
 
 def test_compare_shows_recipe_and_metric_changes(store, two_results):

@@ -69,3 +69,27 @@ def test_reopening_on_other_data_says_the_data_differs(workspace):
 def test_no_runs_yet_points_to_train(workspace):
     at = open_page("runs", titanic_project())
     assert "No runs yet" in at.info[0].value
+
+
+def test_a_note_set_on_the_page_shows_in_the_list_and_the_comparison_and_can_be_cleared(workspace):
+    first, second = _two_runs()
+    at = open_page("runs", titanic_project())
+    at.selectbox(key="runs_note_run").select(first).run()
+    at.text_input(key="runs_note").input("solid, but *slow* to predict")
+    at.button(key="runs_note_save").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert RunStore().get(first, owner=OWNER)["note"] == "solid, but *slow* to predict"
+    assert "Note saved." in texts(at)
+    assert list(table_with(at, "Note")["Note"]) == ["", "solid, but *slow* to predict"]
+    assert at.text_input(key="runs_note").value == "solid, but *slow* to predict"
+    at.multiselect(key="runs_compare").select(first).select(second).run()
+    notes = [c.value for c in at.caption if c.value.startswith("Note:")]
+    assert notes == ["Note: solid, but \\*slow\\* to predict"]  # shown as typed, not as Markdown
+    at.selectbox(key="runs_note_run").select(second).run()
+    assert at.text_input(key="runs_note").value == ""  # the other run's own (empty) note
+    at.selectbox(key="runs_note_run").select(first).run()
+    at.text_input(key="runs_note").input("")
+    at.button(key="runs_note_save").click().run()
+    assert RunStore().get(first, owner=OWNER)["note"] == ""
+    assert "Note cleared." in texts(at)
+    assert list(table_with(at, "Note")["Note"]) == ["", ""]
