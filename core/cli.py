@@ -53,7 +53,6 @@ def _write_file(target: str, payload: bytes) -> None:
 
 
 def _load(path: str):
-
     if not Path(path).exists():
         raise TabwrightError(f"No file at {path!r}.", "Check the path and try again.")
     if Path(path).is_dir():
@@ -62,7 +61,6 @@ def _load(path: str):
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-
     table = _load(args.data)
     profile = profile_table(table.frame, target=args.target)
     data = profile.to_dict()
@@ -125,7 +123,6 @@ def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-
     table = _load(args.data)
     if args.recipe:
         try:
@@ -179,7 +176,6 @@ def _fmt(value: Any) -> str:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-
     model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
     predictions, notices = predict_table(model, card, table.frame)
@@ -195,7 +191,6 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-
     model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
     result = evaluate_labelled(model, card, table.frame)
@@ -209,7 +204,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_drift(args: argparse.Namespace) -> int:
-
     model, card = load_bundle(args.model, trust=args.trust)
     table = _load(args.data)
     result = check_drift(card, table.frame, model=model)
@@ -225,7 +219,6 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-
     run_server(args.model, host=args.host, port=args.port, trust=args.trust)
     return 0
 
