@@ -81,6 +81,7 @@ def build_profile_html(frame: pd.DataFrame, *, title: str, sample_rows: int,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # its import-time deprecation notice, and pandas chatter
         try:
+            # ydata-profiling takes ~6 s to import: only when someone asks for the full report.
             from ydata_profiling import ProfileReport
 
             profile = ProfileReport(data, title=safe_title(title), minimal=minimal,

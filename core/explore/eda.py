@@ -447,6 +447,7 @@ def linked_scatter(frame: pd.DataFrame, *, first: tuple[str, str], second: tuple
     note : str or None
         Says so when a sample of ``points`` rows is drawn.
     """
+    # bokeh takes a second to import and only this linked view uses it.
     from bokeh.layouts import gridplot
     from bokeh.models import ColumnDataSource, HoverTool
     from bokeh.plotting import figure
