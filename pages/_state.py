@@ -122,3 +122,21 @@ def release_upload(key: str) -> None:
     except Exception:  # noqa: BLE001 — then Streamlit frees it when the session ends
         pass
     st.session_state[_UPLOADS] = st.session_state.get(_UPLOADS, 0) + 1
+
+
+_WORKBOOK = "tabwright_workbook"
+
+
+def keep_workbook(fingerprint: str | None, raw: bytes | None) -> None:
+    """Keep the bytes of the workbook the project's table (``fingerprint``) was read from, so
+    another of its sheets can be read after the upload is let go; ``None`` lets them go."""
+    if raw is None:
+        st.session_state.pop(_WORKBOOK, None)
+    else:
+        st.session_state[_WORKBOOK] = (fingerprint, raw)
+
+
+def kept_workbook(fingerprint: str) -> bytes | None:
+    """The kept workbook's bytes if the table ``fingerprint`` was read from it."""
+    kept = st.session_state.get(_WORKBOOK)
+    return kept[1] if kept is not None and kept[0] == fingerprint else None

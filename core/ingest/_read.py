@@ -1,4 +1,5 @@
-"""Reading a CSV or TSV file into a table, whatever shape the file arrives in.
+"""Reading a CSV or TSV file (or an Excel sheet, or a Parquet file) into a table, whatever
+shape the file arrives in.
 
 :func:`read_table` takes the bytes a person uploaded (or a path) and returns a
 :class:`LoadedTable`: a pandas DataFrame plus, in plain words, what was detected (encoding,
@@ -7,7 +8,13 @@ numbers, dates read as dates, spaces removed around column names). Everything a 
 get wrong with a file is refused as a :class:`~core.errors.TabwrightError` naming the line,
 column or limit involved.
 
-How a file is read, in order:
+The file's content decides how it is read (its name only when the content says nothing): a
+zip holding ``xl/workbook.xml`` is an Excel workbook (one sheet of it is read, see
+:mod:`core.ingest._excel`), a file starting with ``PAR1`` is Parquet (see
+:mod:`core.ingest._parquet`), anything else a CSV. A workbook's text columns are then typed
+as a CSV's are (below), so ``$1,200`` typed into a cell is a number; Parquet's types are kept.
+
+How a CSV is read, in order:
 
 1. Refuse what is not a text table (images, PDFs, Excel workbooks, pickles, NUL bytes);
    unpack gzip and single-file zip uploads with a hard cap on the unpacked size.
@@ -63,6 +70,8 @@ import pyarrow.csv as pacsv
 
 from core import settings as limits_module
 from core.errors import TabwrightError
+from core.ingest._excel import OLE_MAGIC, WORKBOOK_SUFFIXES, is_workbook, read_sheet, refuse_encrypted
+from core.ingest._parquet import PARQUET_MAGIC, read_parquet
 from core.settings import Limits
 
 __all__ = [
@@ -94,9 +103,11 @@ _CHUNK = 1024 * 1024
 _WORKERS = max(1, min(4, os.cpu_count() or 1))
 _PARALLEL_BYTES = 1024 * 1024  # smaller files are read on the calling thread alone
 _DEFAULT_NAME = "data.csv"
+_HEAD_BYTES = 8  # enough to tell a zip, an OLE container and Parquet apart
 _COLUMN = "\x00"  # stands for the column's name in per-column notes (NUL never survives reading)
 
-_EXCEL_HINT = "Open it in Excel (or LibreOffice), choose File › Save As › CSV, and upload the CSV."
+_EXCEL_HINT = ("Open it in Excel (or LibreOffice), save it as an Excel workbook (.xlsx) or as CSV, "
+               "and upload that.")
 _TEXT_HINT = "Upload a CSV or TSV file: plain text with a header row."
 _MAGIC: tuple[tuple[bytes, str, str], ...] = (  # (first bytes, what the file is, what to do)
     (b"\x89PNG\r\n\x1a\n", "is a PNG image", _TEXT_HINT),
@@ -130,19 +141,27 @@ class LoadedTable:
     name : str
         File name for display.
     encoding : str
-        ``"utf-8"``, ``"utf-8-sig"``, ``"utf-16"``, ``"cp1252"`` or ``"latin-1"``.
+        ``"utf-8"``, ``"utf-8-sig"``, ``"utf-16"``, ``"cp1252"`` or ``"latin-1"``; ``""`` when
+        the table was not read from a CSV.
     delimiter : str
-        ``","``, ``";"``, ``"\\t"`` or ``"|"``.
+        ``","``, ``";"``, ``"\\t"`` or ``"|"``; ``""`` when not from a CSV.
     decimal : str
         ``"."`` or ``","`` (a decimal comma, e.g. ``1,5`` in a semicolon-separated file).
     n_bytes : int
         Size of the file as given (before unpacking gzip or zip).
     fingerprint : str
-        SHA-256 hex digest of the bytes as given; the content key for caches.
+        SHA-256 hex digest of the bytes as given; the content key for caches. For a workbook,
+        the digest of the file's digest and the sheet's name, so each sheet has its own.
     conversions : dict of str to str
         Column name → what was converted, e.g. ``"text like '$12.50' read as numbers"``.
     notes : list of str
         Other things the user should know, one sentence each.
+    source_format : str
+        What the table was read from: ``"csv"``, ``"excel"``, ``"parquet"`` or ``"sql"``.
+    sheet : str or None
+        The sheet read, for a workbook.
+    sheets : tuple of str
+        Every sheet of the workbook, in its order, so a person can choose another.
     """
 
     frame: pd.DataFrame
@@ -157,6 +176,9 @@ class LoadedTable:
     codes: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False)
     """Text column → ``pandas.factorize`` of it (codes with -1 for missing, and the distinct
     values in order of first appearance), made while reading, on the reader's threads."""
+    source_format: str = "csv"
+    sheet: str | None = None
+    sheets: tuple[str, ...] = ()
 
     def summary(self) -> str:
         """One line for display.
@@ -168,13 +190,37 @@ class LoadedTable:
         '1 row × 2 columns, utf-8, comma-separated'
         """
         rows, cols = self.frame.shape
-        text = (
-            f"{_plural(rows, 'row')} × {_plural(cols, 'column')}, {self.encoding}, "
-            f"{DELIMITER_NAMES[self.delimiter]}-separated"
-        )
+        text = f"{_plural(rows, 'row')} × {_plural(cols, 'column')}, "
+        if self.source_format == "excel" and len(self.sheets) > 1:
+            # The sheet's position, not its name: a summary is shown without escaping.
+            return text + f"Excel workbook, sheet {self.sheets.index(self.sheet) + 1} of {len(self.sheets)}"
+        if self.source_format != "csv":
+            return text + dict(self.details())["Format"]
+        text += f"{self.encoding}, {DELIMITER_NAMES[self.delimiter]}-separated"
         if self.decimal == ",":
             text += ", decimal comma"
         return text
+
+    def details(self) -> list[tuple[str, str]]:
+        """How the table was read, as (what, how) pairs for display.
+
+        A CSV's encoding, delimiter and decimal mark; a workbook's sheet (its name is the
+        person's text: escape it where it is shown).
+
+        Examples
+        --------
+        >>> read_table(b"a;b\\n1,5;2\\n").details()
+        [('Encoding', 'utf-8'), ('Delimiter', 'semicolon'), ('Decimal mark', 'comma (1,5)')]
+        """
+        if self.source_format == "excel":
+            position = f"{self.sheets.index(self.sheet) + 1} of {len(self.sheets)}"
+            return [("Format", "Excel workbook"), ("Sheet", f"{self.sheet} ({position})")]
+        if self.source_format != "csv":
+            return [("Format", {"parquet": "Parquet file", "sql": "database query"}.get(
+                self.source_format, self.source_format))]
+        return [("Encoding", self.encoding),
+                ("Delimiter", DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))),
+                ("Decimal mark", "comma (1,5)" if self.decimal == "," else "point (1.5)")]
 
 
 # --------------------------------------------------------------------------- entry point
@@ -184,17 +230,21 @@ def read_table(
     source: bytes | str | os.PathLike,
     *,
     name: str | None = None,
+    sheet: str | None = None,
     limits: Limits | None = None,
 ) -> LoadedTable:
-    """Read a CSV or TSV file into a :class:`LoadedTable`.
+    """Read a CSV or TSV file, a sheet of an Excel workbook or a Parquet file into a :class:`LoadedTable`.
 
     Parameters
     ----------
     source : bytes or path
         The file's bytes (e.g. an upload) or a path to it. A ``str`` is a path.
-        The bytes may be gzip-compressed or a zip holding exactly one ``.csv``/``.tsv``/``.txt``.
+        A CSV may be gzip-compressed or a zip holding exactly one ``.csv``/``.tsv``/``.txt``.
+        Workbooks (``.xlsx``, ``.xlsm``) and Parquet files are told by their content.
     name : str, optional
         File name for display; defaults to the path's file name, or ``"data.csv"`` for bytes.
+    sheet : str, optional
+        The workbook's sheet to read; the first sheet by default. Only for workbooks.
     limits : Limits, optional
         Resource caps; defaults to :func:`core.settings.current`.
 
@@ -215,10 +265,37 @@ def read_table(
     (';', ',', [1.5, 2.25])
     """
     limits = limits_module.current() if limits is None else limits
-    raw, name = _read_source(source, name=name, limits=limits)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        source = bytes(source)
+        _check_size(len(source), limits=limits)
+        head, shown = source[:_HEAD_BYTES], name or _DEFAULT_NAME
+    else:
+        source, head = _source_path(source, limits=limits)
+        shown = name or os.path.basename(source) or _DEFAULT_NAME
+    source_format = _source_format(source, head, shown, limits=limits)
+    if source_format != "excel" and sheet is not None:
+        raise TabwrightError(f"Only an Excel workbook has sheets, got sheet={sheet!r} for {shown!r}.",
+                             "Leave the sheet out for a CSV or Parquet file.")
     # The pool starts threads only when given work, which small files never give it.
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        return _read_bytes(raw, name=name, limits=limits, pool=pool)
+        if source_format == "csv":
+            raw, shown = _read_source(source, name=shown, limits=limits)
+            return _read_bytes(raw, name=shown, limits=limits, pool=pool)
+        return _read_typed(source, source_format, name=shown, sheet=sheet, limits=limits, pool=pool)
+
+
+def _source_format(source: bytes | str, head: bytes, name: str, *, limits: Limits) -> str:
+    """``"excel"``, ``"parquet"`` or ``"csv"``: the content decides, then the name."""
+    if head.startswith(PARQUET_MAGIC):
+        return "parquet"
+    if head.startswith(OLE_MAGIC):
+        refuse_encrypted(source if isinstance(source, bytes) else _read_path(source, limits=limits))
+    if head.startswith(b"PK\x03\x04") and is_workbook(source):
+        return "excel"
+    suffix = os.path.splitext(name)[1].lower()
+    if suffix in WORKBOOK_SUFFIXES and not head.startswith(OLE_MAGIC):
+        return "excel"  # the workbook reader says what is wrong with it
+    return "parquet" if suffix == ".parquet" else "csv"
 
 
 def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecutor) -> LoadedTable:
@@ -234,18 +311,22 @@ def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecut
         )
     delimiter, decimal, header = _sniff(text, limits=limits)
     _check_quotes_closed(text, delimiter)
+    # The header's columns are declared as text (declaring max_columns, 100,000, costs 0.1 s
+    # a file); should pyarrow find more, it is asked again with that many.
+    declared = len(header) or limits.max_columns
     try:
-        table = _parse(text, delimiter, n_columns=max(len(header), limits.max_columns))
+        table = _parse(text, delimiter, n_columns=declared)
     except _NotUtf8:
         text = _decode_legacy(data)
-        table = _parse(text, delimiter, n_columns=max(len(header), limits.max_columns))
+        table = _parse(text, delimiter, n_columns=declared)
     if text.encoding in ("cp1252", "latin-1"):
         notes.append(
             f"The file is not valid UTF-8, so it was read as {text.encoding}; "
             "if accented letters look wrong, save it as UTF-8 and upload it again."
         )
-    if table.num_columns > limits.max_columns:
-        raise _too_many_columns(table.num_columns, limits)
+    limits.check_shape(table.num_rows - 1, table.num_columns)
+    if table.num_columns > declared + 1:
+        table = _parse(text, delimiter, n_columns=table.num_columns)
     names = _column_names(table, header, notes=notes)
     n_rows = table.num_rows - 1
     if n_rows <= 0:
@@ -253,39 +334,20 @@ def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecut
             "The file has a header row but no data rows.",
             "Add at least one data row below the header.",
         )
-    if n_rows > limits.max_rows:
-        raise TabwrightError(
-            f"The table must have at most {limits.max_rows:,} rows (limit max_rows), got {n_rows:,}.",
-            "Set TABWRIGHT_MAX_ROWS to raise it, or upload a sample of the rows.",
-        )
     _check_field_lengths(table, names, limits=limits)
     european = decimal == "," or delimiter == ";"
 
     def read_column(column: pa.ChunkedArray) -> _Column:
-        result = _read_column(column, decimal=decimal, european=european)
-        if pa.types.is_string(result.values.type) and len(result.values) >= _CODES_ROWS:
-            result.codes = _factorized(result.values)
-        return result
+        return _coded(_read_column(column, decimal=decimal, european=european))
 
     columns = table.slice(1).columns
     del table
     parallel = text.size >= _PARALLEL_BYTES
     results = list((pool.map if parallel else map)(read_column, columns))
     del columns
-    conversions: dict[str, str] = {}
-    series = {}
-    codes = {}
-    for column_name, result in zip(names, results):
-        known = None if result.codes is None else len(result.codes[1])
-        series[column_name] = _to_pandas(result.values, distinct=known)
-        if result.codes is not None:
-            codes[column_name] = result.codes
-        if result.conversion:
-            conversions[column_name] = result.conversion
-        notes.extend(note.replace(_COLUMN, _shown(column_name)) for note in result.notes)
-    del results
+    frame, conversions, codes = _assemble(names, results, notes=notes)
     return LoadedTable(
-        frame=pd.DataFrame(series, copy=False),
+        frame=frame,
         name=name,
         encoding=text.encoding,
         delimiter=delimiter,
@@ -296,6 +358,36 @@ def _read_bytes(raw: bytes, *, name: str, limits: Limits, pool: ThreadPoolExecut
         notes=notes,
         codes=codes,
     )
+
+
+def _coded(result: _Column) -> _Column:
+    """``result`` with its codes when it is a long text column (see :func:`_factorized`)."""
+    if pa.types.is_string(result.values.type) and len(result.values) >= _CODES_ROWS:
+        result.codes = _factorized(result.values)
+    return result
+
+
+def _assemble(
+    names: list[str], results: list[_Column], *, notes: list[str]
+) -> tuple[pd.DataFrame, dict[str, str], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The frame, conversions and codes of typed columns; their notes go to ``notes``.
+
+    ``results`` is emptied as its columns move to pandas, so each Arrow column is let go once
+    it has been converted.
+    """
+    conversions: dict[str, str] = {}
+    series = {}
+    codes = {}
+    for column_name in names:
+        result = results.pop(0)
+        known = None if result.codes is None else len(result.codes[1])
+        series[column_name] = _to_pandas(result.values, distinct=known)
+        if result.codes is not None:
+            codes[column_name] = result.codes
+        if result.conversion:
+            conversions[column_name] = result.conversion
+        notes.extend(note.replace(_COLUMN, _shown(column_name)) for note in result.notes)
+    return pd.DataFrame(series, copy=False), conversions, codes
 
 
 # --------------------------------------------------------------------------- bytes in
@@ -312,6 +404,15 @@ def _read_source(
         raw = bytes(source)
         _check_size(len(raw), limits=limits)
         return raw, name or _DEFAULT_NAME
+    path, _ = _source_path(source, limits=limits)
+    raw = _read_path(path, limits=limits)
+    _check_size(len(raw), limits=limits)
+    return raw, name or os.path.basename(path) or _DEFAULT_NAME
+
+
+def _source_path(source: str | os.PathLike, *, limits: Limits) -> tuple[str, bytes]:
+    """The path ``source`` names, checked to be a readable file within the size limit, and
+    its first bytes."""
     if isinstance(source, str) and ("\n" in source or "\r" in source):
         raise TabwrightError(
             "`source` must be bytes or a path, got text with line breaks.",
@@ -327,7 +428,7 @@ def _read_source(
         size = os.stat(path).st_size
         _check_size(size, limits=limits)
         with open(path, "rb") as handle:
-            raw = handle.read(limits.max_upload_bytes + 1)
+            head = handle.read(_HEAD_BYTES)
     except (FileNotFoundError, NotADirectoryError):
         raise TabwrightError(f"No file at {path!r}.", "Check the path and try again.") from None
     except IsADirectoryError:
@@ -336,8 +437,21 @@ def _read_source(
         raise TabwrightError(
             f"Cannot open {path!r}: permission denied.", "Check the file's permissions."
         ) from None
-    _check_size(len(raw), limits=limits)
-    return raw, name or os.path.basename(path) or _DEFAULT_NAME
+    return path, head
+
+
+def _read_path(path: str, *, limits: Limits) -> bytes:
+    """A checked path's bytes (see :func:`_source_path`); one more than the size limit at most."""
+    with open(path, "rb") as handle:
+        return handle.read(limits.max_upload_bytes + 1)
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_size(n_bytes: int, *, limits: Limits) -> None:
@@ -639,8 +753,7 @@ def _sniff(text: _Text, *, limits: Limits) -> tuple[str, str, list[str]]:
         delimiter = ","
         records = _first_records(sample, delimiter, complete=whole)
     header = records[0] if records else []
-    if len(header) > limits.max_columns:
-        raise _too_many_columns(len(header), limits, at_least=not whole and len(records) == 1)
+    limits.check_shape(None, len(header), at_least=not whole and len(records) == 1)
     decimal = "," if delimiter != "," and _uses_decimal_comma(records[1:]) else "."
     return delimiter, decimal, header
 
@@ -713,8 +826,8 @@ def _after_closing_quote(data: bytes, opening: int, end: int) -> int:
 def _parse(text: _Text, delimiter: str, *, n_columns: int) -> pa.Table:
     """Parse every column as text; row 0 of the result is the header.
 
-    ``n_columns`` columns are declared as text; should pyarrow find more (it would type them),
-    the table is over the column limit and is refused right after.
+    ``n_columns`` columns (and one more) are declared as text; should pyarrow find more, it
+    would type them, so the caller parses again declaring that many.
     """
     # Enough blocks to keep every core busy, each big enough to keep per-block overhead low.
     smallest, largest = _BLOCK_SIZE
@@ -820,6 +933,11 @@ def _column_names(table: pa.Table, header: list[str], *, notes: list[str]) -> li
     # A header cell such as "NA" was read as missing; take its text from the sniffed header.
     sniffed = header if len(header) == len(first) else [""] * len(first)
     raw_names = [sniffed[i] if value is None else value for i, value in enumerate(first)]
+    return _clean_names(raw_names, notes=notes)
+
+
+def _clean_names(raw_names: list[str], *, notes: list[str]) -> list[str]:
+    """Column names without surrounding spaces; refuses blank and repeated names."""
     names = [n.strip() for n in raw_names]
     changed = [(r, n) for r, n in zip(raw_names, names) if r != n and n]
     if changed:
@@ -850,24 +968,21 @@ def _column_names(table: pa.Table, header: list[str], *, notes: list[str]) -> li
     return names
 
 
-def _too_many_columns(n: int, limits: Limits, *, at_least: bool = False) -> TabwrightError:
-    return TabwrightError(
-        f"The table must have at most {limits.max_columns:,} columns (limit max_columns), "
-        f"got {'at least ' if at_least else ''}{n:,}.",
-        "Set TABWRIGHT_MAX_COLUMNS to raise it, or remove columns you do not need.",
-    )
-
-
-def _check_field_lengths(table: pa.Table, names: list[str], *, limits: Limits) -> None:
+def _check_field_lengths(
+    table: pa.Table, names: list[str], *, limits: Limits, header: bool = True
+) -> None:
+    """Refuse a cell over ``max_field_chars``; ``header``: row 0 of ``table`` is the header."""
     cap = limits.max_field_chars
     for name, column in zip(names, table.columns):
+        if not pa.types.is_string(column.type):
+            continue
         # A UTF-8 byte length within the cap means the character length is too.
         if (pc.max(pc.binary_length(column)).as_py() or 0) <= cap:
             continue
         lengths = pc.utf8_length(column)
         longest = pc.max(lengths).as_py() or 0
         if longest > cap:
-            row = pc.index(lengths, longest).as_py()
+            row = pc.index(lengths, longest).as_py() + (0 if header else 1)
             where = "the header" if row == 0 else f"data row {row:,}"
             raise TabwrightError(
                 f"Each cell must be at most {cap:,} characters (limit max_field_chars), "
@@ -1265,6 +1380,123 @@ def _parse_dates(column: pa.ChunkedArray, family: str, formats: list[str]) -> pa
         attempt = pc.strptime(column, format=fmt, unit="ns", error_is_null=True)
         parsed = attempt if parsed is None else pc.coalesce(parsed, attempt)
     return parsed
+
+
+# --------------------------------------------------------------------------- typed files
+
+
+def _read_typed(
+    source: bytes | str, source_format: str, *, name: str, sheet: str | None, limits: Limits,
+    pool: ThreadPoolExecutor,
+) -> LoadedTable:
+    """A workbook's sheet or a Parquet file: columns that arrive typed, finished here."""
+    hashing = pool.submit(_sha256 if isinstance(source, bytes) else _file_sha256, source)
+    n_bytes = len(source) if isinstance(source, bytes) else os.stat(source).st_size
+    notes: list[str] = []
+    found = read_sheet(source, sheet=sheet, limits=limits) if source_format == "excel" else None
+    table = found.columns if found else read_parquet(source, limits=limits)
+    if found:
+        notes.extend(found.notes)
+    names = _clean_names(table.column_names, notes=notes)
+    _check_field_lengths(table, names, limits=limits, header=False)
+    spreadsheet = source_format == "excel"
+
+    def read_column(column: pa.ChunkedArray) -> _Column | None:
+        typed = _typed_column(column, spreadsheet=spreadsheet)
+        return None if typed is None else _coded(typed)
+
+    results = list((pool.map if table.num_rows >= _CODES_ROWS else map)(read_column, table.columns))
+    del table
+    kept = [(n, r) for n, r in zip(names, results) if r is not None]
+    notes.extend(f"Column {_shown(n)} was left out: it holds binary data or nested values "
+                 "(lists, structs, maps), which a model cannot use." for n, r in zip(names, results)
+                 if r is None)
+    del results
+    frame, conversions, codes = _assemble([n for n, _ in kept], [r for _, r in kept], notes=notes)
+    digest = hashing.result()
+    return LoadedTable(
+        frame=frame, name=name, encoding="", delimiter="", decimal=".", n_bytes=n_bytes,
+        fingerprint=_sha256(f"{digest}:{found.name}".encode()) if found else digest,
+        conversions=conversions, notes=notes, codes=codes, source_format=source_format,
+        sheet=found.name if found else None, sheets=found.names if found else (),
+    )
+
+
+def _typed_column(column: pa.ChunkedArray, *, spreadsheet: bool) -> _Column | None:
+    """One typed column as tabwright keeps it (``None`` for binary or nested data).
+
+    ``spreadsheet``: the column comes from a workbook, whose cells a person typed, so its text
+    is typed as a CSV's is and its whole numbers become int64 as a CSV's do; Parquet's
+    columns keep the type they were written with.
+    """
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column = pc.cast(column, kind.value_type)
+        kind = column.type
+    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
+        column = pc.cast(column, pa.string())
+        kind = column.type
+    if column.null_count == len(column):
+        return _Column(pa.chunked_array([pa.nulls(len(column), pa.float64())]), notes=[_EMPTY_NOTE])
+    if pa.types.is_string(kind):
+        if not spreadsheet:
+            return _Column(column)
+        markers = pc.is_in(column, value_set=pa.array(MISSING_MARKERS))
+        if pc.any(markers).as_py():
+            column = pc.if_else(markers, pa.scalar(None, pa.string()), column)
+        return _read_column(column, decimal=".", european=False)
+    if pa.types.is_boolean(kind):
+        # With missing values a column of True/False stays text, as in a CSV.
+        return _Column(column if not column.null_count else pc.if_else(column, "True", "False"))
+    if pa.types.is_integer(kind):
+        try:
+            return _Column(pc.cast(column, pa.int64()))
+        except pa.ArrowInvalid:  # unsigned beyond int64
+            return _Column(pc.cast(column, pa.float64(), safe=False),
+                           conversion="whole numbers beyond int64 read as floating-point numbers")
+    if pa.types.is_floating(kind) or pa.types.is_decimal(kind):
+        values = pc.cast(column, pa.float64())
+        if spreadsheet and not values.null_count:
+            try:  # a spreadsheet stores every number as a float
+                values = pc.cast(values, pa.int64())
+            except pa.ArrowInvalid:
+                pass
+        return _Column(values, conversion="exact decimals read as floating-point numbers"
+                       if pa.types.is_decimal(kind) else "")
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return _timestamps(column)
+    if pa.types.is_duration(kind):
+        seconds = pc.cast(pc.cast(column, pa.duration("s"), safe=False), pa.int64())
+        return _Column(pc.divide(pc.cast(seconds, pa.float64()), 86_400.0),
+                       conversion="durations read as numbers of days")
+    if pa.types.is_time(kind):
+        return _Column(pc.cast(column, pa.string()), conversion="times of day read as text")
+    return None
+
+
+_NANOSECONDS = {"s": 10**9, "ms": 10**6, "us": 10**3}
+
+
+def _timestamps(column: pa.ChunkedArray) -> _Column:
+    """Dates and timestamps as ``timestamp[ns]`` (time zone kept); those beyond what
+    nanoseconds hold (years before 1677 or after 2262, e.g. 9999-12-31) become missing."""
+    if pa.types.is_date(column.type):
+        column = pc.cast(column, pa.timestamp("ms"))
+    zone = column.type.tz
+    try:
+        return _Column(pc.cast(column, pa.timestamp("ns", tz=zone)))
+    except pa.ArrowInvalid:
+        pass
+    per = _NANOSECONDS[column.type.unit]
+    counts = pc.cast(column, pa.int64())
+    inside = pc.and_(pc.greater_equal(counts, -(2**63) // per + 1), pc.less_equal(counts, (2**63 - 1) // per))
+    outside = pc.invert(pc.fill_null(inside, True))
+    example = str(pc.filter(column, outside)[0].as_py())
+    kept = pc.if_else(inside, column, pa.scalar(None, column.type))
+    n_outside = pc.sum(outside).as_py()
+    return _Column(pc.cast(kept, pa.timestamp("ns", tz=zone)),
+                   conversion=f"{_plural(n_outside, 'date')} outside the years 1677–2262, which "
+                              f"pandas cannot hold (e.g. {_shown(example)}), became missing")
 
 
 # --------------------------------------------------------------------------- pandas out

@@ -183,6 +183,20 @@ def test_summary_reads_like_a_sentence() -> None:
     assert read_table(b"a;b\n1,5;2\n").summary().endswith("semicolon-separated, decimal comma")
 
 
+def test_details_say_how_each_kind_of_table_was_read() -> None:
+    table = read_table(b"a;b\n1,5;2\n")
+    assert table.source_format == "csv" and table.sheet is None and table.sheets == ()
+    assert table.details() == [("Encoding", "utf-8"), ("Delimiter", "semicolon"),
+                               ("Decimal mark", "comma (1,5)")]
+    # a table built without the newer fields (as code from before them does) is a CSV's
+    plain = LoadedTable(frame=pd.DataFrame({"a": [1]}), name="a.csv", encoding="utf-8",
+                        delimiter=",", decimal=".", n_bytes=4, fingerprint="0")
+    assert plain.summary() == "1 row × 1 column, utf-8, comma-separated"
+    query = LoadedTable(frame=pd.DataFrame({"a": [1, 2]}), name="sqlite:///shop.db", encoding="",
+                        delimiter="", decimal=".", n_bytes=0, fingerprint="0", source_format="sql")
+    assert query.summary() == "2 rows × 1 column, database query"
+
+
 def test_large_file_is_read_in_parallel_with_the_same_result() -> None:
     rows = "".join(f"{i},{i % 7}.5,\"t{i % 3}, x\",2021-01-{i % 28 + 1:02d},${i}.00\n" for i in range(60_000))
     data = ("id,x,t,d,price\n" + rows).encode()
