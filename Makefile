@@ -1,7 +1,7 @@
 # tabwright: the two commands the README gives.
 #
 #   make app    set up .venv if needed, then serve the app on http://127.0.0.1:8501
-#   make test   set up .venv and Debian's Chromium if needed, run the whole test suite
+#   make test   set up .venv, Debian's Chromium and PostgreSQL if needed, run the whole test suite
 #               (pytest -n 2), then audit the installed packages for known vulnerabilities
 #
 # Setup is idempotent: .venv is created when missing, and `pip install -e '.[test]'` runs only
@@ -23,11 +23,11 @@ STREAMLIT_FLAGS ?=
 # --timeout: a hung test fails with a traceback after 10 minutes instead of eating CI's budget.
 PYTEST_ARGS ?= -n 2 --timeout=600
 
-.PHONY: help setup chromium app test audit clean
+.PHONY: help setup chromium postgresql app test audit clean
 
 help:
 	@echo "make app    run tabwright on http://127.0.0.1:$(PORT) (sets up .venv first)"
-	@echo "make test   run every test and the dependency audit (sets up .venv and Chromium first)"
+	@echo "make test   run every test and the dependency audit (sets up .venv, Chromium and PostgreSQL first)"
 	@echo "make audit  only the dependency audit"
 	@echo "make clean  remove test output and caches (keeps .venv)"
 
@@ -37,10 +37,14 @@ setup:
 chromium:
 	@bash scripts/install-chromium.sh
 
+# The database tests start their own PostgreSQL server from Debian's package.
+postgresql:
+	@bash scripts/install-postgresql.sh
+
 app: setup
 	$(PY) scripts/run_app.py --server.address=127.0.0.1 --server.port=$(PORT) $(STREAMLIT_FLAGS)
 
-test: setup chromium
+test: setup chromium postgresql
 	@bash scripts/run-tests.sh $(PYTEST_ARGS)
 	@$(PY) scripts/audit.py
 	@$(PY) scripts/junit_summary.py test-output/junit.xml
