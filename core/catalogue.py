@@ -29,6 +29,11 @@ from core.errors import TabwrightError
 # | ("choice", [values]).
 Space = dict[str, tuple]
 
+KEEP_FEATURES = "keep_features"
+"""A model setting that belongs to its pipeline, not its estimator: keep only this many
+prepared inputs, those most related to the target (an F-test, fitted inside each fold), before
+the model (see :func:`core.prepare.build_pipeline`). Auto mode sets it on wide tables."""
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -90,6 +95,7 @@ class ModelSpec:
                 f"Choose a model for {kind}: {', '.join(s.name for s in models_for(task))}.",
             )
         kwargs = dict(params or {})
+        kwargs.pop(KEEP_FEATURES, None)  # the pipeline's step, not the estimator's
         return self.build(kind, kwargs, seed=seed,
                           class_weight=None if class_weight == "none" else class_weight,
                           n_jobs=n_jobs)
@@ -110,7 +116,7 @@ def _logistic(kind, p, *, seed, class_weight, n_jobs):
     penalty = p.pop("penalty", "l2")
     l1_ratio = {"l2": 0.0, "l1": 1.0}.get(penalty, p.pop("l1_ratio", 0.5))
     p.pop("l1_ratio", None)
-    solver = "lbfgs" if l1_ratio == 0.0 else "saga"
+    solver = p.pop("solver", "lbfgs" if l1_ratio == 0.0 else "saga")
     return linear_model.LogisticRegression(
         C=p.pop("C", 1.0), l1_ratio=l1_ratio, solver=solver, max_iter=p.pop("max_iter", 2000),
         class_weight=class_weight, random_state=seed, **p)
@@ -376,7 +382,31 @@ def default_models(task: str, *, interpretable: bool = False) -> list[str]:
     return ["dummy", linear, "random_forest", "hist_gradient_boosting"]
 
 
-def auto_portfolio(task: str, *, n_rows: int, interpretable: bool = False
+WIDE_RATIO = 1.0
+"""Feature columns per training row from which a table is wide (genes, spectra, sensors): with
+more inputs than rows, only strongly penalised or selective models can learn, so auto mode
+tries those (:func:`auto_portfolio`)."""
+MANY_FEATURES = 1_000
+"""Feature columns from which trees sample columns, whatever the rows: forests weigh √features
+at each split and boosting half of them, as the cost of a split grows with the columns."""
+ROWS_PER_FEATURE = 10
+"""On a wide table, penalised linear models keep one input per this many training rows (the
+rule of thumb of ten rows per coefficient), trees one per row (:data:`KEEP_FEATURES`)."""
+
+
+def is_wide(n_rows: int, n_features: int | None) -> bool:
+    """Whether a table with these training rows and feature columns is wide (:data:`WIDE_RATIO`).
+
+    Examples
+    --------
+    >>> is_wide(240, 5_000), is_wide(240, 20), is_wide(240, None)
+    (True, False, False)
+    """
+    return n_features is not None and n_features >= WIDE_RATIO * max(n_rows, 1)
+
+
+def auto_portfolio(task: str, *, n_rows: int, n_features: int | None = None,
+                   target_spread: float = 1.0, interpretable: bool = False
                    ) -> list[tuple[str, dict[str, Any]]]:
     """The configurations auto mode tries first, in order, before any search.
 
@@ -386,11 +416,21 @@ def auto_portfolio(task: str, *, n_rows: int, interpretable: bool = False
     the ensemble different kinds of mistakes to average out. Cheap, broad entries come first
     so that a short budget still ends with a baseline, a linear model and a boosted model.
 
+    A wide table (:func:`is_wide`) gets its own portfolio: L1-penalised models that pick their
+    few inputs themselves (lasso; logistic regression with liblinear, which fits an L1 path on
+    a few hundred rows in a tenth of a second where saga took seconds), ridge and L2 logistic
+    regression on the inputs most related to the target, boosting on as many inputs as rows,
+    and randomised trees that weigh √features at each split.
+
     Parameters
     ----------
     task : str
     n_rows : int
         Training rows. Forests get fewer trees on large data, where each tree costs more.
+    n_features : int, optional
+        Feature columns: decides :func:`is_wide` and :data:`MANY_FEATURES`.
+    target_spread : float, default=1.0
+        The target's standard deviation (regression): lasso's penalty scales with it.
     interpretable : bool
         Only models a person can read.
 
@@ -402,33 +442,94 @@ def auto_portfolio(task: str, *, n_rows: int, interpretable: bool = False
     --------
     >>> [m for m, _ in auto_portfolio("regression", n_rows=1000)][:3]
     ['dummy', 'ridge', 'hist_gradient_boosting']
+    >>> [m for m, _ in auto_portfolio("regression", n_rows=240, n_features=5000)][:3]
+    ['dummy', 'lasso', 'ridge']
     """
     kind = task_kind(task)
     linear = "logistic_regression" if kind == "classification" else "ridge"
+    wide = is_wide(n_rows, n_features)
+    if wide:
+        return _wide_portfolio(task, n_rows, target_spread, interpretable)
     if interpretable:
         return [("dummy", {}), (linear, {}), ("decision_tree", {})]
     trees = 300 if n_rows <= 5_000 else 100
     strong_linear = ({"C": 0.1} if kind == "classification" else {"alpha": 10.0})
+    many = n_features is not None and n_features >= MANY_FEATURES
+    sampled = {"max_features": 0.5} if many else {}
     return [
         ("dummy", {}),
         (linear, {}),
-        ("hist_gradient_boosting", {}),
+        ("hist_gradient_boosting", sampled),
         # Slower learning with smaller, regularised trees: better on small or noisy tables.
         ("hist_gradient_boosting", {"learning_rate": 0.05, "max_iter": 500, "max_leaf_nodes": 15,
-                                    "min_samples_leaf": 10, "l2_regularization": 1.0}),
+                                    "min_samples_leaf": 10, "l2_regularization": 1.0, **sampled}),
         # Fully grown randomised trees: the most different from boosting, so they blend well.
         ("extra_trees", {"n_estimators": trees, "min_samples_leaf": 1,
-                         "max_features": "sqrt" if kind == "classification" else 0.7}),
+                         "max_features": "sqrt" if kind == "classification" or many else 0.7}),
         (linear, strong_linear),
         # Smoother randomised trees: the strongest single model on the small noisy tables.
-        ("extra_trees", {"n_estimators": trees, "min_samples_leaf": 2, "max_features": 0.5}),
+        ("extra_trees", {"n_estimators": trees, "min_samples_leaf": 2,
+                         "max_features": "sqrt" if many else 0.5}),
         ("random_forest", {"n_estimators": trees, "min_samples_leaf": 1,
-                           "max_features": "sqrt" if kind == "classification" else 0.5}),
+                           "max_features": "sqrt" if kind == "classification" or many else 0.5}),
         # Bigger trees, more rounds and patient early stopping: large or interaction-rich data.
         ("hist_gradient_boosting", {"learning_rate": 0.1, "max_iter": 1000, "max_leaf_nodes": 63,
                                     "min_samples_leaf": 20, "l2_regularization": 1.0,
-                                    "n_iter_no_change": 30}),
+                                    "n_iter_no_change": 30, **sampled}),
     ]
+
+
+def _wide_portfolio(task: str, n_rows: int, target_spread: float, interpretable: bool
+                    ) -> list[tuple[str, dict[str, Any]]]:
+    """:func:`auto_portfolio` for a wide table: sparse and penalised first."""
+    keep_linear = {KEEP_FEATURES: max(10, n_rows // ROWS_PER_FEATURE)}
+    if task == "regression":
+        lasso = [("lasso", {"alpha": 0.03 * target_spread})]
+        linear = [*lasso, ("ridge", {**keep_linear, "alpha": 10.0}),
+                  ("elastic_net", {"alpha": 0.05 * target_spread, "l1_ratio": 0.5})]
+        strong = [("lasso", {"alpha": 0.1 * target_spread})]
+    elif task == "binary":
+        l1 = {"penalty": "l1", "solver": "liblinear"}
+        lasso = [("logistic_regression", {**l1, "C": 0.1})]
+        linear = [*lasso, ("logistic_regression", {**keep_linear, "C": 0.1})]
+        strong = [("logistic_regression", {**l1, "C": 0.03})]
+    else:  # liblinear fits two classes only, and saga's L1 takes seconds a fit here
+        lasso = [("logistic_regression", {**keep_linear, "C": 0.1})]
+        linear = [*lasso, ("logistic_regression", {KEEP_FEATURES: 4 * keep_linear[KEEP_FEATURES],
+                                                   "C": 0.03})]
+        strong = []
+    if interpretable:
+        return [("dummy", {}), *lasso, ("decision_tree", {KEEP_FEATURES: n_rows})]
+    return [
+        ("dummy", {}),
+        *linear,
+        ("hist_gradient_boosting", {KEEP_FEATURES: n_rows, "learning_rate": 0.05,
+                                    "max_leaf_nodes": 8, "min_samples_leaf": 10,
+                                    "l2_regularization": 1.0, "max_features": 0.5}),
+        ("extra_trees", {"n_estimators": 300, "min_samples_leaf": 1, "max_features": "sqrt"}),
+        *strong,
+        ("random_forest", {KEEP_FEATURES: n_rows, "n_estimators": 300, "max_features": "sqrt"}),
+    ]
+
+
+def wide_reason(n_rows: int, n_features: int) -> str:
+    """Why auto mode chooses differently on a wide table, in words (the plan and the run say it)."""
+    return (f"Wide table: {n_features:,} feature columns for {n_rows:,} training rows. With more "
+            "columns than rows, auto mode tries models that can still learn: L1-penalised ones "
+            "that pick their few inputs (lasso; L1 logistic regression for two classes), ridge "
+            "and logistic regression on the inputs most related to the target (one per "
+            f"{ROWS_PER_FEATURE} "
+            "training rows, chosen inside each fold), boosting on as many inputs as rows, and "
+            "trees that weigh √features at each split. k-NN, kernel SVMs and neural networks are "
+            "not tried: distances over thousands of columns say little, and a network would have "
+            "more weights than there are rows.")
+
+
+def wide_search_models(task: str) -> list[str]:
+    """The model families auto mode's search tries on a wide table (see :func:`auto_space`)."""
+    if task_kind(task) == "regression":
+        return ["lasso", "elastic_net", "ridge", "hist_gradient_boosting"]
+    return ["logistic_regression", "hist_gradient_boosting", "extra_trees"]
 
 
 # Auto mode searches a narrower space than a user may: a trial must not cost much more than
@@ -444,13 +545,41 @@ _AUTO_SPACE: dict[str, Space] = {
 }
 
 
-def auto_space(name: str) -> Space:
+def auto_space(name: str, *, task: str | None = None, n_rows: int | None = None,
+               n_features: int | None = None, target_spread: float = 1.0) -> Space:
     """The search space auto mode uses for ``name``: its space, narrowed where a setting's
     cost cannot be predicted from the portfolio's fits.
+
+    On a wide table (``n_rows`` and ``n_features`` given, :func:`is_wide`) the space follows
+    :func:`auto_portfolio`'s wide entries: strong penalties (lasso's scaled by
+    ``target_spread``), how many inputs to keep, L1 with liblinear for two classes, and trees
+    that weigh √features or fewer at each split.
 
     Examples
     --------
     >>> auto_space("logistic_regression")["penalty"]
     ('choice', ['l2'])
+    >>> auto_space("logistic_regression", task="binary", n_rows=240, n_features=5000)["solver"]
+    ('choice', ['liblinear'])
     """
-    return {**get(name).space, **_AUTO_SPACE.get(name, {})}
+    space = {**get(name).space, **_AUTO_SPACE.get(name, {})}
+    if n_rows is None or not is_wide(n_rows, n_features):
+        return space
+    linear_keep = max(10, n_rows // ROWS_PER_FEATURE)
+    keep = ("int", linear_keep, max(linear_keep + 1, min(n_features, 2_000)), "log")
+    wide: dict[str, Space] = {
+        "logistic_regression": (
+            {"C": ("float", 0.01, 1.0, "log"), "penalty": ("choice", ["l1"]),
+             "solver": ("choice", ["liblinear"])} if task == "binary" else
+            {"C": ("float", 0.003, 1.0, "log"), "penalty": ("choice", ["l2"]), KEEP_FEATURES: keep}),
+        "ridge": {"alpha": ("float", 0.1, 1e4, "log"), KEEP_FEATURES: keep},
+        "lasso": {"alpha": ("float", 0.003 * target_spread, 0.3 * target_spread, "log")},
+        "elastic_net": {"alpha": ("float", 0.003 * target_spread, 0.3 * target_spread, "log"),
+                        "l1_ratio": ("float", 0.1, 0.9, "linear")},
+        "hist_gradient_boosting": {KEEP_FEATURES: ("int", min(n_rows, n_features), min(n_features,
+                                                                                     4 * n_rows), "log"),
+                                   "max_features": ("float", 0.1, 1.0, "log")},
+        "extra_trees": {"max_features": ("choice", ["sqrt", "log2"])},
+        "random_forest": {"max_features": ("choice", ["sqrt", "log2"])},
+    }
+    return {**space, **wide.get(name, {})}

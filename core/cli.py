@@ -7,6 +7,7 @@ for a bug (set ``TABWRIGHT_DEBUG=1`` to see its traceback).
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 import traceback
@@ -24,8 +25,16 @@ from core.deliver import (
 )
 from core.errors import TabwrightError
 from core.explore import profile_table
-from core.ingest import detect_task, infer_roles, read_table, to_safe_csv
-from core.recipe import Recipe
+from core.ingest import (
+    LoadedTable,
+    PasswordRequired,
+    detect_task,
+    infer_roles,
+    read_query,
+    read_table,
+    to_safe_csv,
+)
+from core.recipe import DataSource, Recipe
 from core.train import describe, estimate_run, train, training_plan
 
 
@@ -52,21 +61,57 @@ def _write_file(target: str, payload: bytes) -> None:
                              "Choose a path in a folder you can write to.") from None
 
 
-def _load(path: str):
+def _load(path: str, *, sheet: str | None = None) -> LoadedTable:
     if not Path(path).exists():
         raise TabwrightError(f"No file at {path!r}.", "Check the path and try again.")
     if Path(path).is_dir():
-        raise TabwrightError(f"{path!r} is a folder, not a CSV file.", "Pass the path of a CSV file.")
-    return read_table(path)
+        raise TabwrightError(f"{path!r} is a folder, not a data file.",
+                             "Pass the path of a CSV, Excel or Parquet file.")
+    return read_table(path, sheet=sheet)
+
+
+def _data(args: argparse.Namespace,
+          source: DataSource | None = None) -> tuple[LoadedTable, DataSource | None]:
+    """The table a command reads: its file, ``--sql QUERY --db URL``, or a recipe's query."""
+    if args.data and (args.sql or args.db):
+        raise TabwrightError("Give a data file or --sql with --db, not both.",
+                             "Drop the file to read the query, or the query to read the file.")
+    if args.data:
+        return _load(args.data, sheet=args.sheet), None
+    if args.sql or args.db:
+        if not (args.sql and args.db):
+            raise TabwrightError("--sql and --db go together: the query and the database URL.",
+                                 "Pass both, e.g. --sql 'SELECT * FROM customers' "
+                                 "--db postgresql://analyst@db.example.com/sales.")
+        url, query = args.db, args.sql
+    elif source is not None:
+        url, query = source.url, source.query
+    else:
+        raise TabwrightError("A data file (or --sql QUERY --db URL) is required.",
+                             f"See 'tabwright {args.command} --help'.")
+    table = _query(url, query)
+    return table, DataSource(kind="sql", url=table.name, query=query)
+
+
+def _query(url: str, query: str) -> LoadedTable:
+    """Run a query; the password comes from TABWRIGHT_DB_PASSWORD or, in a terminal, a prompt."""
+    try:
+        return read_query(url, query, password=settings.db_password())
+    except PasswordRequired as exc:
+        if sys.stdin is None or not sys.stdin.isatty():
+            raise TabwrightError(exc.message, "Set TABWRIGHT_DB_PASSWORD to it: there is no "
+                                              "terminal here to ask for it.") from None
+    return read_query(url, query, password=getpass.getpass("Database password: "))
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
-    table = _load(args.data)
+    table, _ = _data(args)
     profile = profile_table(table.frame, target=args.target)
     data = profile.to_dict()
     data["file"] = {"name": table.name, "encoding": table.encoding, "delimiter": table.delimiter,
                     "decimal": table.decimal, "bytes": table.n_bytes, "fingerprint": table.fingerprint,
-                    "conversions": table.conversions, "notes": table.notes}
+                    "conversions": table.conversions, "notes": table.notes,
+                    "format": table.source_format, "sheet": table.sheet, "sheets": list(table.sheets)}
     if args.json is not None:
         _write_json(data, args.json)
         if args.json == "-":
@@ -123,7 +168,6 @@ def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    table = _load(args.data)
     if args.recipe:
         try:
             recipe = Recipe.from_json(Path(args.recipe).read_text(encoding="utf-8"))
@@ -132,6 +176,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                                  "Pass the path of a recipe.json.") from None
     else:
         recipe = Recipe()
+    table, recipe.source = _data(args, recipe.source)
     if args.target:
         recipe.target = args.target
     if args.task and args.task != "auto":
@@ -177,7 +222,7 @@ def _fmt(value: Any) -> str:
 
 def cmd_predict(args: argparse.Namespace) -> int:
     model, card = load_bundle(args.model, trust=args.trust)
-    table = _load(args.data)
+    table = _load(args.data, sheet=args.sheet)
     predictions, notices = predict_table(model, card, table.frame)
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
@@ -192,7 +237,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model, card = load_bundle(args.model, trust=args.trust)
-    table = _load(args.data)
+    table = _load(args.data, sheet=args.sheet)
     result = evaluate_labelled(model, card, table.frame)
     if args.json is not None:
         _write_json(result, args.json)
@@ -205,7 +250,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     model, card = load_bundle(args.model, trust=args.trust)
-    table = _load(args.data)
+    table = _load(args.data, sheet=args.sheet)
     result = check_drift(card, table.frame, model=model)
     if args.json is not None:
         _write_json(result, args.json)
@@ -229,6 +274,19 @@ def _trust_flag(parser: argparse.ArgumentParser) -> None:
                              "only for files you made yourself)")
 
 
+def _sheet_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sheet", metavar="NAME",
+                        help="the sheet to read from an Excel workbook (default: its first sheet)")
+
+
+def _query_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sql", metavar="QUERY", help="read the rows this query returns (with --db)")
+    parser.add_argument("--db", metavar="URL",
+                        help="the database as a SQLAlchemy URL without the password, e.g. "
+                             "postgresql://analyst@host:5432/sales or sqlite:///shop.db; the "
+                             "password comes from TABWRIGHT_DB_PASSWORD, or a prompt in a terminal")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="tabwright", description=(
         "From a raw CSV to a trained, evaluated, deployable model. Every command reads the same "
@@ -236,13 +294,19 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("profile", help="Column roles, task and data-quality findings of a CSV.")
-    p.add_argument("data", help="CSV/TSV file")
+    p.add_argument("data", nargs="?", help="CSV/TSV, Excel (.xlsx, .xlsm) or Parquet file "
+                                           "(or --sql with --db)")
+    _sheet_flag(p)
+    _query_flags(p)
     p.add_argument("--target", help="the column to predict (enables target-aware findings)")
     p.add_argument("--json", metavar="PATH|-", help="write the profile as JSON ('-' for stdout)")
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("train", help="Train, compare and evaluate models; write a model bundle.")
-    p.add_argument("data")
+    p.add_argument("data", nargs="?", help="CSV/TSV file (or --sql with --db, or a recipe's "
+                                           "query when --recipe has one)")
+    _sheet_flag(p)
+    _query_flags(p)
     p.add_argument("--target")
     p.add_argument("--task", choices=["auto", "binary", "multiclass", "regression", "clustering"],
                    default="auto")
@@ -263,6 +327,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("predict", help="Predict a CSV with a trained model.")
     p.add_argument("model", help="bundle folder written by 'train --out', or its model.joblib")
     p.add_argument("data")
+    _sheet_flag(p)
     _trust_flag(p)
     p.add_argument("--out", metavar="FILE|-", help="CSV output (default: stdout)")
     p.set_defaults(func=cmd_predict)
@@ -270,6 +335,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("evaluate", help="Metrics of a trained model on a labelled CSV.")
     p.add_argument("model")
     p.add_argument("data")
+    _sheet_flag(p)
     _trust_flag(p)
     p.add_argument("--json", metavar="FILE|-")
     p.set_defaults(func=cmd_evaluate)
@@ -277,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("drift", help="Compare new data with the model's training data.")
     p.add_argument("model")
     p.add_argument("data")
+    _sheet_flag(p)
     _trust_flag(p)
     p.add_argument("--json", metavar="PATH|-")
     p.set_defaults(func=cmd_drift)

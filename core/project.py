@@ -18,8 +18,8 @@ from core.catalogue import default_models
 from core.deliver import RunStore
 from core.errors import TabwrightError
 from core.explore import Finding, Profile, profile_table
-from core.ingest import LoadedTable, read_table
-from core.recipe import ColumnPrep, ModelChoice, Recipe, apply_suggestion
+from core.ingest import LoadedTable, read_query, read_table
+from core.recipe import ColumnPrep, DataSource, ModelChoice, Recipe, apply_suggestion
 from core.run import TrainResult
 from core.train import RunContext, TrainingJob
 
@@ -76,11 +76,29 @@ class Project:
         }
 
 
-def load_data(project: Project, source: bytes | str, *, name: str | None = None) -> Project:
-    """Read a CSV into a fresh project (keeping the user's brief), with profile and defaults."""
-    table = read_table(source, name=name)
+def load_data(project: Project, source: bytes | str, *, name: str | None = None,
+              sheet: str | None = None) -> Project:
+    """Read a file (CSV, a workbook's ``sheet``, Parquet) into a fresh project (keeping the
+    user's brief), with profile and defaults."""
+    table = read_table(source, name=name, sheet=sheet)
+    return load_table(project, table)
+
+
+def load_query(project: Project, url: str, query: str, *, password: str | None = None) -> Project:
+    """Run a database query into a fresh project; the recipe records the query as its source.
+
+    The source holds the URL without its password (see :func:`core.ingest.read_query`), so
+    repeating the run asks for the password again.
+    """
+    table = read_query(url, query, password=password)
+    return load_table(project, table, source=DataSource(kind="sql", url=table.name, query=query))
+
+
+def load_table(project: Project, table: LoadedTable, *, source: DataSource | None = None) -> Project:
+    """A table already read, as a fresh project (keeping the user's brief), with profile and
+    defaults; ``source`` records where it came from when that was not a file."""
     profile = profile_table(table.frame, codes=table.codes)
-    recipe = Recipe(brief=dataclasses.replace(project.recipe.brief))
+    recipe = Recipe(brief=dataclasses.replace(project.recipe.brief), source=source)
     recipe = recommended_recipe(profile, recipe)
     cleared = "Loaded new data: earlier results were cleared." if project.result is not None else None
     return Project(table=table, profile=profile, recipe=recipe, cleared=cleared)
@@ -232,7 +250,8 @@ def _with_recipe(project: Project, recipe: Recipe, *, reason: str) -> Project:
 def recommended_recipe(profile: Profile, recipe: Recipe) -> Recipe:
     """Sensible defaults from the profile's findings: what a careful data scientist would do.
 
-    Identifiers, constants and critical leakage suspects are dropped; many-level categories
+    Identifiers, constants and critical leakage suspects (a column that gives the target away
+    alone, or one computed from the target and another column) are dropped; many-level categories
     are target-encoded; an imbalanced binary target gets a metric that does not reward the
     majority class. Every default can be changed on the Prepare and Model pages.
     """
@@ -241,7 +260,8 @@ def recommended_recipe(profile: Profile, recipe: Recipe) -> Recipe:
         s = finding.suggestion
         if s is None:
             continue
-        critical_leak = finding.code == "target_leakage" and finding.severity == "critical"
+        critical_leak = finding.code in ("target_leakage", "pair_leakage") and \
+            finding.severity == "critical"
         if s.action == "drop_columns" and (finding.code in ("identifier", "constant") or critical_leak):
             for column in s.params.get("columns", []):
                 if column != r.target and column not in r.drop:

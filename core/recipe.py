@@ -22,6 +22,7 @@ import difflib
 import json
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from core.errors import TabwrightError
 from core.metrics import OPTIMISABLE, default_metric, metrics_for
@@ -36,9 +37,11 @@ SCALE = ("auto", "none", "standard", "minmax", "robust", "yeo_johnson")
 ENCODE = ("auto", "onehot", "ordinal", "target")
 PRECISION = ("auto", "float64", "float32")
 SELECTION = ("none", "variance", "l1", "mutual_info")
+REDUCE = ("none", "pca", "svd")
 VALIDATION = ("auto", "kfold", "stratified", "repeated", "group", "timeseries", "loo")
 SEARCH = ("none", "grid", "random", "optuna")
 CLASS_WEIGHT = ("none", "balanced")
+SOURCE_KINDS = ("sql",)
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ BOUNDS: dict[str, Bounds] = {
     "preparation.rare_min_fraction": Bounds(0.0, 0.5),
     "preparation.target_encode_above": Bounds(2, 1_000_000, integer=True),
     "preparation.text_max_features": Bounds(10, 20_000, integer=True),
+    "preparation.reduce.components": Bounds(1, 10_000, integer=True),
+    "preparation.reduce.variance": Bounds(0.1, 0.999),
     "features.k": Bounds(1, 100_000, integer=True),
     "split.test_size": Bounds(0.05, 0.5),
     "validation.folds": Bounds(2, 20, integer=True),
@@ -156,6 +161,38 @@ class ColumnPrep:
 
 
 @dataclass
+class Reduction:
+    """Fewer model inputs: a dimensionality-reduction step after preparation and selection.
+
+    Attributes
+    ----------
+    method : str
+        ``none``; ``pca`` (principal components of the centred inputs); or ``svd`` (truncated
+        SVD, not centred, so TF-IDF text stays sparse until it is reduced).
+    components : int
+        How many components to keep (fewer when the data has fewer inputs or rows).
+    variance : float or None
+        PCA only: keep the fewest components that explain this share of the variance,
+        instead of ``components``.
+    """
+
+    method: str = "none"
+    components: int = 10
+    variance: float | None = None
+
+    def validate(self) -> None:
+        _check_choice("dimensionality reduction", self.method, REDUCE)
+        _check_number("components", self.components, "preparation.reduce.components")
+        if self.variance is not None:
+            _check_number("share of variance to keep", self.variance, "preparation.reduce.variance")
+            if self.method == "svd":
+                raise TabwrightError(
+                    f"A share of variance to keep ({self.variance!r}) must go with pca, got svd.",
+                    "Keep a number of components with svd, or choose pca.",
+                )
+
+
+@dataclass
 class Preparation:
     """Defaults for every column, plus per-column overrides.
 
@@ -169,6 +206,9 @@ class Preparation:
     the prepared matrix (what a refit on many rows holds in memory); ``auto`` picks it when
     that matrix would hold more than 20 million numbers as ``float64``, and training writes
     the choice it made into the resolved recipe.
+
+    ``reduce`` turns the prepared inputs into fewer components inside the pipeline
+    (:class:`Reduction`); a recipe without it reduces nothing.
     """
 
     numeric_impute: str = "median"
@@ -181,6 +221,7 @@ class Preparation:
     datetime_parts: list[str] = field(default_factory=lambda: ["year", "month", "dayofweek"])
     text_max_features: int = 300
     precision: str = "auto"
+    reduce: Reduction = field(default_factory=Reduction)
     columns: dict[str, ColumnPrep] = field(default_factory=dict)
 
     def validate(self) -> None:
@@ -199,6 +240,7 @@ class Preparation:
         for part in self.datetime_parts:
             _check_choice("datetime part", part,
                           ("year", "month", "day", "dayofweek", "hour", "dayofyear", "quarter"))
+        self.reduce.validate()
         for name, prep in self.columns.items():
             prep.validate(name)
 
@@ -321,6 +363,40 @@ class Brief:
 
 
 @dataclass
+class DataSource:
+    """Where the data came from when it was not a file: a query, so a run can be repeated.
+
+    Attributes
+    ----------
+    kind : str
+        ``"sql"``: ``query`` run against the database at ``url``.
+    url : str
+        A SQLAlchemy URL without its password (it is supplied again when the query is re-run).
+    query : str
+        The query, as it was run.
+    """
+
+    kind: str = "sql"
+    url: str = ""
+    query: str = ""
+
+    def validate(self) -> None:
+        _check_choice("data source kind", self.kind, SOURCE_KINDS)
+        for what, value in (("url", self.url), ("query", self.query)):
+            if not isinstance(value, str) or not value.strip():
+                raise TabwrightError(f"source.{what} must be non-empty text, got {value!r}.",
+                                     "Use a recipe.json written by tabwright.")
+        try:
+            password = urlsplit(self.url).password
+        except ValueError:
+            password = None
+        if password is not None:
+            raise TabwrightError("source.url must not hold a password, got one.",
+                                 "Remove the password from the URL; supply it when the query "
+                                 "is run (TABWRIGHT_DB_PASSWORD on the command line).")
+
+
+@dataclass
 class Recipe:
     """Everything decided about one model, and nothing that was fitted.
 
@@ -328,7 +404,8 @@ class Recipe:
     the data when it is. ``auto`` with ``time_budget`` lets tabwright choose models and
     hyperparameters itself within that wall-clock budget. ``ensemble`` averages the chosen
     models' predictions (weighted by ``ModelChoice.weight``) when that wins on validation in
-    auto mode, and always when set on a fixed list of models.
+    auto mode, and always when set on a fixed list of models. ``source`` says where the data
+    came from when it was a database query (``None`` for a file).
     """
 
     target: str | None = None
@@ -349,6 +426,7 @@ class Recipe:
     metric: str | None = None
     seed: int = 0
     brief: Brief = field(default_factory=Brief)
+    source: DataSource | None = None
     version: int = RECIPE_VERSION
 
     # ---- validation -------------------------------------------------------------------
@@ -390,6 +468,8 @@ class Recipe:
         for part in (self.preparation, self.features, self.split, self.validation,
                      self.imbalance, self.search, self.brief):
             part.validate()
+        if self.source is not None:
+            self.source.validate()
         if self.target and self.target in self.drop:
             raise TabwrightError(
                 f"The target {self.target!r} cannot also be dropped.",
@@ -438,7 +518,12 @@ class Recipe:
 
     # ---- serialisation ----------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
+        data = dataclasses.asdict(self)
+        if self.source is None:  # a file's recipe reads exactly as before sources existed
+            del data["source"]
+        if self.preparation.reduce == Reduction():  # as before reductions existed, too
+            del data["preparation"]["reduce"]
+        return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
         return json.dumps(self.to_dict(), indent=indent, sort_keys=False, allow_nan=False)
@@ -480,7 +565,7 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
     kwargs: dict[str, Any] = {}
     for name, value in data.items():
         sub = _SUBTYPES.get((cls.__name__, name))
-        if sub is None:
+        if sub is None or (value is None and (cls.__name__, name) in _NULLABLE):
             kwargs[name] = value
         elif sub == "columns":
             if not isinstance(value, dict):
@@ -518,9 +603,12 @@ _SUBTYPES: dict[tuple[str, str], Any] = {
     ("Recipe", "imbalance"): Imbalance,
     ("Recipe", "search"): Search,
     ("Recipe", "brief"): Brief,
+    ("Recipe", "source"): DataSource,
     ("Recipe", "models"): "models",
     ("Preparation", "columns"): "columns",
+    ("Preparation", "reduce"): Reduction,
 }
+_NULLABLE = {("Recipe", "source")}
 
 
 def diff(old: Recipe, new: Recipe) -> list[dict[str, Any]]:
@@ -534,7 +622,8 @@ def diff(old: Recipe, new: Recipe) -> list[dict[str, Any]]:
         elif a != b:
             changes.append({"path": path, "old": a, "new": b})
 
-    walk(old.to_dict(), new.to_dict(), "")
+    # Every setting, also those to_dict leaves out at their defaults (source, reduce).
+    walk(dataclasses.asdict(old), dataclasses.asdict(new), "")
     return changes
 
 

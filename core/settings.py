@@ -37,7 +37,16 @@ class Limits:
         default=5_000_000, metadata={"doc": "Most data rows read from one file."}
     )
     max_columns: int = dataclasses.field(
-        default=2_000, metadata={"doc": "Most columns in one file."}
+        default=100_000,
+        metadata={"doc": "Most columns in one file: a sanity cap; max_cells bounds the size."},
+    )
+    # 100M cells: 800 MB of numbers in memory (text takes more). The journey peaks at about 3×
+    # the table (README, Large data), so the server and max_concurrent_trainings such tables
+    # at once fit in a 24 GB machine; a 1 GiB upload rarely holds more.
+    max_cells: int = dataclasses.field(
+        default=100_000_000,
+        metadata={"doc": "Most cells (rows × columns) in one table, e.g. 5,000,000 × 20 or "
+                         "20,000 × 5,000."},
     )
     max_field_chars: int = dataclasses.field(
         default=100_000, metadata={"doc": "Longest single cell, in characters."}
@@ -58,6 +67,10 @@ class Limits:
     )
     profile_sample_rows: int = dataclasses.field(
         default=50_000, metadata={"doc": "Rows drawn at random for the full ydata-profiling report."}
+    )
+    db_timeout_seconds: int = dataclasses.field(
+        default=120,
+        metadata={"doc": "Longest time one database query may run (or take to connect), in seconds."},
     )
 
     @classmethod
@@ -83,6 +96,56 @@ class Limits:
                     )
                 values[f.name] = value
         return cls(**values)
+
+    def check_shape(self, n_rows: int | None, n_columns: int, *, what: str = "The table",
+                    at_least: bool = False) -> None:
+        """Refuse a table over :attr:`max_columns`, :attr:`max_rows` or :attr:`max_cells`.
+
+        Every reader calls it as soon as it knows the shape, before the heavy work.
+
+        Parameters
+        ----------
+        n_rows : int or None
+            Data rows; None when only the header is known yet (the cell limit waits).
+        n_columns : int
+            Columns.
+        what : str, default="The table"
+            What is refused, at the start of the message (e.g. "The query's result").
+        at_least : bool, default=False
+            The counts are lower bounds (part of the file was read): the message says so.
+
+        Raises
+        ------
+        TabwrightError
+            Naming the limit, its environment variable and the counts.
+
+        Examples
+        --------
+        >>> try:
+        ...     Limits(max_cells=1_000).check_shape(300, 5)
+        ... except TabwrightError as error:
+        ...     print(error.message)
+        The table must have at most 1,000 cells (rows × columns, limit max_cells), got 300 × 5 = 1,500.
+        """
+        got = "at least " if at_least else ""
+        if n_columns > self.max_columns:
+            raise TabwrightError(
+                f"{what} must have at most {self.max_columns:,} columns (limit max_columns), "
+                f"got {got}{n_columns:,}.",
+                "Set TABWRIGHT_MAX_COLUMNS to raise it, or remove columns you do not need.")
+        if n_rows is None:
+            return
+        if n_rows > self.max_rows:
+            raise TabwrightError(
+                f"{what} must have at most {self.max_rows:,} rows (limit max_rows), "
+                f"got {got}{n_rows:,}.",
+                "Set TABWRIGHT_MAX_ROWS to raise it, or upload a sample of the rows.")
+        if n_rows * n_columns > self.max_cells:
+            raise TabwrightError(
+                f"{what} must have at most {self.max_cells:,} cells (rows × columns, limit "
+                f"max_cells), got {got}{n_rows:,} × {n_columns:,} = {n_rows * n_columns:,}.",
+                "Set TABWRIGHT_MAX_CELLS to raise it, or upload a sample of the rows or fewer "
+                "columns.")
 
     @classmethod
     def describe(cls) -> list[tuple[str, object, str]]:
@@ -113,6 +176,9 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
      "How long the Train page keeps redrawing a running training before it waits for a click."),
     ("TABWRIGHT_DEBUG", "(unset)",
      "1 to let the command line show the traceback of a bug instead of one line."),
+    ("TABWRIGHT_DB_PASSWORD", "(unset)",
+     "The database password for a query's URL on the command line (recipes never hold one); "
+     "without it the command line asks for it when it runs in a terminal."),
 )
 
 
@@ -164,6 +230,11 @@ def poll_seconds() -> float:
     except ValueError:
         raise TabwrightError(f"TABWRIGHT_POLL_SECONDS must be a number of seconds, got {raw!r}.",
                              "Set it to a number such as 0 or 3600, or unset it.") from None
+
+
+def db_password() -> str | None:
+    """The database password the command line uses (``TABWRIGHT_DB_PASSWORD``), if set."""
+    return os.environ.get("TABWRIGHT_DB_PASSWORD") or None
 
 
 def debug() -> bool:

@@ -11,7 +11,9 @@ import streamlit as st
 
 from core.explore import (
     RELATION_READINGS,
+    chart_order,
     correlation_columns,
+    correlation_note,
     eda,
     linked_view_choices,
     missing_reading,
@@ -47,10 +49,23 @@ def _relation(fingerprint: str, rows: int, feature: str, target: str, task: str,
     return eda.target_relation_data(sample, feature, target, task=task, feature_role=role)
 
 
+@st.cache_data(show_spinner=False, max_entries=32)
+def _ranked(fingerprint: str, target: str | None, task: str | None,
+            roles: tuple[tuple[str, str], ...], _frame: pd.DataFrame) -> list[str] | None:
+    return chart_order(_frame, dict(roles), target=target, task=task)
+
+
+def ranked(project: Project) -> list[str] | None:
+    """The feature columns, most informative first, on a table too wide to offer them all."""
+    return _ranked(project.table.fingerprint, project.recipe.target, project.recipe.task,
+                   tuple(sorted(project.effective_roles().items())), project.frame)
+
+
 def charts(project: Project, rows: int) -> None:
     frame, fingerprint = project.frame, project.table.fingerprint
     roles = project.effective_roles()
     target, task = project.recipe.target, project.recipe.task
+    order = ranked(project)
     note = eda.sample_note(len(frame), rows)
     if note:
         st.caption(f"🎲 {note}")
@@ -78,7 +93,7 @@ def charts(project: Project, rows: int) -> None:
         right.plotly_chart(eda.missing_pattern_figure(missing), key="chart_missing_pattern")
 
     st.subheader("Correlation between numeric columns")
-    numeric = tuple(correlation_columns(columns, roles, target=target, task=task))
+    numeric = tuple(correlation_columns(columns, roles, target=target, task=task, ranked=order))
     correlation = _correlation(fingerprint, rows, numeric, frame)
     if correlation is None:
         st.caption("Fewer than two numeric columns: nothing to correlate.")
@@ -86,6 +101,9 @@ def charts(project: Project, rows: int) -> None:
         _ui.explain("Pearson's r from −1 to 1: how close two columns are to a straight-line "
                     "relationship. Near ±1 means near-copies; 0 means no straight-line link "
                     "(there may still be a curved one).")
+        left_out = correlation_note(correlation["columns"], roles, target=target, task=task)
+        if left_out:
+            st.caption(escape_markdown(left_out))
         st.plotly_chart(eda.correlation_figure(correlation), key="chart_correlation")
         pairs = strongest_pairs(correlation)
         if pairs:
@@ -95,12 +113,14 @@ def charts(project: Project, rows: int) -> None:
     if not target or task not in ("binary", "multiclass", "regression"):
         st.info("Choose a target on the Model page to see how each feature relates to it.")
         return
-    features = relation_features(columns, roles, target=target)
+    features = relation_features(columns, roles, target=target, ranked=order)
     if not features:
         st.caption("No feature columns to compare.")
         return
     left, right = st.columns([3, 1])
-    feature = left.selectbox("Feature", features, key="explore_feature")
+    feature = left.selectbox("Feature", features, key="explore_feature",
+                             help="Most related to the target first; type to search."
+                             if order else None)
     violin = right.toggle("Violin instead of box", key="explore_violin",
                           help="A violin shows the whole shape of the distribution; a box shows "
                                "the quartiles and outliers.")
@@ -120,7 +140,7 @@ def linked(project: Project) -> None:
 
     frame, roles, target = project.frame, project.effective_roles(), project.recipe.target
     choices = linked_view_choices(frame, project.profile, roles, target=target,
-                                  task=project.recipe.task)
+                                  task=project.recipe.task, ranked=ranked(project))
     if choices is None:
         st.info("Linked views need at least two numeric columns.")
         return

@@ -9,7 +9,7 @@ from core.errors import TabwrightError
 from core.explore import Finding, assess_signal, eda, signal_tables
 from core.formatting import escape_markdown
 from core.project import Project, apply_finding, finding_key
-from pages import _ui
+from pages import _column_filter, _ui
 
 SEVERITY = {"critical": ("🛑", "red", "Critical"), "warning": ("⚠️", "orange", "Warning"),
             "info": ("ℹ️", "blue", "Note")}
@@ -35,7 +35,10 @@ def quality(project: Project) -> None:
                 "is a clear fix — a button that adds it to the recipe. Nothing changes the data "
                 "itself; every fix can be undone on the Prepare page.")
     seen: set[str] = set()
-    for finding in findings:
+    shown = _column_filter.shown_positions(
+        [f"{' '.join(f.columns)} {f.code} {f.message}" for f in findings], key="findings",
+        noun="findings")
+    for finding in (findings[i] for i in shown):
         key = finding_key(finding)
         widget_key = f"apply_{key}" if key not in seen else f"apply_{key}_{len(seen)}"
         seen.add(key)

@@ -1,8 +1,7 @@
-"""Data: upload a CSV or pick a sample, see how it was read, and check what each column is."""
+"""Data: upload a file or pick a sample, see how it was read, and check what each column is."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -10,12 +9,11 @@ from typing import Any
 import streamlit as st
 
 from core import settings as limits_module
-from core.errors import TabwrightError
 from core.formatting import escape_markdown, format_percent
-from core.ingest import DELIMITER_NAMES, ROLE_HELP, role_overrides, role_table
+from core.ingest import ROLE_HELP, role_overrides, role_table
 from core.project import Project, load_data, set_target, update_recipe
 from core.recipe import ROLES
-from pages import _state, _ui
+from pages import _data_sql, _data_upload, _state, _ui
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 PREVIEW_ROWS = 20
@@ -37,35 +35,6 @@ def _table_height(rows: int, most: int = 20) -> int:
     return 38 + 35 * min(rows, most)
 
 
-def _on_upload(key: str) -> None:
-    """Read a newly uploaded file, once: Streamlit calls this only when the upload changes.
-    Then the upload itself is let go (the loaded table is what the app keeps)."""
-    uploaded = _state.widget_value(key)
-    if uploaded is None:
-        return
-    try:
-        _read_upload(uploaded)
-    finally:
-        _state.release_upload(key)
-
-
-def _read_upload(uploaded: Any) -> None:
-    raw = uploaded.getvalue()
-    project = _state.project()
-    if project.table is not None and hashlib.sha256(raw).hexdigest() == project.table.fingerprint:
-        _state.flash("info", "That file is already loaded.")
-        return
-    try:
-        updated = load_data(project, raw, name=uploaded.name)
-    except TabwrightError as exc:
-        kept = " Your previous data and choices are kept." if project.table is not None else ""
-        hint = f"\n\n{escape_markdown(exc.hint)}" if exc.hint else ""
-        _state.flash("error", f"**{escape_markdown(exc.message)}**{hint}{kept}")
-        return
-    _state.set_project(updated)
-    _state.flash("success", f"Loaded {escape_markdown(uploaded.name)}: {updated.table.summary()}.")
-
-
 def _load_sample(project: Project, sample: dict[str, Any]) -> Project:
     loaded = load_data(project, str(SAMPLE_DIR / sample["file"]), name=sample["file"])
     return set_target(loaded, sample["target"], task=sample.get("task"))
@@ -75,12 +44,13 @@ def _upload_and_samples(project: Project) -> None:
     limits = limits_module.current()
     key = _state.upload_key()
     st.file_uploader(
-        "Upload a CSV or TSV file with a header row", type=["csv", "tsv", "txt", "gz", "zip"],
-        key=key, on_change=_on_upload, args=(key,),
-        help="Plain text with one row per line. Encoding, delimiter and decimal mark are "
-             "detected for you; .gz and single-file .zip uploads are unpacked.")
+        "Upload a CSV, TSV, Excel or Parquet file with a header row", type=_data_upload.UPLOAD_TYPES,
+        key=key, on_change=_data_upload.on_upload, args=(key,),
+        help="A CSV's encoding, delimiter and decimal mark are detected for you; .gz and "
+             "single-file .zip uploads are unpacked. In an Excel workbook (.xlsx, .xlsm) the first "
+             "sheet is read, and you can choose another; the header row is found below any title.")
     st.caption(f"Up to {_size_in_words(limits.max_upload_bytes)}, "
-               f"{limits.max_rows:,} rows and {limits.max_columns:,} columns. "
+               f"{limits.max_rows:,} rows, {limits.max_columns:,} columns and {limits.max_cells:,} cells. "
                "The file stays on this server; nothing is sent anywhere else.")
     st.markdown("**Or try a sample**")
     samples = _samples()
@@ -95,12 +65,14 @@ def _upload_and_samples(project: Project) -> None:
                                success=f"Loaded the {sample['name']} sample; the target is "
                                        f"'{sample['target']}'."):
                     st.rerun()
+    _data_sql.query_form(project)
 
 
 def _how_it_was_read(project: Project) -> None:
     table, profile = project.table, project.profile
     st.subheader(escape_markdown(table.name))
     st.caption(table.summary())
+    _data_upload.sheet_chooser(project)
     a, b, c, d, e = st.columns(5)
     a.metric("Rows", f"{profile.rows:,}")
     b.metric("Columns", f"{len(profile.columns):,}")
@@ -108,11 +80,8 @@ def _how_it_was_read(project: Project) -> None:
     d.metric("Duplicate rows", f"{profile.duplicate_rows:,}")
     e.metric("Memory", _size_in_words(profile.memory_bytes))
     with st.expander("How the file was read", expanded=bool(table.conversions or table.notes)):
-        st.markdown(
-            f"- **Encoding:** {table.encoding}\n"
-            f"- **Delimiter:** {DELIMITER_NAMES.get(table.delimiter, repr(table.delimiter))}\n"
-            f"- **Decimal mark:** {'comma (1,5)' if table.decimal == ',' else 'point (1.5)'}\n"
-            f"- **Size:** {_size_in_words(table.n_bytes)}")
+        st.markdown("".join(f"- **{what}:** {escape_markdown(how)}\n" for what, how in table.details())
+                    + f"- **Size:** {_size_in_words(table.n_bytes)}")
         if table.conversions:
             st.markdown("**Conversions**")
             st.markdown("\n".join(f"- **{escape_markdown(column)}**: {escape_markdown(what)}"

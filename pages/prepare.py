@@ -20,7 +20,7 @@ from core.prepare import (
 )
 from core.project import Project, recommendation_reasons, update_recipe
 from core.recipe import Recipe
-from pages import _prepare_form, _ui
+from pages import _prepare_form, _prepare_reduce, _ui
 
 STYLES = {"linear": "Linear, distance and neural models (one-hot, scaled)",
           "tree": "Tree models (category codes, unscaled)"}
@@ -114,6 +114,9 @@ def _before_after(project: Project) -> None:
     st.markdown(f"**What the model sees** — {preview.prepared.shape[1]} inputs "
                 f"({STYLES[style].split(' (')[0].lower()})")
     st.dataframe(preview.prepared)
+    if recipe.preparation.reduce.method != "none":
+        st.caption("With the reduction below, every model gets these inputs as for linear models, "
+                   "then the components made from them.")
     _ui.explain(f"For this preview the preparation was fitted on {preview.fitted_on}. In training "
                 "it is fitted inside each cross-validation fold, on training rows only, so "
                 "nothing about the validation rows leaks into it.")
@@ -128,4 +131,6 @@ _ui.explain("Models need numbers without gaps. Here you decide how each column g
 _form(project)
 st.divider()
 _before_after(project)
+st.divider()
+_prepare_reduce.section(project)
 _ui.next_step("prepare")

@@ -557,7 +557,8 @@ def case_too_many_columns() -> Case:
     header = ",".join(f"c{i}" for i in range(5_001))
     row = ",".join("1" for _ in range(5_001))
     return Case("too_many_columns", f"{header}\n{row}\n".encode(),
-                Refused(("at most 2,000 columns", "got 5,001", "TABWRIGHT_MAX_COLUMNS")))
+                Refused(("at most 2,000 columns", "got 5,001", "TABWRIGHT_MAX_COLUMNS"),
+                        limits=Limits(max_columns=2_000)))
 
 
 def case_huge_field() -> Case:

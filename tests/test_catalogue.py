@@ -11,11 +11,18 @@ from sklearn.base import is_classifier, is_regressor
 from core import catalogue
 from core.catalogue import (
     CATALOGUE,
+    KEEP_FEATURES,
+    MANY_FEATURES,
+    ROWS_PER_FEATURE,
+    WIDE_RATIO,
     auto_portfolio,
     auto_space,
     default_models,
     get,
+    is_wide,
     models_for,
+    wide_reason,
+    wide_search_models,
 )
 from core.errors import TabwrightError
 
@@ -166,3 +173,65 @@ def test_task_kind():
     assert catalogue.task_kind("binary") == catalogue.task_kind("multiclass") == "classification"
     assert catalogue.task_kind("regression") == "regression"
     assert catalogue.task_kind("clustering") == "clustering"
+
+
+# --------------------------------------------------------------------------- wide tables
+
+
+def test_a_table_is_wide_from_as_many_feature_columns_as_training_rows():
+    assert is_wide(240, 5_000) and is_wide(240, int(WIDE_RATIO * 240))
+    assert not is_wide(240, int(WIDE_RATIO * 240) - 1) and not is_wide(240, None)
+
+
+@pytest.mark.parametrize("task", ["binary", "multiclass", "regression"])
+def test_a_wide_portfolio_is_penalised_selective_and_every_entry_fits(task):
+    rng = np.random.default_rng(0)
+    rows, columns = 60, 400
+    X = rng.normal(size=(rows, columns))
+    y = X[:, 0] * 3 + rng.normal(size=rows)
+    if task != "regression":
+        y = np.digitize(y, [0.0] if task == "binary" else [-1.0, 1.0])
+    portfolio = auto_portfolio(task, n_rows=rows, n_features=columns, target_spread=float(y.std()))
+    models = [m for m, _ in portfolio]
+    assert models[0] == "dummy"
+    assert not {"knn", "svr", "mlp", "linear_svm"} & set(models)
+    linear = portfolio[1]
+    if task == "regression":
+        assert linear == ("lasso", {"alpha": pytest.approx(0.03 * y.std())})
+    elif task == "binary":
+        assert linear[1] == {"penalty": "l1", "solver": "liblinear", "C": 0.1}
+    else:  # liblinear fits two classes only: L2 on the inputs most related to the target
+        assert linear[1][KEEP_FEATURES] == max(10, rows // ROWS_PER_FEATURE)
+    trees = dict((m, p) for m, p in portfolio if m in ("hist_gradient_boosting", "extra_trees"))
+    assert trees["hist_gradient_boosting"][KEEP_FEATURES] == rows
+    assert trees["extra_trees"]["max_features"] == "sqrt"
+    for model, params in portfolio:  # the estimator ignores the pipeline's setting, and fits
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            get(model).make(task, params).fit(X, y)
+    readable = auto_portfolio(task, n_rows=rows, n_features=columns, interpretable=True)
+    assert all(get(m).interpretable for m, _ in readable)
+
+
+def test_many_columns_make_trees_sample_columns_even_with_many_rows():
+    narrow = dict(auto_portfolio("regression", n_rows=50_000, n_features=20)[4:5])
+    many = auto_portfolio("regression", n_rows=50_000, n_features=MANY_FEATURES)
+    assert narrow["extra_trees"]["max_features"] == 0.7
+    assert dict(many[4:5])["extra_trees"]["max_features"] == "sqrt"
+    assert all(p.get("max_features") == 0.5 for m, p in many if m == "hist_gradient_boosting")
+
+
+def test_the_wide_search_space_follows_the_wide_portfolio():
+    wide = {"n_rows": 240, "n_features": 5_000}
+    assert auto_space("lasso", task="regression", target_spread=10.0, **wide)["alpha"] == \
+        ("float", pytest.approx(0.03), pytest.approx(3.0), "log")
+    binary = auto_space("logistic_regression", task="binary", **wide)
+    assert binary["penalty"] == ("choice", ["l1"]) and binary["solver"] == ("choice", ["liblinear"])
+    multiclass = auto_space("logistic_regression", task="multiclass", **wide)
+    assert multiclass["penalty"] == ("choice", ["l2"]) and multiclass[KEEP_FEATURES][1:3] == (24, 2_000)
+    assert auto_space("hist_gradient_boosting", task="binary", **wide)[KEEP_FEATURES][1:3] == (240, 960)
+    assert auto_space("ridge", n_rows=240, n_features=20) == auto_space("ridge")
+    assert set(wide_search_models("regression")) == {"lasso", "elastic_net", "ridge",
+                                                     "hist_gradient_boosting"}
+    assert "logistic_regression" in wide_search_models("binary")
+    assert "Wide table: 5,000 feature columns for 240 training rows." in wide_reason(240, 5_000)

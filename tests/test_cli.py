@@ -8,8 +8,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import joblib
+import numpy as np
 import pandas as pd
 import pytest
+from openpyxl import Workbook
 
 from core.cli import main
 
@@ -79,6 +82,10 @@ def test_profile_writes_json_file_and_prints_summary(datasets_dir, tmp_path):
     (["train", "DATA"], "needs --target"),
     (["profile", "DATA", "--target", "nope"], "nope"),
     (["predict", "/no/model", "DATA"], "No model found"),
+    (["profile", "--sql", "SELECT 1"], "--sql and --db go together"),
+    (["train", "DATA", "--sql", "SELECT 1", "--db", "sqlite:///x.db"], "not both"),
+    (["profile", "--sql", "SELECT 1", "--db", "mysql+nodriver://u@h/db"], "does not know"),
+    (["profile", "--sql", "SELECT 1", "--db", "sqlite:////no/such.db"], "No SQLite database file"),
 ])
 def test_bad_input_exits_2_with_one_line(args, fragment, datasets_dir):
     args = [str(datasets_dir / "titanic.csv") if a == "DATA" else a for a in args]
@@ -169,3 +176,93 @@ def test_train_plan_prints_the_plan_and_estimate_without_training(tmp_path, samp
     assert "Logistic regression" in stdout
     assert "Time: about 30 s" in stdout and "Memory: about " in stdout
     assert not out.exists()  # nothing trained, nothing written
+
+
+def _workbook_and_parquet(tmp_path):
+    """book.xlsx (a notes sheet first; the table on "Data" under a title) and the same rows as
+    data.parquet."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=160)
+    frame = pd.DataFrame({"x": x.round(3), "group": np.where(rng.random(160) < 0.5, "a", "b"),
+                          "y": np.where(x + rng.normal(scale=0.5, size=160) > 0, "yes", "no")})
+    book = Workbook()
+    book.active.title = "Notes"
+    book.active.append(["Made for the command-line test"])
+    sheet = book.create_sheet("Data")
+    sheet.append(["Survey export"])
+    sheet.append([])
+    sheet.append(list(frame.columns))
+    for row in frame.itertuples(index=False):
+        sheet.append(list(row))
+    book.save(tmp_path / "book.xlsx")
+    frame.to_parquet(tmp_path / "data.parquet", index=False)
+    return tmp_path / "book.xlsx", tmp_path / "data.parquet"
+
+
+def test_excel_and_parquet_work_wherever_a_csv_does(tmp_path):
+    book, data = _workbook_and_parquet(tmp_path)
+    out = tmp_path / "model"
+    done = run_process("train", book, "--sheet", "Data", "--target", "y", "--time-budget", 5,
+                       "--out", out, "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert (out / "model.joblib").is_file()
+    assert json.loads((out / "model.json").read_text())["training_data"]["name"] == "book.xlsx"
+    profile = run("profile", book, "--sheet", "Data", "--json", "-")
+    assert profile.returncode == 0, profile.stderr
+    file = json.loads(profile.stdout)["file"]
+    assert (file["format"], file["sheet"], file["sheets"]) == ("excel", "Data", ["Notes", "Data"])
+    assert "Rows 1–2 above the table were skipped; the header is row 3." in file["notes"]
+    from_book = run("predict", out, book, "--sheet", "Data")
+    from_parquet = run("predict", out, data)
+    assert from_book.returncode == from_parquet.returncode == 0, from_book.stderr + from_parquet.stderr
+    assert from_book.stdout == from_parquet.stdout and len(from_book.stdout.splitlines()) == 161
+    evaluated = run("evaluate", out, data, "--json", "-")
+    assert evaluated.returncode == 0 and "accuracy" in json.loads(evaluated.stdout)["metrics"]
+    drift = run("drift", out, book, "--sheet", "Data", "--json", "-")
+    assert drift.returncode == 0 and json.loads(drift.stdout)["verdict"]
+
+
+def test_an_unknown_sheet_exits_2_listing_the_sheets(tmp_path):
+    book, data = _workbook_and_parquet(tmp_path)
+    done = run_process("profile", book, "--sheet", "Sales")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == ("tabwright: The workbook has no sheet named 'Sales'. "
+                                   "Choose one of its sheets: 'Notes', 'Data'.")
+    assert "Only an Excel workbook has sheets" in run("profile", data, "--sheet", "Data").stderr
+
+
+def test_train_with_a_pca_recipe_exports_the_step(datasets_dir, tmp_path):
+    recipe = tmp_path / "recipe.json"
+    reduce = {"method": "pca", "components": 5, "variance": None}
+    recipe.write_text(json.dumps({"target": "survived", "auto": False,
+                                  "models": [{"name": "logistic_regression"}],
+                                  "preparation": {"reduce": reduce}}))
+    done = run("train", datasets_dir / "titanic.csv", "--recipe", recipe, "--out", tmp_path / "m",
+               "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "m" / "recipe.json").read_text())["preparation"]["reduce"] == reduce
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert card["recipe"]["preparation"]["reduce"] == reduce
+    model = joblib.load(tmp_path / "m" / "model.joblib")
+    assert model.named_steps["reduce"].n_components_ == 5
+    done = run("predict", tmp_path / "m", datasets_dir / "titanic.csv")
+    assert done.returncode == 0, done.stderr
+    assert len(done.stdout.splitlines()) == 892  # a header and a prediction per row
+
+
+def test_train_on_a_wide_csv_above_the_old_column_cap_end_to_end(tmp_path):
+    from tests.explore.wide_tables import wide_frame
+
+    frame, _ = wide_frame(rows=200, columns=2_500, task="regression")
+    frame.to_csv(tmp_path / "wide.csv", index=False)
+    done = run("train", tmp_path / "wide.csv", "--target", "y", "--time-budget", 8,
+               "--out", tmp_path / "m", "--quiet")
+    assert done.returncode == 0, done.stderr
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert any(note.startswith("Wide table: 2,500 feature columns") for note in card["notes"])
+    board = json.loads((tmp_path / "m" / "leaderboard.json").read_text())
+    assert {row["model"] for row in board} & {"lasso", "elastic_net"}
+    metrics = json.loads((tmp_path / "m" / "metrics.json").read_text())["test"]["metrics"]
+    assert metrics["r2"] > 0.3
+    done = run("predict", tmp_path / "m", tmp_path / "wide.csv", "--out", tmp_path / "p.csv")
+    assert done.returncode == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 200

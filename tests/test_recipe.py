@@ -11,7 +11,16 @@ from hypothesis import strategies as st
 
 from core.errors import TabwrightError
 from core.metrics import default_metric
-from core.recipe import BOUNDS, ColumnPrep, ModelChoice, Recipe, apply_suggestion, diff
+from core.recipe import (
+    BOUNDS,
+    ColumnPrep,
+    DataSource,
+    ModelChoice,
+    Recipe,
+    Reduction,
+    apply_suggestion,
+    diff,
+)
 
 
 def full_recipe() -> Recipe:
@@ -132,3 +141,80 @@ def test_diff_lists_changed_paths():
     b.imbalance.class_weight = "balanced"
     paths = {d["path"] for d in diff(a, b)}
     assert paths == {"drop", "imbalance.class_weight"}
+
+
+# --------------------------------------------------------------------------- the data source
+
+QUERY_SOURCE = DataSource(kind="sql", url="postgresql://analyst@db:5432/shop",
+                          query="SELECT * FROM customers")
+
+
+def test_a_recipe_without_a_source_reads_exactly_as_before():
+    data = full_recipe().to_dict()
+    assert "source" not in data and Recipe.from_dict(data).source is None
+    assert Recipe.from_dict(data | {"source": None}) == full_recipe()
+
+
+def test_a_query_source_round_trips_as_plain_data():
+    r = Recipe(target="y", task="binary", source=QUERY_SOURCE)
+    data = json.loads(r.to_json())
+    assert data["source"] == {"kind": "sql", "url": "postgresql://analyst@db:5432/shop",
+                              "query": "SELECT * FROM customers"}
+    assert Recipe.from_dict(data) == r
+    assert diff(Recipe(target="y", task="binary"), r) == [
+        {"path": "source", "old": None, "new": data["source"]}]
+
+
+@pytest.mark.parametrize("source, fragment", [
+    ({"kind": "sql", "url": "postgresql://analyst:pw@db/shop", "query": "SELECT 1"},
+     "source.url must not hold a password"),
+    ({"kind": "csv", "url": "sqlite:///a.db", "query": "SELECT 1"}, "data source kind must be one of"),
+    ({"kind": "sql", "url": "sqlite:///a.db", "query": "  "}, "source.query must be non-empty text"),
+    ({"kind": "sql", "url": "sqlite:///a.db", "query": "SELECT 1", "password": "x"},
+     "recipe.source has unknown setting(s): password"),
+])
+def test_a_bad_source_is_refused(source, fragment):
+    with pytest.raises(TabwrightError) as info:
+        Recipe.from_dict({"target": "y", "source": source})
+    assert fragment in info.value.message
+    assert "pw" not in info.value.full_text
+
+
+# --------------------------------------------------------------------------- the reduction
+
+
+def test_a_recipe_without_a_reduction_reads_exactly_as_before():
+    data = full_recipe().to_dict()
+    assert "reduce" not in data["preparation"]
+    assert Recipe.from_dict(data).preparation.reduce == Reduction()
+    assert Recipe.from_dict(data).to_json() == full_recipe().to_json()
+
+
+@pytest.mark.parametrize("reduce", [Reduction("pca", components=12), Reduction("pca", variance=0.9),
+                                    Reduction("svd", components=50)])
+def test_a_reduction_round_trips_and_diff_names_what_changed(reduce):
+    r = full_recipe()
+    r.preparation.reduce = reduce
+    data = json.loads(r.to_json())
+    assert data["preparation"]["reduce"] == {"method": reduce.method, "components": reduce.components,
+                                             "variance": reduce.variance}
+    assert Recipe.from_dict(data) == r
+    changed = {d["path"]: (d["old"], d["new"]) for d in diff(full_recipe(), r)}
+    assert changed["preparation.reduce.method"] == ("none", reduce.method)
+    assert set(changed) <= {"preparation.reduce.method", "preparation.reduce.components",
+                            "preparation.reduce.variance"}
+
+
+@pytest.mark.parametrize("reduce, fragment", [
+    ({"method": "umap"}, "dimensionality reduction must be one of none, pca, svd, got 'umap'"),
+    ({"method": "pca", "components": 0}, "components must be a whole number from 1 to 10000"),
+    ({"method": "pca", "variance": 1.0}, "share of variance to keep must be a number from 0.1 to 0.999"),
+    ({"method": "svd", "variance": 0.9}, "A share of variance to keep (0.9) must go with pca, got svd"),
+    ({"method": "pca", "share": 0.9}, "recipe.preparation.reduce has unknown setting(s): share"),
+])
+def test_a_bad_reduction_is_refused(reduce, fragment):
+    data = Recipe(target="y", task="binary").to_dict()
+    data["preparation"]["reduce"] = reduce
+    with pytest.raises(TabwrightError) as info:
+        Recipe.from_dict(data)
+    assert fragment in info.value.message and info.value.hint

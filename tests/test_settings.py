@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import fields
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 from threadpoolctl import threadpool_info
 
@@ -83,7 +85,8 @@ def test_every_environment_setting_is_a_tabwright_variable_with_a_default_and_a_
     limit_names = {f"TABWRIGHT_{f.name.upper()}" for f in fields(Limits)}
     assert not limit_names & set(names)  # each variable is documented in one place
     assert {"TABWRIGHT_THREADS", "TABWRIGHT_WORKSPACE", "TABWRIGHT_DASK_SCHEDULER",
-            "TABWRIGHT_REQUIRE_LOGIN", "TABWRIGHT_POLL_SECONDS", "TABWRIGHT_DEBUG"} == set(names)
+            "TABWRIGHT_REQUIRE_LOGIN", "TABWRIGHT_POLL_SECONDS", "TABWRIGHT_DEBUG",
+            "TABWRIGHT_DB_PASSWORD"} == set(names)
 
 
 def test_threads_defaults_to_one_and_reads_the_variable(clean_env):
@@ -167,3 +170,50 @@ def test_poll_seconds_refuses_text_with_a_plain_message(clean_env, monkeypatch):
     monkeypatch.setenv("TABWRIGHT_POLL_SECONDS", "abc")
     with pytest.raises(TabwrightError, match="TABWRIGHT_POLL_SECONDS must be a number"):
         settings.poll_seconds()
+
+
+def test_db_password_is_read_from_its_variable_only_when_set(clean_env):
+    assert settings.db_password() is None
+    clean_env.setenv("TABWRIGHT_DB_PASSWORD", "")
+    assert settings.db_password() is None
+    clean_env.setenv("TABWRIGHT_DB_PASSWORD", " s3cret ")
+    assert settings.db_password() == " s3cret "  # a password is taken exactly as given
+
+
+def test_db_timeout_is_a_limit_with_its_variable(clean_env):
+    assert Limits().db_timeout_seconds == 120
+    clean_env.setenv("TABWRIGHT_DB_TIMEOUT_SECONDS", "5")
+    assert settings.current().db_timeout_seconds == 5
+
+
+def test_wide_tables_are_limited_by_cells_with_a_high_column_sanity_cap():
+    limits = Limits()
+    assert limits.max_columns == 100_000 and limits.max_cells == 100_000_000
+    limits.check_shape(300, 5_000)
+    limits.check_shape(5_000_000, 20)  # the row cap's table still fits the cells
+    with pytest.raises(TabwrightError) as info:
+        Limits(max_cells=1_000_000).check_shape(300, 5_000)
+    assert info.value.message == ("The table must have at most 1,000,000 cells (rows × columns, "
+                                  "limit max_cells), got 300 × 5,000 = 1,500,000.")
+    assert "TABWRIGHT_MAX_CELLS" in info.value.hint
+    with pytest.raises(TabwrightError, match=r"at most 10 columns \(limit max_columns\), "
+                                             r"got at least 11"):
+        Limits(max_columns=10).check_shape(None, 11, at_least=True)
+    with pytest.raises(TabwrightError, match=r"The query must have at most 5 rows"):
+        Limits(max_rows=5).check_shape(6, 1, what="The query")
+
+
+def test_a_csv_above_the_old_column_cap_loads_and_one_over_the_cell_limit_is_refused(tmp_path):
+    from core.ingest import read_table
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(50, 5_000)).round(3),
+                         columns=[f"gene_{i}" for i in range(5_000)])
+    data = frame.to_csv(index=False).encode()
+    table = read_table(data, name="wide.csv")
+    assert table.frame.shape == (50, 5_000)
+    assert table.frame["gene_4999"].dtype == "float64"
+    with pytest.raises(TabwrightError) as info:
+        read_table(data, name="wide.csv", limits=Limits(max_cells=200_000))
+    assert "at most 200,000 cells (rows × columns, limit max_cells), got 50 × 5,000 = 250,000" \
+        in info.value.message

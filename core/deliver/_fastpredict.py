@@ -20,7 +20,9 @@ builds the same computation from the fitted parts:
 - histogram boosting without its inner encoder pass, all its trees in one C walk
   (:class:`_BoostedTrees`).
 
-Everything else (linear models, k-NN, ...) is the fitted estimator itself. A stand-in that
+Everything else (linear models, k-NN, ...) is the fitted estimator itself, and the steps
+between the ``ColumnTransformer`` and the model (feature selection, PCA or truncated SVD) are
+called as they are, with scikit-learn's own ``transform``. A stand-in that
 cannot be built is replaced by what it stands for, and :func:`verified` compares a compiled
 model with the model itself on real rows and keeps it only if every bit agrees.
 """
@@ -799,7 +801,7 @@ class _FastPipeline:
                 X.flags.writeable = False  # shared with the ensemble's other members
             memo[key] = X
         X = memo[key]
-        for step in self.middle:  # e.g. feature selection
+        for step in self.middle:  # feature selection, reduction: their own transform
             X = step.transform(X)
         return X
 

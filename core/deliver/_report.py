@@ -26,6 +26,7 @@ import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 from plotly.offline import get_plotlyjs
+from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 
 from core.run import TrainResult
@@ -33,7 +34,7 @@ from core import catalogue
 from core.deliver._drift import drift_figure
 from core.deliver._export import model_card
 from core.evaluate import diagnose_fit, figures, permutation_importance_data
-from core.formatting import json_safe
+from core.formatting import format_percent, json_safe
 from core.metrics import (
     METRICS,
     is_default_threshold,
@@ -447,7 +448,20 @@ def _pipeline_sentences(pipeline: Any, roles: dict[str, str]) -> list[str]:
     if "select" in pipeline.named_steps:
         sel = pipeline.named_steps["select"]
         out.append(f"Feature selection: {type(sel).__name__.lstrip('_')} keeps the most useful inputs.")
+    if "reduce" in pipeline.named_steps:
+        out.append(_reduction_sentence(pipeline.named_steps["reduce"]))
     return out
+
+
+def _reduction_sentence(step: Any) -> str:
+    """What the fitted reduction step does, and to how many components."""
+    what = ("principal component analysis (PCA)" if isinstance(step, PCA)
+            else "truncated SVD (not centred, so text stays sparse until it is reduced)")
+    n = step.components_.shape[0]
+    share = format_percent(float(np.sum(step.explained_variance_ratio_)))
+    return (f"Dimensionality reduction: {what} turns the {step.n_features_in_:,} prepared inputs "
+            f"into {n} component{'s' if n > 1 else ''}, keeping {share} of their variance on the "
+            "training rows; the model sees only these.")
 
 
 def _model_sentences(result: TrainResult) -> list[str]:

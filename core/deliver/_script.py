@@ -518,7 +518,7 @@ def _clustering_model_code(result: TrainResult, imports: _Imports) -> str:
         return "\n".join([
             "# This clusterer cannot place new rows itself: new rows join their nearest training row.",
             _model_code(pipeline, imports),
-            f"labels = {_code(clusterer, imports)}.fit_predict(clone(prep).fit_transform(sample))",
+            f"labels = {_code(clusterer, imports)}.fit_predict(clone(model[:-1]).fit_transform(sample))",
             "model.fit(sample, labels)",
         ])
     return f"{_model_code(pipeline, imports)}\nmodel.fit(sample)"

@@ -3,10 +3,12 @@
 :func:`profile_table` bundles the column roles and the data-quality :class:`Finding` list into
 a :class:`Profile`; :func:`assess_signal` checks whether the features say anything about the
 target, and :func:`lookup_score` says how well one feature alone predicts it (both that check
-and the leakage finding use it); the chart data and figures live in :mod:`core.explore.eda`,
-the columns each chart offers and the sentences around them in :func:`linked_view_choices`,
-:func:`signal_tables` and their neighbours, and the full ydata-profiling report behind
-:func:`build_profile_html`.
+and the leakage finding use it; pairs of columns that reproduce a numeric target together are
+found by :mod:`core.explore._pair_leaks`); the chart data and figures live in
+:mod:`core.explore.eda`, the columns each chart offers (on a wide table the most informative,
+:func:`chart_order`) and the sentences around them in :func:`linked_view_choices`,
+:func:`signal_tables` and their neighbours, and the full
+ydata-profiling report behind :func:`build_profile_html`.
 """
 
 
@@ -20,7 +22,9 @@ from core.explore._profile_report import (
 )
 from core.explore._readout import (
     RELATION_READINGS,
+    chart_order,
     correlation_columns,
+    correlation_note,
     linked_view_choices,
     missing_reading,
     relation_features,
@@ -30,4 +34,4 @@ from core.explore._readout import (
 from core.explore._signal import assess_signal, baseline_scores, recommend_metric
 from core.explore.eda import sample_for_plots
 
-__all__ = ['Finding', 'Profile', 'RELATION_READINGS', 'Suggestion', 'as_numbers', 'assess_signal', 'baseline_scores', 'build_profile_html', 'correlation_columns', 'find_issues', 'level_codes', 'linked_view_choices', 'lookup_score', 'missing_reading', 'profile_sample_note', 'profile_table', 'recommend_metric', 'relation_features', 'sample_for_plots', 'sandboxed_document', 'signal_tables', 'strongest_pairs']
+__all__ = ['Finding', 'Profile', 'RELATION_READINGS', 'Suggestion', 'as_numbers', 'assess_signal', 'baseline_scores', 'build_profile_html', 'chart_order', 'correlation_columns', 'correlation_note', 'find_issues', 'level_codes', 'linked_view_choices', 'lookup_score', 'missing_reading', 'profile_sample_note', 'profile_table', 'recommend_metric', 'relation_features', 'sample_for_plots', 'sandboxed_document', 'signal_tables', 'strongest_pairs']

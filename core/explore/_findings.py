@@ -11,12 +11,15 @@ the synthetic and real tables they were calibrated on and what each produced.
 
 Codes
 -----
-critical: ``target_leakage`` (near-perfect single feature), ``target_unusable``.
+critical: ``target_leakage`` (near-perfect single feature), ``pair_leakage`` (two columns
+whose sum, difference, product or ratio is the target, one of them visibly computed from it),
+``target_unusable``.
 warning: ``identifier``, ``constant``, ``missing_values`` (heavy), ``missing_target``,
 ``imbalanced_target``, ``high_cardinality``, ``text_dates``, ``numbers_as_text``,
 ``mixed_types``, ``few_rows``, ``small_classes`` (below the CV folds), ``duplicate_rows``
 (when rows are detailed enough that copies are unlikely to be chance), ``target_leakage``
-(suspiciously strong).
+(suspiciously strong), ``pair_leakage`` (when the numbers do not show which of the two was
+computed from the target).
 info: ``missing_values`` (moderate), ``near_constant``, ``duplicate_rows``, ``outliers``,
 ``correlated_features``, ``duplicate_columns``, ``class_weights``, ``small_classes``.
 """
@@ -31,6 +34,15 @@ from scipy.stats import rankdata
 
 from core.errors import TabwrightError
 from core.explore._lookup import level_codes, lookup_score
+from core.explore._pair_leaks import (
+    PAIR_SAMPLE_ROWS,
+    PAIR_TOLERANCE,
+    PairLeak,
+    find_pair_leaks,
+)
+from core.explore._pair_leaks import _correlations as _pairwise_r
+from core.explore._pair_leaks import _standardise
+from core.explore._signal import complete_level_codes
 from core.formatting import format_number, format_percent, json_safe
 from core.ingest._roles import (
     MIXED_FRACTION,
@@ -79,6 +91,14 @@ CORRELATED = 0.95
 """|Pearson r| from which two numeric columns are near-copies."""
 CORRELATION_SAMPLE_ROWS = 20_000
 """Rows drawn at random for correlations and for matching columns."""
+CORRELATION_MAX_COLUMNS = 5_000
+"""Most numeric columns compared pairwise for near-copies, as the work grows with the square
+of their number; beyond it, the most complete and most varied ones are compared."""
+CORRELATION_WORK = 25_000_000_000
+"""Most multiply-adds spent correlating every pair (rows × columns², about a second on one
+core): many columns are compared on fewer sampled rows..."""
+CORRELATION_MIN_ROWS = 1_000
+"""...but never fewer than this many (|r| ≥ 0.95 is unmistakable on a thousand rows)."""
 IMBALANCED_SHARE = 0.4
 """A class with less than this share of an even split (0.2 of rows for two classes) makes the
 target imbalanced."""
@@ -247,6 +267,10 @@ def find_issues(frame: pd.DataFrame, columns: list[ColumnInfo], *, target: str |
             findings.extend(_class_findings(target, y, task))
         findings.extend(_leakage_findings(
             [c for c in features if c.role not in ("identifier", "constant")], series, y, task))
+        if task == "regression":
+            findings.extend(_pair_leak_findings(
+                [c for c in features if c.role not in ("identifier", "constant")
+                 and is_numeric(series[c.name].dtype)], series, y))
     findings.sort(key=lambda f: _SEVERITY_ORDER[f.severity])
     return findings
 
@@ -283,7 +307,8 @@ def count_duplicate_rows(frame: pd.DataFrame) -> int:
     n_rows = len(frame)
     if n_rows < 2 or frame.shape[1] == 0:
         return 0
-    order = sorted(range(frame.shape[1]), key=lambda i: _hash_cost(frame.dtypes.iloc[i]))
+    dtypes = frame.dtypes.to_numpy()  # once: each frame.dtypes builds a Series of every column
+    order = sorted(range(frame.shape[1]), key=lambda i: _hash_cost(dtypes[i]))
     rows = np.arange(n_rows)
     combined = np.zeros(n_rows, dtype=np.uint64)
     for i in order:
@@ -540,14 +565,48 @@ def _sample_positions(n_rows: int, size: int) -> np.ndarray:
     return np.sort(np.random.default_rng(0).choice(n_rows, size, replace=False))
 
 
+def correlation_sample(n_rows: int, n_numeric: int) -> tuple[int, int]:
+    """Rows and numeric columns the near-copy check compares, within :data:`CORRELATION_WORK`.
+
+    Examples
+    --------
+    >>> correlation_sample(1_000_000, 30), correlation_sample(300, 5_000)
+    ((20000, 30), (300, 5000))
+    """
+    columns = min(n_numeric, CORRELATION_MAX_COLUMNS)
+    affordable = max(CORRELATION_MIN_ROWS, CORRELATION_WORK // max(columns, 1) ** 2)
+    return min(n_rows, CORRELATION_SAMPLE_ROWS, affordable), columns
+
+
+_CORRELATION_BLOCK = 1_024
+
+
 def _correlated_findings(numeric: list[ColumnInfo], series: dict[str, pd.Series],
                          n_rows: int) -> list[Finding]:
     if len(numeric) < 2:
         return []
-    rows = _sample_positions(n_rows, CORRELATION_SAMPLE_ROWS)
-    sample = pd.DataFrame({c.name: series[c.name].to_numpy(dtype="float64", na_value=np.nan)[rows]
-                           for c in numeric})
-    r = sample.corr(min_periods=MIN_ROWS_TO_COMPARE).to_numpy()
+    n_sampled, n_compared = correlation_sample(n_rows, len(numeric))
+    if n_compared < len(numeric):
+        best = sorted(range(len(numeric)),
+                      key=lambda i: (numeric[i].missing_fraction, -numeric[i].n_unique, i))
+        numeric = [numeric[i] for i in sorted(best[:n_compared])]
+    rows = _sample_positions(n_rows, n_sampled)
+    x = np.empty((rows.size, len(numeric)))
+    for k, column in enumerate(numeric):  # to_numpy then take: iloc costs ~60 µs a column
+        x[:, k] = series[column.name].to_numpy(dtype="float64", na_value=np.nan)[rows]
+    # Block by block against the columns before it, so memory stays at columns × block.
+    # Values near the float limit overflow to inf or NaN: r is then undefined, not reported.
+    pairs, r = [], {}
+    with np.errstate(all="ignore"):
+        _standardise(x)
+        for start in range(0, len(numeric), _CORRELATION_BLOCK):
+            end = start + _CORRELATION_BLOCK
+            block = _pairwise_r(x[:, :end], x[:, start:end], MIN_ROWS_TO_COMPARE)
+            for i, j in zip(*np.nonzero(np.abs(block) >= CORRELATED), strict=True):
+                if i < j + start:
+                    pairs.append((int(i), int(j) + start))
+                    r[pairs[-1]] = float(block[i, j])
+    pairs.sort()
     group = list(range(len(numeric)))
 
     def root(i: int) -> int:
@@ -555,18 +614,20 @@ def _correlated_findings(numeric: list[ColumnInfo], series: dict[str, pd.Series]
             i = group[i]
         return i
 
-    pairs = []
+    for i, j in pairs:
+        group[root(j)] = root(i)
+    members_of: dict[int, list[int]] = {}
     for i in range(len(numeric)):
-        for j in range(i + 1, len(numeric)):
-            if abs(r[i, j]) >= CORRELATED:
-                pairs.append((i, j))
-                group[root(j)] = root(i)
+        members_of.setdefault(root(i), []).append(i)
+    pairs_of: dict[int, list[tuple[int, int]]] = {}
+    for i, j in pairs:
+        pairs_of.setdefault(root(i), []).append((i, j))
     found = []
-    for leader in sorted({root(i) for i, _ in pairs}):
-        members = [i for i in range(len(numeric)) if root(i) == leader]
+    for leader in sorted(pairs_of):
+        members = members_of[leader]
         keep = min(members, key=lambda i: (numeric[i].missing_fraction, i))
         drop = [numeric[i].name for i in members if i != keep]
-        shown = [(i, j) for i, j in pairs if root(i) == leader][:3]
+        shown = pairs_of[leader][:3]
         described = "; ".join(f"'{numeric[i].name}' and '{numeric[j].name}' (r = {r[i, j]:.3f})"
                               for i, j in shown)
         found.append(Finding(
@@ -697,17 +758,21 @@ def _leakage_findings(features: list[ColumnInfo], series: dict[str, pd.Series], 
         y_values = target.to_numpy(dtype="float64")
     else:
         y_values = pd.factorize(target, sort=True)[0]
+    shared_codes, correlations = _numeric_leak_inputs(
+        [c.name for c in features if is_numeric(series[c.name].dtype)], series, rows,
+        y_values if task == "regression" else None)
     found = []
     for column in features:
-        feature = series[column.name].iloc[rows]
-        codes = level_codes(feature, max_bins=LEAK_BINS)
+        codes = shared_codes.get(column.name)
+        if codes is None:
+            codes = level_codes(series[column.name].iloc[rows], max_bins=LEAK_BINS)
         # One row's worth of pull toward every row's shares (or mean): light, so that a value
         # seen a few times already speaks for itself; LEAK_CRITICAL was calibrated with it.
         score = lookup_score(codes, y_values, folds, task, smoothing=1.0, prior="all rows",
                              multiclass="balanced accuracy")
         how = _lookup_wording(score, task, int(y_values.max()) + 1)
-        if task == "regression" and is_numeric(feature.dtype):
-            r, rho = _correlations(feature.to_numpy(dtype="float64", na_value=np.nan), y_values)
+        if column.name in correlations:
+            r, rho = correlations[column.name]
             if r * r > score:
                 score, how = r * r, f"R² {r * r:.3f} from a straight line"
             if abs(rho) >= LEAK_RANK and abs(rho) > score:
@@ -727,6 +792,36 @@ def _lookup_wording(score: float, task: str, n_classes: int) -> str:
         return f"AUC {score:.3f}"
     return (f"balanced accuracy {format_percent(score)}, where guessing gets "
             f"{format_percent(1 / n_classes)}")
+
+
+def _numeric_leak_inputs(names: list[str], series: dict[str, pd.Series], rows: np.ndarray,
+                         y: np.ndarray | None) -> tuple[dict[str, np.ndarray],
+                                                        dict[str, tuple[float, float]]]:
+    """What the leakage check needs of the named numeric columns on ``rows``, many at once:
+    the level codes of those without missing values (:func:`complete_level_codes`) and, with
+    a numeric target ``y``, :func:`_correlations` of every one (one matrix product per block
+    of columns without missing values, one call for each other column)."""
+    codes, correlations = {}, {}
+    for start in range(0, len(names), _CORRELATION_BLOCK):
+        block = names[start:start + _CORRELATION_BLOCK]
+        x = np.column_stack([series[n].to_numpy(dtype="float64", na_value=np.nan)[rows]
+                             for n in block])
+        codes.update((block[k], column_codes) for k, column_codes
+                     in complete_level_codes(x, max_bins=LEAK_BINS).items())
+        if y is None:
+            continue
+        varied = ~np.isnan(x).any(axis=0) & (np.ptp(x, axis=0) > 0)
+        if varied.any() and len(y) >= MIN_ROWS_TO_COMPARE and np.ptp(y) > 0:
+            complete = x[:, varied]
+            r = _pairwise_r(_standardise(complete.copy()), _standardise(y[:, None].copy()), 0)
+            rho = _pairwise_r(_standardise(rankdata(complete, axis=0)),
+                              _standardise(rankdata(y)[:, None]), 0)
+            correlations.update(zip(np.asarray(block)[varied].tolist(),
+                                    zip(r[:, 0].tolist(), rho[:, 0].tolist(), strict=True),
+                                    strict=True))
+        correlations.update((n, _correlations(x[:, k], y))
+                            for k, n in enumerate(block) if not varied[k])
+    return codes, correlations
 
 
 def _correlations(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -752,3 +847,60 @@ def _leak_finding(name: str, target: object, how: str, n_rows: int, *, critical:
         "target_leakage", "critical" if critical else "warning", [name], message, _drop([name]),
         "A column that gives the answer away makes the model look perfect in testing and fail "
         "in use, where the column is not known yet.")
+
+
+def _pair_leak_findings(features: list[ColumnInfo], series: dict[str, pd.Series],
+                        y: pd.Series) -> list[Finding]:
+    """Two columns that together reproduce a numeric target (:mod:`core.explore._pair_leaks`)."""
+    labelled = np.flatnonzero(y.notna().to_numpy())
+    rows = labelled[_sample_positions(labelled.size, PAIR_SAMPLE_ROWS)]
+    if rows.size < MIN_ROWS_TO_COMPARE or len(features) < 2:
+        return []
+    values = np.empty((rows.size, len(features)))
+    for k, column in enumerate(features):  # to_numpy then take: iloc costs ~60 µs a column
+        values[:, k] = series[column.name].to_numpy(dtype="float64", na_value=np.nan)[rows]
+    leaks = find_pair_leaks([c.name for c in features], values,
+                            y.iloc[rows].to_numpy(dtype="float64"), str(y.name),
+                            min_rows=MIN_ROWS_TO_COMPARE)
+    return [_pair_leak_finding(leak, str(y.name)) for leak in leaks]
+
+
+def _pair_leak_finding(leak: PairLeak, target: str) -> Finding:
+    derived, other = leak.derived, leak.other
+    found = (f"{leak.formula()} reproduces '{target}' on {format_percent(leak.share)} of "
+             f"{_rows(leak.rows)} (within {format_percent(PAIR_TOLERANCE)}).")
+    written = _decimals(leak.step) if leak.step is not None else ""
+    if leak.evidence == "rounded":
+        shown = (f"'{derived}' was computed from '{target}' and '{other}': its values are "
+                 f"exactly that result rounded to {written}.")
+    elif leak.evidence == "full precision":
+        shown = (f"'{derived}' was computed from '{target}' and '{other}': it carries every "
+                 f"digit of the calculation, while '{target}' and '{other}' are rounded to "
+                 f"{written}.")
+    else:
+        lead = {"target rounded": f"'{target}' looks computed from the two: it is exactly their "
+                                  f"result rounded to {written}.",
+                "target full precision": f"'{target}' looks computed from the two: it carries "
+                                         "every digit of the calculation."
+                }.get(leak.evidence or "", "The numbers do not show which of the two was "
+                                           f"computed from '{target}'.")
+        reason = (f"its name contains '{target}'" if leak.guess == "name" else
+                  "it is the weaker of the two on its own, as a column built from the target "
+                  "carries what the other leaves out")
+        shown = (f"{lead} If '{target}' is worked out from both and both are known before the "
+                 "outcome, they are honest inputs and the target is simply a formula of them; "
+                 f"if one of them is recorded afterwards, drop it: probably '{derived}' "
+                 f"({reason}), otherwise '{other}'.")
+    return Finding(
+        "pair_leakage", "critical" if leak.critical else "warning", [derived, other],
+        f"{found} {shown}", _drop([derived]),
+        "Two columns that give the answer away together make the model look perfect in "
+        "testing and fail in use, where the column computed from the target is not known yet.")
+
+
+def _decimals(step: float) -> str:
+    """A decimal step in words: "2 decimals", "whole numbers", "multiples of 100"."""
+    if step < 1:
+        places = round(-np.log10(step))
+        return f"{places} decimal{'s' if places > 1 else ''}"
+    return "whole numbers" if step == 1 else f"multiples of {format_number(step)}"

@@ -12,7 +12,11 @@ answers in a few seconds on a sample of rows:
   better than always guessing the same thing and 1 is perfect: ``2·AUC − 1`` (the Gini
   coefficient) for classification, R² (floored at 0) for regression.
 * **All features together.** A small gradient-boosting model (depth 3) on every usable
-  feature, scored the same way, catches signal that lives in combinations.
+  feature, scored the same way, catches signal that lives in combinations. When the features
+  outnumber the rows (a wide table: genes, sensors), a ridge model on the features most
+  related to the target takes its place: with more columns than rows, a few strongly
+  penalised coefficients are what can be learnt, and boosting would bin thousands of columns
+  to overfit them.
 * **Chance level.** The same per-feature check on a shuffled target shows how much power a
   useless feature gets by luck on this many rows; only power above it counts.
 * **Label noise.** Rows identical in every feature (numbers rounded to
@@ -40,6 +44,8 @@ from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
 )
+from sklearn.feature_selection import f_classif, f_regression
+from sklearn.linear_model import RidgeClassifierCV, RidgeCV
 from threadpoolctl import threadpool_limits
 
 from core.errors import TabwrightError
@@ -57,6 +63,11 @@ SMOOTHING = 10.0
 rare categories do not memorise their few rows."""
 TOGETHER_ROWS = 10_000
 """Rows (of the sample) the all-features model is cross-validated on; plenty for one AUC or R²."""
+RIDGE_ALPHAS = tuple(10.0 ** np.arange(-2, 6))
+"""Penalties the all-features ridge model (features outnumbering rows) chooses from..."""
+ROWS_PER_FEATURE = 10
+"""...on the features most related to the target, one per this many training rows (the
+rule of thumb of ten rows per coefficient)."""
 NEAR_DIGITS = 4
 """Significant digits numbers are rounded to when looking for near-identical rows."""
 MIN_ROWS = 30
@@ -158,7 +169,7 @@ def assess_signal(frame: pd.DataFrame, target: str, task: str, *, roles: dict[st
         raise TabwrightError("After leaving out tiny classes only one class is left to check.",
                              "Collect more rows of the rare classes.")
 
-    features, skipped, codes, raw = [], [], {}, {}
+    features, skipped = [], []
     for column in sample.columns:
         if column == target:
             continue
@@ -166,8 +177,8 @@ def assess_signal(frame: pd.DataFrame, target: str, task: str, *, roles: dict[st
         if role in SKIPPED_ROLES:
             skipped.append({"column": column, "why": SKIPPED_ROLES[role]})
             continue
-        codes[column], raw[column] = _feature_codes(sample[column], role)
         features.append((column, role))
+    codes, raw = _feature_codes(sample, features)
     shuffled = rng.permutation(y)
     scored = []
     chance = 0.0
@@ -192,6 +203,47 @@ def assess_signal(frame: pd.DataFrame, target: str, task: str, *, roles: dict[st
         "label_noise": noise, "classes": classes, "verdict": verdict, "headline": headline,
         "advice": advice, "seconds": time.perf_counter() - started,
     })
+
+
+def complete_level_codes(x: np.ndarray, *, max_bins: int) -> dict[int, np.ndarray]:
+    """:func:`~core.explore._lookup.level_codes` of every column of ``x`` without a missing
+    value, many columns at once (a wide table's thousands of measurements in one sort).
+
+    Quantile bins depend on a column's values only through their order: a value's bin is
+    the number of bin edges at or below the last rank its value holds (ties share it). So
+    the codes are read off one :func:`level_codes` call on the ranks ``0..n−1`` (a column
+    with at most ``max_bins`` distinct values is one level per value, as there). The levels
+    are the same groups of rows as :func:`level_codes` gives, under other labels, which is
+    all the lookup score looks at.
+
+    Parameters
+    ----------
+    x : numpy.ndarray
+        Rows × columns of numbers (float64, NaN for missing).
+    max_bins : int
+        As for :func:`level_codes`.
+
+    Returns
+    -------
+    dict of int to numpy.ndarray
+        Column index → codes, for the columns without missing values; the others are left to
+        :func:`level_codes`, one at a time.
+    """
+    n_rows = x.shape[0]
+    if n_rows == 0:
+        return {}
+    by_rank = level_codes(pd.Series(np.arange(n_rows, dtype="float64")), max_bins=max_bins)
+    order = np.argsort(x, axis=0, kind="stable")  # missing values last
+    ranked = np.take_along_axis(x, order, axis=0)
+    last = np.ones_like(ranked, dtype=bool)  # the last position of each distinct value
+    last[:-1] = ranked[1:] != ranked[:-1]
+    position = np.where(last, np.arange(n_rows)[:, None], n_rows)
+    last_rank = np.minimum.accumulate(position[::-1], axis=0)[::-1]
+    value_number = np.cumsum(last, axis=0) - last  # 0 for the smallest value, 1 for the next...
+    binned = last.sum(axis=0) > max_bins
+    codes = np.empty_like(order)
+    np.put_along_axis(codes, order, np.where(binned, by_rank[last_rank], value_number), axis=0)
+    return {int(k): codes[:, k] for k in np.flatnonzero(~np.isnan(ranked[-1]))}
 
 
 def _class_counts(y: pd.Series, folds: int) -> list[dict]:
@@ -221,16 +273,34 @@ def _encode_target(y: pd.Series, task: str, rng: np.random.Generator) -> tuple[n
     return codes, fold
 
 
-def _feature_codes(series: pd.Series, role: str) -> tuple[np.ndarray, np.ndarray]:
+_BLOCK = 1_024
+
+
+def _feature_codes(sample: pd.DataFrame, features: list[tuple[str, str]]
+                   ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Level codes for the one-feature model, and a numeric column for the joint model.
 
     Numbers (and dates) of a numeric or date role are binned for the one-feature model and
     kept as they are for the joint one; every other column enters both as its level codes.
+    Complete number columns are binned many at a time (:func:`complete_level_codes`).
     """
-    binned = role in ("numeric", "datetime")
-    codes = level_codes(series, max_bins=MAX_BINS, max_levels=MAX_LEVELS, bin_numbers=binned)
-    numbers = as_numbers(series) if binned else None
-    return codes, numbers if numbers is not None else codes.astype("float64")
+    codes, raw = {}, {}
+    for column, role in features:
+        numbers = as_numbers(sample[column]) if role in ("numeric", "datetime") else None
+        if numbers is not None:
+            raw[column] = numbers
+    numeric = list(raw)
+    for start in range(0, len(numeric), _BLOCK):
+        block = numeric[start:start + _BLOCK]
+        found = complete_level_codes(np.column_stack([raw[c] for c in block]), max_bins=MAX_BINS)
+        codes.update((block[k], column_codes) for k, column_codes in found.items())
+    for column, role in features:
+        if column not in codes:
+            codes[column] = level_codes(sample[column], max_bins=MAX_BINS, max_levels=MAX_LEVELS,
+                                        bin_numbers=column in raw)
+        if column not in raw:
+            raw[column] = codes[column].astype("float64")
+    return codes, raw
 
 
 def _auc(y: np.ndarray, probabilities: np.ndarray) -> float:
@@ -271,6 +341,8 @@ def _together_score(raw: dict[str, np.ndarray], features: list[tuple[str, str]],
         y, fold = y[rows], fold[rows]
     X = np.column_stack([raw[c] for c, _ in features])
     categorical = np.array([role not in ("numeric", "datetime") for _, role in features])
+    if len(features) > len(y):
+        return _ridge_score(X, categorical, y, fold, task)
     # About 120 trees per fold: a multiclass model grows one tree per class per iteration.
     n_trees = 1 if task != "multiclass" else int(y.max()) + 1
     iterations = max(8, min(40, 120 // n_trees))
@@ -299,15 +371,62 @@ def _together_score(raw: dict[str, np.ndarray], features: list[tuple[str, str]],
     return _auc(y, predicted)
 
 
+def _ridge_score(X: np.ndarray, categorical: np.ndarray, y: np.ndarray, fold: np.ndarray,
+                 task: str) -> float:
+    """Cross-validated score of a ridge model for a table with more features than rows.
+
+    Categories are one-hot, missing numbers filled with the training folds' mean, every
+    column standardised; the training folds keep their one feature in
+    :data:`ROWS_PER_FEATURE` rows most related to the target (F-test), and the ridge penalty
+    is chosen among :data:`RIDGE_ALPHAS` by leave-one-out on them.
+    """
+    parts = [X[:, ~categorical]]
+    for codes in X[:, categorical].T.astype(np.int64):
+        parts.append(np.eye(int(codes.max()) + 1)[codes])
+    X = np.hstack(parts)
+    predicted = np.zeros(len(y)) if task == "regression" else np.zeros((len(y), int(y.max()) + 1))
+    with warnings.catch_warnings(), threadpool_limits(limits=1), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        for k in range(CV_FOLDS):
+            train, test = fold != k, fold == k
+            mean = np.nan_to_num(np.nanmean(X[train], axis=0))
+            filled = np.where(np.isnan(X), mean, X)
+            scale = filled[train].std(axis=0)
+            filled = (filled - mean) / np.where(scale > 0, scale, 1.0)
+            related = (f_regression if task == "regression" else f_classif)(filled[train],
+                                                                            y[train])[0]
+            keep = np.argsort(-np.nan_to_num(related), kind="stable")[
+                :max(1, int(train.sum()) // ROWS_PER_FEATURE)]
+            filled = filled[:, keep]
+            if task == "regression":
+                model = RidgeCV(alphas=RIDGE_ALPHAS).fit(filled[train], y[train])
+                predicted[test] = model.predict(filled[test])
+                continue
+            model = RidgeClassifierCV(alphas=RIDGE_ALPHAS).fit(filled[train], y[train])
+            decision = model.decision_function(filled[test])
+            if decision.ndim == 1:
+                decision = np.column_stack([-decision, decision])
+            predicted[np.ix_(test, model.classes_)] = decision
+    if task == "regression":
+        total = np.sum((y - y.mean()) ** 2)
+        return float(1 - np.sum((y - predicted) ** 2) / total) if total else 0.0
+    return _auc(y, predicted)
+
+
 def _label_noise(sample: pd.DataFrame, columns: list[str], y: np.ndarray, task: str) -> dict:
     """Rows identical in every checked feature whose targets disagree."""
     empty = {"groups": 0, "conflicting_rows": 0, "share": 0.0, "min_error_share": 0.0,
              "message": None}
     if not columns:
         return empty
-    keys = np.column_stack([_near_codes(sample[c]) for c in columns])
-    _, group = np.unique(keys, axis=0, return_inverse=True)
-    group = group.ravel()
+    # Rows are grouped one column at a time; once every row stands alone (usually after the
+    # first measurement), no later column can make two rows identical.
+    group = np.zeros(len(y), dtype=np.int64)
+    for column in columns:
+        codes = _near_codes(sample[column])
+        group = pd.factorize(group * (int(codes.max()) + 2) + codes + 1)[0]
+        if group.max() + 1 == len(y):
+            return empty
     n = len(y)
     if task == "regression":
         spread = 0.1 * (y.std() or 1.0)

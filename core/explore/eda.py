@@ -30,6 +30,8 @@ PATTERN_ROWS = 300
 """Rows drawn at random for the missing-value pattern heatmap."""
 MAX_CORRELATION_COLUMNS = 30
 """Most numeric columns in the correlation heatmap (the ones with fewest missing values)."""
+MAX_MISSING_COLUMNS = 30
+"""Most columns in the missing-value charts (those missing most); the data counts the rest."""
 LINKED_POINTS = 5_000
 """Most points drawn in the linked-brushing scatter plots (a browser slows down beyond)."""
 LINKED_ASPECT = (1000, 430)
@@ -119,8 +121,9 @@ def missing_data(frame: pd.DataFrame, *, pattern_rows: int = PATTERN_ROWS,
     Returns
     -------
     dict
-        ``rows``, ``complete_rows`` (rows with no missing value), ``columns`` (every column
-        with missing values, most first: ``column, missing, fraction``) and ``pattern``
+        ``rows``, ``complete_rows`` (rows with no missing value), ``columns`` (the
+        :data:`MAX_MISSING_COLUMNS` columns missing most, most first: ``column, missing,
+        fraction``), ``left_out`` (how many more columns have missing values) and ``pattern``
         (``columns``, ``matrix`` of 0/1 with one row per sampled table row, sorted so rows
         with the same pattern sit together, and ``sampled_rows``) or None when nothing is
         missing.
@@ -129,17 +132,19 @@ def missing_data(frame: pd.DataFrame, *, pattern_rows: int = PATTERN_ROWS,
     per_column = missing.sum()
     n = len(frame)
     gaps = per_column[per_column > 0].sort_values(ascending=False, kind="stable")
+    shown = gaps.iloc[:MAX_MISSING_COLUMNS]
     columns = [{"column": c, "missing": int(v), "fraction": v / n if n else 0.0}
-               for c, v in gaps.items()]
+               for c, v in shown.items()]
     pattern = None
     if columns:
-        names = list(gaps.index)
+        names = list(shown.index)
         picked, _ = sample_for_plots(missing[names], pattern_rows, seed)
         matrix = picked.to_numpy(dtype="int8")
         order = np.lexsort(matrix.T[::-1])[::-1]
         pattern = {"columns": names, "matrix": matrix[order], "sampled_rows": int(len(picked))}
     return json_safe({"rows": n, "complete_rows": int((~missing.any(axis=1)).sum()),
-                      "columns": columns, "pattern": pattern})
+                      "columns": columns, "left_out": len(gaps) - len(shown),
+                      "pattern": pattern})
 
 
 def correlation_data(frame: pd.DataFrame, columns: list[str], *,
@@ -306,8 +311,10 @@ def missing_bar_figure(data: dict[str, Any]) -> go.Figure | None:
     rows = data["columns"]
     if not rows:
         return None
-    fig = figure("Missing values per column", height=max(240, 110 + 26 * len(rows)),
-                  showlegend=False)
+    more = data.get("left_out", 0)
+    title = (f"Missing values: the {len(rows)} columns missing most ({more:,} more have gaps)"
+             if more else "Missing values per column")
+    fig = figure(title, height=max(240, 110 + 26 * len(rows)), showlegend=False)
     fig.add_bar(x=[r["fraction"] for r in rows], y=[str(r["column"]) for r in rows],
                 orientation="h", marker_color=[COLOURS["bad"] if r["fraction"] >= 0.4 else
                                                COLOURS["watch"] for r in rows],

@@ -27,6 +27,7 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -230,7 +231,7 @@ def infer_roles(frame: pd.DataFrame, *,
     ['identifier', 'boolean']
     """
     names = [str(c) for c in frame.columns]
-    repeated = sorted({n for n in names if names.count(n) > 1})
+    repeated = sorted(n for n, count in Counter(names).items() if count > 1)
     if repeated:
         raise TabwrightError(
             f"Column names must be unique, got {', '.join(map(repr, repeated))} more than once.",
@@ -629,10 +630,11 @@ def suggest_targets(frame: pd.DataFrame, columns: list[ColumnInfo], *,
     """
     suggestions = []
     last = len(columns) - 1
+    dtypes = frame.dtypes.to_numpy()
     for position, info in enumerate(columns):
         if info.role not in ("numeric", "categorical", "boolean"):
             continue
-        numeric = is_numeric(frame.iloc[:, position].dtype)
+        numeric = is_numeric(dtypes[position])
         span = info.stats["max"] - info.stats["min"] if numeric else 0.0
         task = _task_kind(info.n_unique, numeric=numeric,
                           whole=numeric and info.stats["whole_numbers"], span=span)

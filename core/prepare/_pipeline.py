@@ -1,7 +1,8 @@
 """The prepare stage: a recipe and the column roles become one scikit-learn pipeline.
 
-Every model is ``Pipeline([("prep", ColumnTransformer(...)), ("model", estimator)])`` (with an
-optional ``("select", ...)`` step between), so cleaning, encoding and scaling are fitted inside
+Every model is ``Pipeline([("prep", ColumnTransformer(...)), ("model", estimator)])`` (with
+optional ``("select", ...)``, ``("keep", ...)`` and ``("reduce", ...)`` steps between), so
+cleaning, encoding, scaling, selection and any reduction to fewer components are fitted inside
 each cross-validation fold and travel with the exported model: the same transform at
 prediction time, and no leakage from validation rows into the fitted preparation.
 """
@@ -21,6 +22,8 @@ from sklearn.feature_selection import (
     SelectFromModel,
     SelectKBest,
     VarianceThreshold,
+    f_classif,
+    f_regression,
     mutual_info_classif,
     mutual_info_regression,
 )
@@ -42,6 +45,7 @@ from sklearn.preprocessing import (
 
 from core import catalogue
 from core.errors import TabwrightError
+from core.prepare._reduce import build_reducer, keeps_sparse
 from core.recipe import ColumnPrep, Recipe
 from core.transformers import (
     DatetimeParts,
@@ -203,17 +207,19 @@ def _categorical_branch(encoding: str, prep: ColumnPrep, recipe: Recipe, task: s
 
 
 def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: str = "linear",
-                       handles_missing: bool = False,
-                       float32: bool = False) -> tuple[ColumnTransformer, list[int]]:
+                       handles_missing: bool = False, float32: bool = False,
+                       sparse: bool = False) -> tuple[ColumnTransformer, list[int]]:
     """The ``ColumnTransformer`` for one model style.
 
     ``float32``: every branch ends by casting to 32-bit floats (:class:`Float32`), so the
-    parts and the matrix stacked from them take half the memory.
+    parts and the matrix stacked from them take half the memory. ``sparse``: the output is
+    a sparse matrix when a part (TF-IDF text) is sparse, for truncated SVD to take as it is.
 
     Returns
     -------
     transformer : ColumnTransformer
-        Output is a dense float array; feature names via ``get_feature_names_out``.
+        Output is a float array (dense unless ``sparse``); feature names via
+        ``get_feature_names_out``.
     native_categorical : list of int
         Output positions holding ordinal category codes meant for a model's native
         categorical support (first in the output, so the positions are known before fitting).
@@ -285,7 +291,8 @@ def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: s
     if float32:
         transformers = [(name, _then_float32(branch), columns)
                         for name, branch, columns in transformers]
-    transformer = ColumnTransformer(transformers, remainder="drop", sparse_threshold=0.0,
+    transformer = ColumnTransformer(transformers, remainder="drop",
+                                    sparse_threshold=1.0 if sparse else 0.0,
                                     verbose_feature_names_out=True)
     return transformer, native
 
@@ -351,7 +358,15 @@ class _TopK(SelectKBest):
 
 def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict | None = None, *,
                    task: str, n_jobs: int = 1) -> Pipeline:
-    """``Pipeline([("prep", ...), ("select", ...)?, ("model", estimator)])`` for one model.
+    """``Pipeline([("prep", ...), ("select", ...)?, ("keep", ...)?, ("reduce", ...)?, ("model", ...)])``.
+
+    ``select`` is the recipe's feature selection; ``keep`` the model's own
+    (``params[catalogue.KEEP_FEATURES]``: the inputs most related to the target, by an F-test,
+    which needs every gap filled, so a model that takes missing values gets them imputed).
+
+    With a reduction (PCA or truncated SVD, :func:`core.prepare._reduce.build_reducer`) every
+    model gets the linear models' preparation: components mix every input, so the inputs must
+    share a scale and have no gaps (PCA of raw numbers follows whichever has the largest units).
 
     Examples
     --------
@@ -365,18 +380,28 @@ def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict |
     """
     spec = catalogue.get(model)
     selector = build_selector(recipe, task)
-    prep, native = build_preprocessor(plan, recipe, task=task, style=spec.style,
-                                      handles_missing=spec.handles_missing,
-                                      float32=spec.float32 and recipe.preparation.precision == "float32")
+    params = dict(params or {})
+    keep = params.get(catalogue.KEEP_FEATURES)
+    reducer = build_reducer(recipe)
+    style, handles_missing = (spec.style, spec.handles_missing) if reducer is None else ("linear", False)
+    prep, native = build_preprocessor(plan, recipe, task=task, style=style,
+                                      handles_missing=handles_missing and keep is None,
+                                      float32=spec.float32 and recipe.preparation.precision == "float32",
+                                      sparse=keeps_sparse(recipe))
     estimator = spec.make(task, params, seed=recipe.seed,
                           class_weight=recipe.imbalance.class_weight if spec.class_weight else "none",
                           n_jobs=n_jobs)
-    if spec.name == "hist_gradient_boosting" and native and selector is None \
-            and "categorical_features" not in (params or {}):
+    if spec.name == "hist_gradient_boosting" and native and selector is None and keep is None \
+            and "categorical_features" not in params:
         estimator.set_params(categorical_features=native)
     steps: list[tuple[str, Any]] = [("prep", prep)]
     if selector is not None:
         steps.append(("select", selector))
+    if keep is not None:
+        steps.append(("keep", _TopK(f_regression if task == "regression" else f_classif,
+                                    k=int(keep))))
+    if reducer is not None:
+        steps.append(("reduce", reducer))
     steps.append(("model", estimator))
     return Pipeline(steps)
 
@@ -407,6 +432,35 @@ def transformed_preview(frame: pd.DataFrame, plan: FeaturePlan, recipe: Recipe, 
     """What the model sees: the preparation fitted on ``frame`` and applied to its first rows."""
     prep, _ = build_preprocessor(plan, recipe, task=task, style=style)
     X = frame[plan.features]
+    fit_preparation(prep, X, y)
+    out = prep.transform(X.head(rows))
+    names = [str(n) for n in prep.get_feature_names_out()]
+    return pd.DataFrame(out, columns=names, index=X.head(rows).index)
+
+
+def fit_preparation(front: Any, X: pd.DataFrame, y: pd.Series | None) -> Any:
+    """Fit a preparation to look at what it makes (the preview, the explained variance).
+
+    Parameters
+    ----------
+    front : ColumnTransformer or Pipeline
+        The preparation, or a pipeline that starts with it.
+    X : DataFrame
+        The feature columns.
+    y : Series or None
+        The target, when there is one.
+
+    Returns
+    -------
+    ColumnTransformer or Pipeline
+        ``front``, fitted.
+
+    Raises
+    ------
+    TabwrightError
+        When the preparation target-encodes a column and there is no complete target.
+    """
+    prep = front[0] if isinstance(front, Pipeline) else front
     if y is None or y.isna().any():
         needs_y = any(isinstance(t[1], Pipeline) and "encode" in t[1].named_steps
                       and isinstance(t[1].named_steps["encode"], TargetEncoder)
@@ -414,7 +468,4 @@ def transformed_preview(frame: pd.DataFrame, plan: FeaturePlan, recipe: Recipe, 
         if needs_y:
             raise TabwrightError("Target encoding needs the target column to preview.",
                                  "Choose a target on the Model page first.")
-    prep.fit(X, y)
-    out = prep.transform(X.head(rows))
-    names = [str(n) for n in prep.get_feature_names_out()]
-    return pd.DataFrame(out, columns=names, index=X.head(rows).index)
+    return front.fit(X, y)

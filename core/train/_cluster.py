@@ -24,7 +24,7 @@ from core import catalogue
 from core.errors import Cancelled, TabwrightError
 from core.evaluate import evaluate_clustering
 from core.ingest import infer_roles
-from core.prepare import build_preprocessor, plan_features
+from core.prepare import build_preprocessor, build_reducer, keeps_sparse, plan_features
 from core.recipe import ModelChoice, Recipe
 from core.run import Progress, TrainResult, fingerprint
 from core.settings import Limits
@@ -52,14 +52,17 @@ def train_clustering(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dic
                              "Use a larger file.")
     if len(X) > SAMPLE_ROWS:
         notes.append(f"Clusters are compared on a random sample of {SAMPLE_ROWS:,} rows.")
-    prep, _ = build_preprocessor(plan, recipe, task="clustering", style="linear")
+    prep, _ = build_preprocessor(plan, recipe, task="clustering", style="linear",
+                                 sparse=keeps_sparse(recipe))
+    reducer = build_reducer(recipe)
+    front = [("prep", prep)] + ([("reduce", reducer)] if reducer is not None else [])
     names = [c.name for c in recipe.models] if not recipe.auto and recipe.models else \
         ["kmeans", "gaussian_mixture", "agglomerative", "dbscan"]
     board: list[dict[str, Any]] = []
     best: tuple[float, str, dict, np.ndarray] | None = None
     with threadpool_limits(limits=1), warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        Z = prep.fit_transform(sample)
+        Z = Pipeline(front).fit_transform(sample)
         for i, name in enumerate(names):
             if cancel.cancelled:
                 break
@@ -94,10 +97,10 @@ def train_clustering(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dic
     _, name, params, labels = best
     spec = catalogue.get(name)
     if hasattr(spec.make("clustering", params), "predict"):
-        pipeline = Pipeline([("prep", prep), ("model", spec.make("clustering", params, seed=recipe.seed))])
+        pipeline = Pipeline(front + [("model", spec.make("clustering", params, seed=recipe.seed))])
         pipeline.fit(sample)
     else:
-        pipeline = Pipeline([("prep", prep), ("model", KNeighborsClassifier(n_neighbors=1))])
+        pipeline = Pipeline(front + [("model", KNeighborsClassifier(n_neighbors=1))])
         pipeline.fit(sample, labels)
         notes.append(f"{spec.label} cannot place new rows itself; new rows join the cluster of "
                      "their nearest training row.")

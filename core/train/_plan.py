@@ -74,7 +74,12 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
             else train_rows
     metric = recipe.metric or default_metric(task)
     if recipe.auto:
-        names = auto_first_models(task, n_rows=train_rows, interpretable=recipe.brief.interpretable)
+        search_rows = min(train_rows, AUTO_SEARCH_ROWS)
+        n_features = sum(c != recipe.target and c not in recipe.drop for c in frame.columns)
+        names = auto_first_models(task, n_rows=search_rows, n_features=n_features,
+                                  interpretable=recipe.brief.interpretable)
+        if catalogue.is_wide(search_rows, n_features):
+            notes.append(catalogue.wide_reason(search_rows, n_features))
         search = (f"Auto mode: baselines first, then strong defaults, then an Optuna search across "
                   f"the best model families, then an ensemble if it wins, all within "
                   f"{recipe.time_budget:g} s.")
@@ -131,9 +136,12 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
     }
 
 
-def auto_first_models(task: str, *, n_rows: int = 1_000, interpretable: bool = False) -> list[str]:
-    """The models auto mode cross-validates before its search: its portfolio's, in order."""
-    portfolio = catalogue.auto_portfolio(task, n_rows=n_rows, interpretable=interpretable)
+def auto_first_models(task: str, *, n_rows: int = 1_000, n_features: int | None = None,
+                      interpretable: bool = False) -> list[str]:
+    """The models auto mode cross-validates before its search: its portfolio's, in order
+    (a wide table's own, see :func:`core.catalogue.auto_portfolio`)."""
+    portfolio = catalogue.auto_portfolio(task, n_rows=n_rows, n_features=n_features,
+                                         interpretable=interpretable)
     return list(dict.fromkeys(model for model, _ in portfolio))
 
 

@@ -17,7 +17,8 @@ from core.deliver._fastpredict import (
 )
 from core.deliver._predict import predict_table
 from core.ingest._read import read_table
-from core.recipe import Imbalance, ModelChoice, Recipe
+from core.deliver._serve import create_app
+from core.recipe import Imbalance, ModelChoice, Recipe, Reduction
 from core.train._runner import train
 
 
@@ -173,3 +174,48 @@ def test_boosting_walk_with_category_splits_at_the_root(titanic):
     for n in (1, 17, 300):
         assert same_outputs(trees.predict_proba(X[:n]), estimator.predict_proba(X[:n]))
     assert trees._stage_array is not None
+
+
+
+@pytest.fixture(scope="module")
+def reviews() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    words = np.array(["late", "broken", "great", "cheap", "refund", "fast", "slow", "happy"])
+    good = rng.random(400) < 0.5
+    return pd.DataFrame({"review": [" ".join(rng.choice(words[2:] if g else words, 5)) for g in good],
+                         "price": rng.uniform(5, 50, 400).round(2),
+                         "survived": good.astype(int)})
+
+
+@pytest.mark.parametrize("data, models, reduce", [
+    ("titanic", [ModelChoice("logistic_regression")], Reduction("pca", components=6)),
+    ("titanic", [ModelChoice("random_forest", {"n_estimators": 20}),
+                 ModelChoice("hist_gradient_boosting")], Reduction("pca", variance=0.9)),
+    ("titanic", [ModelChoice("hist_gradient_boosting")], Reduction("svd", components=5)),
+    ("reviews", [ModelChoice("logistic_regression")], Reduction("svd", components=4)),
+])
+def test_a_reduction_step_is_served_with_scikit_learns_own_numbers(request, data, models, reduce):
+    """The step between the preparation and the model is called as it is: the same bits from
+    the compiled model, predict_table and the REST server as from scikit-learn."""
+    frame = request.getfixturevalue(data)
+    recipe = Recipe(target="survived", auto=False, models=models, ensemble=len(models) > 1,
+                    roles={"review": "text"} if data == "reviews" else {})
+    recipe.preparation.reduce = reduce
+    result = train(frame, recipe)
+    model = getattr(result.pipeline, "estimator_", result.pipeline)
+    X = _rows(result, 300, seed=4)
+    expected = model.predict_proba(X)
+    fast = compile_model(model)
+    assert fast is not None and same_outputs(fast.predict_proba(X), expected)
+    card = model_card(result, data_name=f"{data}.csv")
+    table, _ = predict_table(result.pipeline, card, X)
+    assert isinstance(verified(result.pipeline, X.iloc[:100], "predict_proba"), fastpredict.FastModel)
+    assert same_outputs(table["proba_1"].to_numpy(), expected[:, 1])
+    predictor = create_app(result.pipeline, card).state.batcher.predictor
+    # checked columns go through the branch stand-ins, except into a sparse text matrix (the
+    # ColumnTransformer's own path), which the server leaves to the model
+    assert (predictor.model.fast is None) == (data == "reviews")
+    records = X.astype(object).where(X.notna(), None).to_dict("records")
+    got = predictor.predict_many([records])[0]
+    assert got["predictions"] == table["prediction"].tolist()
+    assert [p["1"] for p in got["probabilities"]] == table["proba_1"].tolist()

@@ -10,7 +10,8 @@ import pytest
 from core.deliver._report import _env, build_report, render_html, render_markdown
 from core.explore._profile import profile_table
 from core.ingest._read import read_table
-from core.recipe import ModelChoice, Recipe
+from core.formatting import format_percent
+from core.recipe import ModelChoice, Recipe, Reduction
 from core.train._runner import train
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -166,3 +167,22 @@ def test_clustering_report(sample_dir):
     assert [f["id"] for f in report["figures"]] == ["leaderboard", "cluster_sizes"]
     assert report["diagnostics"]["importance"] is None and "3 clusters" in report["summary"]["headline"]
     assert "cluster sizes" in render_html(report).lower()
+
+
+def test_a_reduction_is_told_with_its_components_in_the_recipe_and_the_card(sample_dir):
+    frame = read_table(sample_dir / "titanic.csv").frame
+    recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")])
+    recipe.preparation.reduce = Reduction("pca", variance=0.9)
+    result = train(frame, recipe)
+    report = build_report(result, data_name="titanic.csv")
+    step = result.pipeline.named_steps["reduce"]
+    told = [s for s in report["recipe_sentences"] if s.startswith("Dimensionality reduction")]
+    assert told == [f"Dimensionality reduction: principal component analysis (PCA) turns the "
+                    f"{step.n_features_in_} prepared inputs into {step.n_components_} components, "
+                    f"keeping {format_percent(step.explained_variance_ratio_.sum())} of their "
+                    "variance on the training rows; the model sees only these."]
+    assert step.n_components_ < step.n_features_in_
+    chosen = {"method": "pca", "components": 10, "variance": 0.9}
+    assert report["recipe"]["preparation"]["reduce"] == chosen
+    assert report["model_card"]["recipe"]["preparation"]["reduce"] == chosen
+    assert told[0] in render_markdown(report)

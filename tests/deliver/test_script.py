@@ -13,11 +13,11 @@ import pandas as pd
 
 from core.deliver._script import render_training_script
 from core.ingest._read import read_table
-from core.recipe import ColumnPrep, ModelChoice, Recipe
+from core.recipe import ColumnPrep, ModelChoice, Recipe, Reduction
 from core.train._runner import train
 
 
-def _run_script(result, table, csv: Path, tmp_path: Path, data_name: str) -> tuple[str, pd.DataFrame]:
+def _run_script(result, table, csv: Path, tmp_path: Path, data_name: str) -> tuple[str, pd.DataFrame, str]:
     source = render_training_script(result, data_name=data_name, table=table)
     script = tmp_path / "train.py"
     script.write_text(source)
@@ -27,7 +27,7 @@ def _run_script(result, table, csv: Path, tmp_path: Path, data_name: str) -> tup
                           capture_output=True, text=True, timeout=240)
     assert done.returncode == 0, done.stderr[-3000:]
     assert (tmp_path / "model.joblib").stat().st_size > 0
-    return source, pd.read_csv(tmp_path / "predictions.csv")
+    return source, pd.read_csv(tmp_path / "predictions.csv"), done.stdout
 
 
 def _imports(source: str) -> set[str]:
@@ -49,7 +49,7 @@ def test_titanic_ensemble_with_threshold_and_row_cleaning_is_reproduced(sample_d
     recipe.preparation.columns["fare"] = ColumnPrep(outliers="drop_rows", missing_indicator=True)
     recipe.preparation.columns["age"] = ColumnPrep(impute="knn")
     result = train(table.frame, recipe)
-    source, out = _run_script(result, table, csv, tmp_path, "titanic.csv")
+    source, out, _ = _run_script(result, table, csv, tmp_path, "titanic.csv")
 
     assert _imports(source) <= {"sys", "joblib", "numpy", "pandas", "sklearn"}
     assert "core" not in _imports(source)
@@ -67,7 +67,7 @@ def test_california_regression_is_reproduced(sample_dir, tmp_path):
     table = read_table(csv)
     recipe = Recipe(target="median_house_value", auto=False, models=[ModelChoice("ridge")])
     result = train(table.frame, recipe)
-    _, out = _run_script(result, table, csv, tmp_path, "california_housing.csv")
+    _, out, _ = _run_script(result, table, csv, tmp_path, "california_housing.csv")
     assert out["row"].tolist() == result.X_test.index.tolist()
     assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
 
@@ -88,7 +88,7 @@ def test_text_numbers_codes_and_missing_markers_are_read_like_tabwright(tmp_path
     table = read_table(csv)
     assert {"price", "share"} <= set(table.conversions)
     result = train(table.frame, Recipe(target="y", auto=False, models=[ModelChoice("ridge")]))
-    source, out = _run_script(result, table, csv, tmp_path, "messy.csv")
+    source, out, _ = _run_script(result, table, csv, tmp_path, "messy.csv")
     assert "text_to_number(frame['price']" in source
     assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
 
@@ -99,7 +99,59 @@ def test_a_float32_model_is_reproduced(sample_dir, tmp_path):
     recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")])
     recipe.preparation.precision = "float32"
     result = train(table.frame, recipe)
-    source, out = _run_script(result, table, csv, tmp_path, "titanic.csv")
+    source, out, _ = _run_script(result, table, csv, tmp_path, "titanic.csv")
     assert "class Float32(TransformerMixin, BaseEstimator)" in source
     assert out["predicted"].tolist() == result.pipeline.predict(result.X_test).tolist()
     assert np.allclose(out["proba_1"], result.pipeline.predict_proba(result.X_test)[:, 1])
+
+
+def test_a_pca_model_is_reproduced_with_its_test_score(sample_dir, tmp_path):
+    csv = sample_dir / "titanic.csv"
+    table = read_table(csv)
+    recipe = Recipe(target="survived", auto=False, models=[ModelChoice("hist_gradient_boosting")])
+    recipe.preparation.reduce = Reduction("pca", variance=0.9)
+    result = train(table.frame, recipe)
+    source, out, printed = _run_script(result, table, csv, tmp_path, "titanic.csv")
+    assert "('reduce', PCA(n_components=0.9, random_state=0))" in source and "_PCA" not in source
+    measured = result.evaluation["metrics"]["roc_auc"]
+    assert f"Test roc_auc: {measured:.4f} (tabwright measured {measured:.4f})" in printed
+    assert out["predicted"].tolist() == result.pipeline.predict(result.X_test).tolist()
+    assert np.allclose(out["proba_1"], result.pipeline.predict_proba(result.X_test)[:, 1])
+
+
+def test_text_reduced_by_truncated_svd_is_reproduced(tmp_path):
+    rng = np.random.default_rng(0)
+    words = np.array(["late", "broken", "great", "cheap", "refund", "fast", "slow", "happy"])
+    n = 300
+    good = rng.random(n) < 0.5
+    frame = pd.DataFrame({
+        "review": [" ".join(rng.choice(words[2:] if g else words, 5)) for g in good],
+        "price": rng.uniform(5, 50, n).round(2),
+        "liked": np.where(good, "yes", "no"),
+    })
+    csv = tmp_path / "reviews.csv"
+    frame.to_csv(csv, index=False)
+    table = read_table(csv)
+    recipe = Recipe(target="liked", auto=False, models=[ModelChoice("logistic_regression")],
+                    roles={"review": "text"})
+    recipe.preparation.reduce = Reduction("svd", components=4)
+    result = train(table.frame, recipe)
+    source, out, printed = _run_script(result, table, csv, tmp_path, "reviews.csv")
+    assert "sparse_threshold=1.0" in source and "TruncatedSVD(n_components=4, random_state=0)" in source
+    measured = result.evaluation["metrics"]["roc_auc"]
+    assert f"(tabwright measured {measured:.4f})" in printed and f"Test roc_auc: {measured:.4f}" in printed
+    assert np.allclose(out["proba_yes"], result.pipeline.predict_proba(result.X_test)[:, 1])
+
+
+def test_a_clustering_on_components_is_reproduced(sample_dir, tmp_path):
+    """Agglomerative clusters cannot place new rows: the script labels the sample's components."""
+    csv = sample_dir / "titanic.csv"
+    table = read_table(csv)
+    recipe = Recipe(task="clustering", auto=False, drop=["survived"],
+                    models=[ModelChoice("agglomerative", {"n_clusters": 3})])
+    recipe.preparation.reduce = Reduction("pca", components=3)
+    result = train(table.frame, recipe)
+    source, out, _ = _run_script(result, table, csv, tmp_path, "titanic.csv")
+    assert ".fit_predict(clone(model[:-1]).fit_transform(sample))" in source
+    X = table.frame[result.plan.features]
+    assert out["cluster"].tolist() == result.pipeline.predict(X).tolist()

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames, range_indexes
 
 import core.explore._findings
+import core.explore._pair_leaks
 import core.ingest._roles
 from core.errors import TabwrightError
 from core.explore._findings import (
@@ -397,6 +398,16 @@ def test_a_nearly_perfect_feature_is_a_warning_and_a_good_one_nothing(rng):
     assert leaks(frame, "y") == {("almost", "warning")}
 
 
+def test_a_pair_that_reproduces_a_numeric_target_is_a_well_formed_finding(rng):
+    frame = honest(rng).assign(size=lambda f: rng.integers(20, 200, N).astype(float))
+    frame["value"] = np.round(frame["size"] * rng.lognormal(3, 0.3, N), 1)
+    frame["value_per_size"] = np.round(frame["value"] / frame["size"], 2)
+    (finding,) = found(frame, "pair_leakage", target="value")
+    assert (finding.severity, finding.columns) == ("critical", ["value_per_size", "size"])
+    check_finding(finding, list(frame.columns))
+    assert found(frame.assign(flag=frame["value"] > 50), "pair_leakage", target="flag") == []
+
+
 def test_leak_message_and_suggestion(rng):
     frame = honest(rng).assign(alive=lambda f: np.where(f["y"] == 1, "yes", "no"))
     (finding,) = found(frame, "target_leakage", target="y")
@@ -503,7 +514,8 @@ def test_a_copy_of_the_target_in_real_data_is_critical(real_findings):
 def test_calibration_doc_names_every_code_and_threshold(repo_root):
     doc = (repo_root / "docs" / "findings-calibration.md").read_text()
     codes = re.findall(r"``(\w+)``", core.explore._findings.__doc__)
-    thresholds = [name for module in (core.explore._findings, core.ingest._roles) for name in vars(module)
+    modules = (core.explore._findings, core.explore._pair_leaks, core.ingest._roles)
+    thresholds = [name for module in modules for name in vars(module)
                   if name.isupper() and not name.startswith("_")
                   and name not in ("SEVERITIES", "ACTIONS", "ROLES", "TASKS")]
     missing = [name for name in codes + thresholds if name not in doc]

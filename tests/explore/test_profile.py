@@ -11,7 +11,15 @@ from hypothesis import strategies as st
 from hypothesis.extra.pandas import column, data_frames, range_indexes
 
 from core.errors import TabwrightError
+from core.explore import _findings as findings_module
+from core.explore._findings import (
+    CORRELATION_MIN_ROWS,
+    CORRELATION_SAMPLE_ROWS,
+    CORRELATION_WORK,
+    correlation_sample,
+)
 from core.explore._profile import Profile, profile_table
+from tests.explore.wide_tables import wide_frame
 
 
 @pytest.fixture(scope="module")
@@ -147,3 +155,51 @@ def test_speed_smoke_on_a_mixed_table():
     assert {("identifier", ("row_id",)), ("identifier", ("code",)),
             ("high_cardinality", ("surname",))} <= codes
     assert not any(code == "target_leakage" for code, _ in codes)
+
+
+# --------------------------------------------------------------------------- wide tables
+
+
+@pytest.fixture(scope="module")
+def wide():
+    """300 rows × 5,000 measurements, plus three near-copies, a leak and the target."""
+    frame, informative = wide_frame()
+    rng = np.random.default_rng(1)
+    for k, source in enumerate(["gene_00001", "gene_00002", "gene_00003"]):
+        frame[f"copy_{k}"] = frame[source] * 2.5 + rng.normal(scale=0.01, size=len(frame))
+    frame["leak"] = np.where(frame["y"] == "yes", 1.0, 0.0)
+    return frame, informative
+
+
+def test_a_wide_profile_finds_each_near_copy_and_the_leak_without_pairwise_blow_up(wide):
+    frame, _ = wide
+    profile = profile_table(frame, target="y")
+    assert len(profile.columns) == 5_005 and profile.task.task == "binary"
+    assert {c.role for c in profile.columns if c.name.startswith("gene_")} == {"numeric"}
+    codes = [f.code for f in profile.findings]
+    copies = [set(f.columns) for f in profile.findings if f.code == "correlated_features"]
+    assert sorted(copies, key=sorted) == [{f"gene_0000{k + 1}", f"copy_{k}"} for k in range(3)]
+    assert [f.columns for f in profile.findings if f.code == "target_leakage"] == [["leak"]]
+    # Findings are per column or per group: at most a few per column, never one per pair.
+    assert len(codes) <= 10 and codes.count("outliers") <= 5
+    assert profile.duplicate_rows == 0
+    assert profile.memory_bytes == pytest.approx(frame.memory_usage(deep=True).sum(), rel=0.01)
+
+
+def test_near_copies_are_compared_on_the_most_complete_columns_within_the_work_cap(monkeypatch):
+    rng = np.random.default_rng(2)
+    x = rng.normal(size=(200, 6))
+    frame = pd.DataFrame(x, columns=[f"c{i}" for i in range(6)])
+    frame["copy"] = frame["c0"] + rng.normal(scale=1e-3, size=200)
+    frame["gappy"] = frame["c1"].where(rng.random(200) > 0.3)
+    frame["gappy_copy"] = frame["gappy"] * 3
+    assert {"copy", "c0"} in [set(f.columns) for f in profile_table(frame).findings]
+    monkeypatch.setattr(findings_module, "CORRELATION_MAX_COLUMNS", 7)
+    found = [set(f.columns) for f in profile_table(frame).findings
+             if f.code == "correlated_features"]
+    assert found == [{"copy", "c0"}]  # the two gappy columns were the ones left out
+    monkeypatch.undo()
+    assert correlation_sample(1_000_000, 30) == (CORRELATION_SAMPLE_ROWS, 30)
+    rows, columns = correlation_sample(20_000, 5_000)
+    assert columns == 5_000 and rows * columns ** 2 <= max(CORRELATION_WORK,
+                                                            CORRELATION_MIN_ROWS * columns ** 2)

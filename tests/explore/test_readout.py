@@ -8,7 +8,9 @@ import pytest
 
 from core.explore import (
     RELATION_READINGS,
+    chart_order,
     correlation_columns,
+    correlation_note,
     linked_view_choices,
     missing_reading,
     profile_table,
@@ -16,8 +18,10 @@ from core.explore import (
     signal_tables,
     strongest_pairs,
 )
+from core.explore import eda
 from core.explore._readout import LINKED_COLOUR_LEVELS, STRONGEST_PAIRS
-from core.explore.eda import target_relation_data
+from core.explore.eda import MAX_CORRELATION_COLUMNS, MAX_MISSING_COLUMNS, target_relation_data
+from tests.explore.wide_tables import wide_frame
 
 
 @pytest.fixture(scope="module")
@@ -124,3 +128,55 @@ def test_signal_tables_list_every_feature_the_skipped_ones_and_the_classes():
     regression = signal_tables({**report, "metric": "R²", "skipped": [], "classes": None})
     assert regression["skipped"] is None and regression["classes"] is None
     assert list(regression["features"].columns) == ["Feature", "Role", "Power", "R²"]
+
+
+# --------------------------------------------------------------------------- wide tables
+
+
+@pytest.fixture(scope="module")
+def wide():
+    frame, informative = wide_frame(columns=2_000, informative=5)
+    return frame, {c: "numeric" for c in frame.columns if c != "y"}, informative
+
+
+def test_a_narrow_table_keeps_its_order_and_a_wide_one_ranks_the_target_s_columns_first(frame, wide):
+    _, roles = _roles(frame, "bought")
+    assert chart_order(frame, roles, target="bought", task="binary") is None
+    table, roles, informative = wide
+    order = chart_order(table, roles, target="y", task="binary")
+    assert len(order) == 2_000 and "y" not in order
+    # The informative columns rank far above the middle of 2,000 (by chance: ~1,000).
+    assert np.median([order.index(c) for c in informative]) < 200
+    untargeted = chart_order(table, roles, target=None, task=None)
+    assert sorted(untargeted) == sorted(order)
+
+
+def test_wide_charts_offer_a_capped_heatmap_and_the_strongest_features_first(wide):
+    table, roles, _ = wide
+    order = chart_order(table, roles, target="y", task="binary")
+    columns = list(table.columns)
+    heatmap = correlation_columns(columns, roles, target="y", task="binary", ranked=order)
+    assert heatmap == order[:MAX_CORRELATION_COLUMNS]
+    assert correlation_note(heatmap, roles, target="y", task="binary") == \
+        f"The {MAX_CORRELATION_COLUMNS} of 2,000 numeric columns most related to the target."
+    numeric_target = {**roles, "y": "numeric"}
+    regression = correlation_columns(columns, numeric_target, target="y", task="regression",
+                                     ranked=order)
+    assert regression[0] == "y" and len(regression) == MAX_CORRELATION_COLUMNS
+    assert relation_features(columns, roles, target="y", ranked=order) == order
+    choices = linked_view_choices(table, profile_table(table), roles, target="y", task="binary",
+                                  ranked=order)
+    assert choices["axes"] == order[:4] and len(choices["numeric"]) == 2_000
+
+
+def test_missing_charts_show_the_columns_missing_most_and_say_how_many_more():
+    rng = np.random.default_rng(0)
+    table = pd.DataFrame(rng.normal(size=(100, 80)), columns=[f"c{i}" for i in range(80)])
+    for i in range(80):
+        table.iloc[: i + 1, i] = np.nan
+    data = eda.missing_data(table)
+    assert [c["column"] for c in data["columns"]] == [f"c{i}" for i in range(79, 79 - MAX_MISSING_COLUMNS, -1)]
+    assert data["left_out"] == 80 - MAX_MISSING_COLUMNS
+    assert data["pattern"]["columns"] == [c["column"] for c in data["columns"]]
+    assert f"{MAX_MISSING_COLUMNS} columns missing most, of 80 with gaps" in missing_reading(data)
+    assert "(50 more have gaps)" in eda.missing_bar_figure(data).layout.title.text

@@ -10,9 +10,16 @@ import pandas as pd
 import pytest
 
 from core.errors import TabwrightError
-from core.explore._signal import assess_signal, baseline_scores, recommend_metric
+from core.explore._lookup import level_codes, lookup_score
+from core.explore._signal import (
+    assess_signal,
+    baseline_scores,
+    complete_level_codes,
+    recommend_metric,
+)
 from core.ingest._read import read_table
 from core.ingest._roles import infer_roles
+from tests.explore.wide_tables import wide_frame
 
 
 def _load(path):
@@ -153,3 +160,48 @@ def test_baseline_scores_show_the_accuracy_trap():
 def test_recommend_metric_follows_the_class_balance(values, task, expected):
     metric, why = recommend_metric(pd.Series(values), task)
     assert metric == expected and why
+
+
+# --------------------------------------------------------------------------- wide tables
+
+
+def _same_groups(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether two codings split the rows into the same groups (labels may differ)."""
+    pairs = set(zip(a.tolist(), b.tolist()))
+    return len(pairs) == len(set(a.tolist())) == len(set(b.tolist()))
+
+
+@pytest.mark.parametrize("rows", [25, 300, 2_000])
+@pytest.mark.parametrize("max_bins", [16, 256])
+def test_complete_columns_are_binned_at_once_into_the_same_groups_as_one_by_one(rows, max_bins):
+    rng = np.random.default_rng(rows)
+    columns = [rng.normal(size=rows), rng.normal(size=rows).round(1),  # ties
+               rng.integers(0, 3, rows).astype(float), rng.integers(0, 400, rows) * 1e6,
+               np.exp(rng.normal(size=rows) * 5).round(2), np.full(rows, 2.0),
+               np.r_[rng.normal(size=rows - 1), np.nan]]
+    codes = complete_level_codes(np.column_stack(columns), max_bins=max_bins)
+    assert sorted(codes) == list(range(len(columns) - 1))  # the column with a gap is left out
+    y = rng.integers(0, 2, rows)
+    folds = np.arange(rows) % 3
+    for k, column in codes.items():
+        one_by_one = level_codes(pd.Series(columns[k]), max_bins=max_bins)
+        assert _same_groups(column, one_by_one)
+        assert lookup_score(column, y, folds, "binary", smoothing=1.0) == \
+            pytest.approx(lookup_score(one_by_one, y, folds, "binary", smoothing=1.0))
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_a_wide_table_is_checked_with_a_penalised_model_in_seconds(task):
+    frame, _ = wide_frame(task=task)
+    roles = {c: "numeric" for c in frame.columns if c != "y"}
+    started = time.perf_counter()
+    report = assess_signal(frame, "y", task, roles=roles)
+    print(f"\nassess_signal on 300 x 5,000 ({task}): {time.perf_counter() - started:.2f} s")
+    assert len(report["features"]) == 5_000
+    assert report["label_noise"]["conflicting_rows"] == 0
+    # Ridge on the inputs most related to the target finds what no single gene shows alone.
+    assert report["together"]["power"] > report["features"][0]["power"]
+    assert report["together"]["power"] > report["chance"] + 0.1
+    assert report["verdict"] in ("some", "strong")
+    shuffled = frame.assign(y=np.random.default_rng(0).permutation(frame["y"].to_numpy()))
+    assert assess_signal(shuffled, "y", task, roles=roles)["verdict"] == "weak"

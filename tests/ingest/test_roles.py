@@ -378,3 +378,14 @@ def test_real_dataset_target_is_the_first_suggestion(real, meta, name):
     suggestions = suggest_targets(frame, infer_roles(frame))
     assert suggestions[0].column == meta[name]["target"]
     assert suggestions[0].task == meta[name]["task"]
+
+
+def test_repeated_names_are_found_by_counting_so_a_wide_table_is_checked_once():
+    frame = pd.DataFrame(np.zeros((3, 20_000)), columns=[f"c{i % 19_998}" for i in range(20_000)])
+    with pytest.raises(TabwrightError, match="'c0', 'c1' more than once"):
+        infer_roles(frame)
+    wide = pd.DataFrame(np.random.default_rng(0).normal(size=(40, 3_000)),
+                        columns=[f"g{i}" for i in range(3_000)]).assign(outcome=[0, 1] * 20)
+    columns = infer_roles(wide)
+    assert len(columns) == 3_001 and columns[-1].role == "boolean"
+    assert suggest_targets(wide, columns)[0].column == "outcome"

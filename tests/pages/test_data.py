@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
+
+import pandas as pd
+from openpyxl import Workbook
+import sqlite3
 
 from tests.pages.conftest import current, edit_table, page_text, plain
 
@@ -12,11 +17,13 @@ PEOPLE = ("name,age,city,income\n" + "".join(
 
 
 def test_the_empty_page_offers_an_upload_with_its_limits_and_three_samples(app):
-    assert app.file_uploader(key="upload_0").allowed_type == [".csv", ".tsv", ".txt", ".gz", ".zip"]
+    assert app.file_uploader(key="upload_0").allowed_type == [".csv", ".tsv", ".txt", ".gz", ".zip",
+                                                               ".xlsx", ".xlsm", ".parquet"]
     text = page_text(app)
-    assert "Up to 1 GB, 5,000,000 rows and 2,000 columns." in text
+    assert "Up to 1 GB, 5,000,000 rows, 100,000 columns and 100,000,000 cells." in text
     labels = [b.label for b in app.button]
-    assert labels == ["Use Titanic survival", "Use German credit risk", "Use California house prices"]
+    assert labels == ["Use Titanic survival", "Use German credit risk", "Use California house prices",
+                      "Run query"]
     assert "891 passengers of the Titanic" in text
 
 
@@ -101,3 +108,97 @@ def test_loading_a_sample_after_an_upload_replaces_it_and_stays(app):
     app.run()  # the earlier upload is not read again
     assert current(app).table.name == "german_credit.csv"
     assert current(app).recipe.target == "default"
+
+
+def _shop(tmp_path) -> str:
+    """A SQLite file with 12 sales, as a database URL."""
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE sales (region TEXT, amount REAL, day TEXT)")
+        con.executemany("INSERT INTO sales VALUES (?, ?, ?)",
+                        [("north" if i % 2 else "south", 10.0 * i, f"2024-01-{i:02d}") for i in range(1, 13)])
+    return f"sqlite:///{path}"
+
+
+def _run_query(app, url: str, query: str, password: str = "") -> None:
+    app.text_input(key="sql_url").input(url)
+    app.text_input(key="sql_password").input(password)
+    app.text_area(key="sql_query").input(query)
+    app.button(key="sql_run").click().run()
+
+
+def test_a_database_query_loads_through_the_form(app, tmp_path):
+    url = _shop(tmp_path)
+    _run_query(app, url, "SELECT region, amount, day FROM sales", password="unused-secret")
+    project = current(app)
+    assert project.table.name == url and project.table.source_format == "sql"
+    assert (project.recipe.source.url, project.recipe.source.query) == (
+        url, "SELECT region, amount, day FROM sales")
+    assert str(project.frame["day"].dtype) == "datetime64[ns]"
+    assert plain(app.success[0].value) == f"Loaded {url}: 12 rows × 3 columns, database query."
+    assert app.text_input(key="sql_password").value == ""  # the password is forgotten once used
+    assert app.text_input(key="sql_url").value == url
+    assert app.metric[0].value == "12"
+
+
+def test_a_refused_query_shows_the_error_and_keeps_the_data_and_the_form(app, tmp_path):
+    app.button(key="sample_titanic.csv").click().run()
+    before = current(app)
+    url = _shop(tmp_path)
+    _run_query(app, url, "DELETE FROM sales")
+    error = plain(app.error[0].value)
+    assert error.startswith("The query tries to change the database, and tabwright only reads")
+    assert current(app) is before
+    assert app.text_input(key="sql_url").value == url
+    assert app.text_area(key="sql_query").value == "DELETE FROM sales"
+    with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
+        assert con.execute("SELECT count(*) FROM sales").fetchone() == (12,)
+    _run_query(app, url, "SELECT * FROM **no_such**")  # the database's words are escaped
+    assert app.error[0].value.startswith('**The query has a syntax error\\: near "\\*"')
+
+
+def _two_sheet_workbook() -> bytes:
+    book = Workbook()
+    book.active.title = "Customers"
+    for row in [["customer", "age"]] + [[f"C{i}", 30 + i] for i in range(12)]:
+        book.active.append(row)
+    orders = book.create_sheet("Orders")
+    for row in [["Orders export"], [], ["order", "amount", "paid"]] + \
+            [[f"O{i}", 100.5 + i, i % 2 == 0] for i in range(15)]:
+        orders.append(row)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_a_workbook_upload_offers_its_sheets_and_reads_the_one_chosen(app):
+    app.file_uploader(key="upload_0").upload("shop.xlsx", _two_sheet_workbook(),
+                                             "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    app.run()
+    project = current(app)
+    assert (project.table.sheet, project.table.sheets) == ("Customers", ("Customers", "Orders"))
+    assert "Loaded shop.xlsx: 12 rows × 2 columns, Excel workbook, sheet 1 of 2." in plain(app.success[0].value)
+    assert "Format: Excel workbook" in page_text(app) and "Sheet: Customers (1 of 2)" in page_text(app)
+    assert "upload_0" not in app.session_state  # the upload is let go; the workbook's bytes are kept
+    chooser = app.selectbox(key=f"sheet_{project.table.fingerprint[:16]}")
+    assert chooser.options == ["Customers", "Orders"] and chooser.value == "Customers"
+    chooser.select("Orders").run()
+    switched = current(app)
+    assert switched.table.sheet == "Orders" and switched.table.name == "shop.xlsx"
+    assert list(switched.frame.columns) == ["order", "amount", "paid"]
+    assert list(app.dataframe[0].value.columns) == ["order", "amount", "paid"]
+    assert "Read sheet Orders: 15 rows × 3 columns, Excel workbook, sheet 2 of 2." in plain(app.success[0].value)
+    assert "Rows 1–2 above the table were skipped; the header is row 3." in page_text(app)
+    assert app.selectbox(key=f"sheet_{switched.table.fingerprint[:16]}").value == "Orders"
+    assert [row for row in app.data_editor[0].value["Column"]] == ["order", "amount", "paid"]
+
+
+def test_a_single_sheet_workbook_and_parquet_have_no_sheet_choice(app, tmp_path):
+    frame = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+    frame.to_parquet(tmp_path / "t.parquet", index=False)
+    app.file_uploader(key="upload_0").upload("t.parquet", (tmp_path / "t.parquet").read_bytes(),
+                                             "application/octet-stream")
+    app.run()
+    assert current(app).table.source_format == "parquet"
+    assert "Format: Parquet file" in page_text(app)
+    assert not app.selectbox

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+
+from core.recipe import Reduction
 from tests.pages.conftest import (
     current,
     edit_table,
@@ -97,3 +100,37 @@ def test_a_role_change_and_a_fill_value_are_kept():
     assert recipe.roles == {"pclass": "categorical"}
     assert recipe.preparation.columns["age"].fill_value == -1.0
     assert at.data_editor[0].value.set_index("Column").loc["age", "Fill value"] == "-1.0"
+
+
+def _charts(at) -> list[dict]:
+    return [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+
+
+def test_pca_shows_the_explained_variance_and_applies_the_suggestion():
+    at = open_page("prepare", with_fake_result(titanic()))
+    assert at.radio(key="prep_reduce_method").value == "none" and not _charts(at)
+    at.radio(key="prep_reduce_method").set_value("pca").run()
+    assert not at.exception
+    chart = _charts(at)[0]
+    assert chart["layout"]["title"]["text"] == "Variance kept by the first PCA components"
+    shown = chart["data"][0]["y"]
+    suggested = next(i for i, share in enumerate(shown, start=1) if share >= 0.95)
+    sentence = at.info[0].value
+    assert sentence.startswith(f"{suggested} components keep ")
+    assert sentence.endswith(f"the fewest that keep at least 95%, so {suggested} is the suggestion.")
+    assert "Measured on all 891 rows, with the preparation above." in page_text(at)
+    assert at.number_input(key="prep_reduce_components_pca").value == suggested  # offered first
+    at.button(key="prep_reduce_apply").click().run()
+    project = current(at)
+    assert project.recipe.preparation.reduce == Reduction("pca", components=suggested)
+    assert project.result is None
+    assert "Reduction updated (PCA): models will be trained with it." in page_text(at)
+    # a share of the variance instead of a count, then no reduction again
+    at.radio(key="prep_reduce_keep").set_value("share").run()
+    at.number_input(key="prep_reduce_variance").set_value(0.9)
+    at.button(key="prep_reduce_apply").click().run()
+    assert current(at).recipe.preparation.reduce == Reduction("pca", components=suggested, variance=0.9)
+    at.radio(key="prep_reduce_method").set_value("none").run()
+    assert not _charts(at)
+    at.button(key="prep_reduce_apply").click().run()
+    assert current(at).recipe.preparation.reduce == Reduction()

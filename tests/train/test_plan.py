@@ -12,6 +12,7 @@ from core.project import Project, load_data, set_target
 from core.recipe import ModelChoice, Recipe
 from core.settings import Limits
 from core.train._plan import auto_first_models, training_plan
+from tests.explore.wide_tables import wide_frame
 
 
 @pytest.fixture(scope="module")
@@ -164,3 +165,21 @@ def test_plan_without_a_task_uses_the_task_its_target_implies():
     frame = pd.DataFrame({"x": rng.normal(size=90), "y": np.repeat(["a", "b", "c"], 30)})
     plan = training_plan(frame, Recipe(target="y", models=[ModelChoice("logistic_regression")]))
     assert plan["task"] == "multiclass" and plan["metric"] == "accuracy"
+
+
+# --------------------------------------------------------------------------- wide tables
+
+
+def test_a_wide_plan_says_why_it_chooses_penalised_and_selective_models():
+    frame, _ = wide_frame(rows=120, columns=600, task="regression")
+    plan = training_plan(frame, Recipe(target="y", task="regression", time_budget=20))
+    assert [m["name"] for m in plan["models"]] == ["dummy", "lasso", "ridge", "elastic_net",
+                                                   "hist_gradient_boosting", "extra_trees",
+                                                   "random_forest"]
+    wide = [n for n in plan["notes"] if n.startswith("Wide table")]
+    assert wide == [catalogue.wide_reason(plan["train_rows"], 600)]
+    assert "k-NN, kernel SVMs and neural networks are not tried" in wide[0]
+    narrow = training_plan(frame.iloc[:, -40:], Recipe(target="y", task="regression"))
+    assert not [n for n in narrow["notes"] if n.startswith("Wide table")]
+    dropped = Recipe(target="y", task="regression", drop=list(frame.columns[:560]))
+    assert not [n for n in training_plan(frame, dropped)["notes"] if n.startswith("Wide table")]

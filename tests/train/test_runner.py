@@ -6,10 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core import catalogue
 from core.errors import Cancelled, TabwrightError
 from core.recipe import ModelChoice, Recipe
 from core.run import CancelToken
 from core.train._runner import train
+from tests.explore.wide_tables import wide_frame
 
 
 @pytest.fixture(scope="module")
@@ -317,3 +319,23 @@ def test_auto_precision_on_a_big_matrix_fits_float32_and_the_recipe_reproduces_i
     assert np.array_equal(again.pipeline.predict_proba(result.X_test),
                           result.pipeline.predict_proba(result.X_test))
     assert not any("32-bit numbers" in note for note in again.notes)
+
+
+def test_auto_mode_on_a_wide_table_tries_wide_models_and_beats_a_plain_logistic_regression():
+    frame, _ = wide_frame(rows=200, columns=1_500)
+    started = time.monotonic()
+    auto = train(frame, Recipe(target="y", time_budget=10), inferred_roles=roles_of(frame),
+                 started=started - 1.0)  # a second already spent reading counts against it
+    assert time.monotonic() - started <= 10 * 1.1 - 1.0
+    assert catalogue.wide_reason(160, 1_500) in auto.notes
+    tried = {row["model"] for row in auto.leaderboard}
+    assert tried <= {"dummy", "logistic_regression", "hist_gradient_boosting", "extra_trees",
+                     "random_forest", "ensemble"}
+    l1 = [r for r in auto.leaderboard if r["params"].get("penalty") == "l1"]
+    assert l1 and all(r["params"]["solver"] == "liblinear" for r in l1)
+    kept = [r for r in auto.leaderboard if catalogue.KEEP_FEATURES in r["params"]]
+    assert kept  # some candidates chose their inputs inside each fold
+    plain = train(frame, Recipe(target="y", auto=False, models=[ModelChoice("logistic_regression")]),
+                  inferred_roles=roles_of(frame))
+    assert auto.evaluation["metrics"]["roc_auc"] > plain.evaluation["metrics"]["roc_auc"]
+    assert auto.pipeline.predict(frame.drop(columns="y").head(3)).shape == (3,)
