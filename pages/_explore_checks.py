@@ -25,6 +25,8 @@ def _signal(fingerprint: str, target: str, task: str, roles: tuple[tuple[str, st
 
 def quality(project: Project) -> None:
     findings: list[Finding] = project.profile.findings
+    for note in project.profile.notes:
+        st.caption(f"🎲 {escape_markdown(note)}")
     if not findings:
         st.success("No data-quality problems found.")
         return

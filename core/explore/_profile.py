@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import contextlib
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from core.errors import TabwrightError
-from core.explore._findings import Finding, count_duplicate_rows, find_issues
+from core.explore._findings import (
+    CORRELATION_SAMPLE_ROWS,
+    Finding,
+    correlation_sample,
+    count_duplicate_rows,
+    find_issues,
+)
 from core.formatting import json_safe
 from core.ingest import (
     ColumnInfo,
@@ -58,6 +64,9 @@ class Profile:
         Share of all cells that are missing, 0–1.
     seconds : float
         Time the profile took.
+    notes : list of str
+        What the checks looked at only in part on this table (a wide one's near-copies), one
+        sentence each.
     """
 
     rows: int
@@ -70,6 +79,7 @@ class Profile:
     memory_bytes: int
     missing_cell_fraction: float
     seconds: float
+    notes: list[str] = field(default_factory=list)
 
     def column(self, name: str) -> ColumnInfo:
         """The :class:`ColumnInfo` of column ``name``.
@@ -98,6 +108,7 @@ class Profile:
             "memory_bytes": self.memory_bytes,
             "missing_cell_fraction": self.missing_cell_fraction,
             "seconds": self.seconds,
+            "notes": self.notes,
         })
 
 
@@ -153,7 +164,20 @@ def profile_table(frame: pd.DataFrame, *, target: str | None = None,
         memory_bytes=_memory_bytes(frame),
         missing_cell_fraction=missing_cells / cells if cells else 0.0,
         seconds=time.perf_counter() - start,
+        notes=_sampling_notes(n_rows, sum(c.role == "numeric" and c.name != target
+                                          for c in columns)),
     )
+
+
+def _sampling_notes(n_rows: int, n_numeric: int) -> list[str]:
+    """What the near-copy check left out on a wide table (see ``correlation_sample``)."""
+    rows, compared = correlation_sample(n_rows, n_numeric)
+    if compared == n_numeric and rows == min(n_rows, CORRELATION_SAMPLE_ROWS):
+        return []
+    among = (f"the {compared:,} most complete of {n_numeric:,} numeric columns"
+             if compared < n_numeric else f"the {n_numeric:,} numeric columns")
+    return [f"Near-copies were looked for among {among}, on {rows:,} random rows of "
+            f"{n_rows:,}: comparing every pair of so many columns grows with their square."]
 
 
 def _memory_bytes(frame: pd.DataFrame) -> int:

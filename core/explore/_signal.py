@@ -48,6 +48,7 @@ from sklearn.feature_selection import f_classif, f_regression
 from sklearn.linear_model import RidgeClassifierCV, RidgeCV
 from threadpoolctl import threadpool_limits
 
+from core.catalogue import ROWS_PER_FEATURE
 from core.errors import TabwrightError
 from core.explore._lookup import as_numbers, level_codes, lookup_score
 from core.formatting import format_number, format_percent, json_safe
@@ -64,10 +65,8 @@ rare categories do not memorise their few rows."""
 TOGETHER_ROWS = 10_000
 """Rows (of the sample) the all-features model is cross-validated on; plenty for one AUC or R²."""
 RIDGE_ALPHAS = tuple(10.0 ** np.arange(-2, 6))
-"""Penalties the all-features ridge model (features outnumbering rows) chooses from..."""
-ROWS_PER_FEATURE = 10
-"""...on the features most related to the target, one per this many training rows (the
-rule of thumb of ten rows per coefficient)."""
+"""Penalties the all-features ridge model (features outnumbering rows) chooses from, on the
+features most related to the target (one per :data:`~core.catalogue.ROWS_PER_FEATURE` rows)."""
 NEAR_DIGITS = 4
 """Significant digits numbers are rounded to when looking for near-identical rows."""
 MIN_ROWS = 30
@@ -376,9 +375,10 @@ def _ridge_score(X: np.ndarray, categorical: np.ndarray, y: np.ndarray, fold: np
     """Cross-validated score of a ridge model for a table with more features than rows.
 
     Categories are one-hot, missing numbers filled with the training folds' mean, every
-    column standardised; the training folds keep their one feature in
-    :data:`ROWS_PER_FEATURE` rows most related to the target (F-test), and the ridge penalty
-    is chosen among :data:`RIDGE_ALPHAS` by leave-one-out on them.
+    column standardised. The model keeps one feature per
+    :data:`~core.catalogue.ROWS_PER_FEATURE` training rows, those most related to the target
+    (F-test on the training folds), as auto mode's linear models do on a wide table; its
+    penalty is chosen among :data:`RIDGE_ALPHAS` by leave-one-out on the training folds.
     """
     parts = [X[:, ~categorical]]
     for codes in X[:, categorical].T.astype(np.int64):

@@ -195,10 +195,14 @@ def test_near_copies_are_compared_on_the_most_complete_columns_within_the_work_c
     frame["gappy_copy"] = frame["gappy"] * 3
     assert {"copy", "c0"} in [set(f.columns) for f in profile_table(frame).findings]
     monkeypatch.setattr(findings_module, "CORRELATION_MAX_COLUMNS", 7)
-    found = [set(f.columns) for f in profile_table(frame).findings
-             if f.code == "correlated_features"]
+    capped = profile_table(frame)
+    found = [set(f.columns) for f in capped.findings if f.code == "correlated_features"]
     assert found == [{"copy", "c0"}]  # the two gappy columns were the ones left out
+    assert capped.notes == ["Near-copies were looked for among the 7 most complete of 9 numeric "
+                            "columns, on 200 random rows of 200: comparing every pair of so many "
+                            "columns grows with their square."]
     monkeypatch.undo()
+    assert profile_table(frame).notes == []
     assert correlation_sample(1_000_000, 30) == (CORRELATION_SAMPLE_ROWS, 30)
     rows, columns = correlation_sample(20_000, 5_000)
     assert columns == 5_000 and rows * columns ** 2 <= max(CORRELATION_WORK,
