@@ -33,20 +33,33 @@ def go(page, title: str) -> None:
 
 
 def choose(page, label: str, option: str) -> None:
-    """Pick an option in a Streamlit selectbox by its label."""
+    """Pick an option in a Streamlit selectbox by its label, and check it was picked.
+
+    On a loaded machine the list can open late, so a keyboard fallback may land on a
+    neighbouring option: the shown value is checked and the choice retried.
+    """
     box = page.get_by_role("combobox", name=label).first
-    # Scroll first: the list closes itself when the page scrolls under it.
-    box.scroll_into_view_if_needed()
-    page.wait_for_timeout(300)
-    box.click()
-    wanted = page.get_by_role("option", name=option, exact=True).first
-    try:
-        wanted.wait_for(timeout=3_000)
-    except Exception:  # the list did not open on click: the keyboard opens it
-        box.focus()
-        page.keyboard.press("ArrowDown")
-    wanted.click()
-    wait_for_app(page)
+    shown = page.locator('[data-testid="stSelectbox"]').filter(has=box).first
+
+    def value() -> str:  # the picked option is the box's text or its input's value
+        return shown.inner_text() + " " + (box.input_value() or "")
+
+    for attempt in range(3):
+        # Scroll first: the list closes itself when the page scrolls under it.
+        box.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        box.click()
+        wanted = page.get_by_role("option", name=option, exact=True).first
+        try:
+            wanted.wait_for(timeout=3_000)
+        except Exception:  # the list did not open on click: the keyboard opens it
+            box.focus()
+            page.keyboard.press("ArrowDown")
+        wanted.click()
+        wait_for_app(page)
+        if option in value():
+            return
+    raise AssertionError(f"{label!r} shows {value()!r}, not {option!r}")
 
 
 def shoot(page, screenshot_dir, name: str) -> None:
