@@ -179,6 +179,12 @@ ENVIRONMENT: tuple[tuple[str, str, str], ...] = (
     ("TABWRIGHT_DB_PASSWORD", "(unset)",
      "The database password for a query's URL on the command line (recipes never hold one); "
      "without it the command line asks for it when it runs in a terminal."),
+    ("TABWRIGHT_LOG_MAX_DAYS", "90",
+     "Prediction-log retention by age: logged predictions and feedback older than this many "
+     "days are deleted."),
+    ("TABWRIGHT_LOG_MAX_MB", "1024",
+     "Prediction-log retention by size: past this many megabytes per project, the oldest "
+     "logged predictions are deleted."),
 )
 
 
@@ -230,6 +236,29 @@ def poll_seconds() -> float:
     except ValueError:
         raise TabwrightError(f"TABWRIGHT_POLL_SECONDS must be a number of seconds, got {raw!r}.",
                              "Set it to a number such as 0 or 3600, or unset it.") from None
+
+
+def _positive_number(name: str, default: str) -> float:
+    raw = os.environ.get(name, default)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = float("nan")
+    if not value > 0:
+        raise TabwrightError(f"{name} must be a positive number, got {raw!r}.",
+                             f"Set it to a number such as {default}, or unset it.")
+    return value
+
+
+def log_max_days() -> float:
+    """Prediction-log retention by age, in days (``TABWRIGHT_LOG_MAX_DAYS``, default 90)."""
+    return _positive_number("TABWRIGHT_LOG_MAX_DAYS", "90")
+
+
+def log_max_bytes() -> int:
+    """Prediction-log retention by size per project, in bytes (``TABWRIGHT_LOG_MAX_MB``,
+    default 1024 MB)."""
+    return int(_positive_number("TABWRIGHT_LOG_MAX_MB", "1024") * MB)
 
 
 def db_password() -> str | None:
