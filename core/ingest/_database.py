@@ -141,6 +141,7 @@ def read_query(
         raise TabwrightError(
             f"The query must return at most {limits.max_rows:,} rows (limit max_rows), got more.",
             "Add a WHERE clause or a LIMIT to the query, or set TABWRIGHT_MAX_ROWS to raise it.")
+    limits.check_shape(len(rows), len(names), what="The query's result")
     frame, conversions, notes, codes = _typed_frame(names, rows, limits=limits)
     return LoadedTable(frame=frame, name=shown, encoding="", delimiter="", decimal=".",
                        n_bytes=0, fingerprint=_fingerprint(frame), conversions=conversions,

@@ -414,6 +414,12 @@ def _check_range(last_row: int, last_column: int, *, header: int, limits: Limits
             f"{where}: a sheet must have at most {most:,} cells (limit max_decompressed_bytes, "
             f"{CELL_BYTES} bytes a cell), got {cells:,}.",
             hint + "set TABWRIGHT_MAX_DECOMPRESSED_BYTES to raise it.")
+    rows = max(last_row - header, 0)
+    if rows * last_column > limits.max_cells:
+        raise TabwrightError(
+            f"{where}: a table must have at most {limits.max_cells:,} cells (rows × columns, limit "
+            f"max_cells), got {rows:,} × {last_column:,} = {rows * last_column:,}.",
+            hint + "set TABWRIGHT_MAX_CELLS to raise it.")
 
 
 def _column_number(letters: str) -> int:

@@ -60,6 +60,7 @@ def read_parquet(source: bytes | str, *, limits: Limits) -> pa.Table:
         raise TabwrightError(
             f"The table must have at most {limits.max_rows:,} rows (limit max_rows), got "
             f"{meta.num_rows:,}.", "Set TABWRIGHT_MAX_ROWS to raise it, or write a sample of the rows.")
+    limits.check_shape(meta.num_rows, n_columns)  # the cell limit
     unpacked = _unpacked_bytes(meta)
     if unpacked > limits.max_decompressed_bytes:
         raise TabwrightError(

@@ -1395,6 +1395,7 @@ def _read_typed(
     notes: list[str] = []
     found = read_sheet(source, sheet=sheet, limits=limits) if source_format == "excel" else None
     table = found.columns if found else read_parquet(source, limits=limits)
+    limits.check_shape(table.num_rows, table.num_columns)
     if found:
         notes.extend(found.notes)
     names = _clean_names(table.column_names, notes=notes)

@@ -429,3 +429,8 @@ def test_cli_profiles_and_trains_from_an_sqlite_query(sqlite_db, tmp_path):
         "tabwright: The query tries to change the database, and tabwright only reads: the "
         "connection lets a query read rows, nothing else. Write a query that reads rows "
         "(SELECT …); tabwright never changes a database."]
+
+
+def test_sqlite_cell_limit_is_refused_with_a_message(sqlite_db) -> None:
+    error = refusal(sqlite_url(sqlite_db), "SELECT * FROM orders", limits=Limits(max_cells=10))
+    assert error.message.startswith("The query's result must have at most 10 cells")

@@ -297,6 +297,11 @@ def test_a_sheet_over_the_row_or_column_limit_is_refused_before_loading(fastexce
     assert "at most 50 rows (limit max_rows), got 100 below the header" in caught.value.message
     with pytest.raises(TabwrightError, match=r"at most 2 columns \(limit max_columns\), got 3"):
         read_table(data, limits=Limits(max_columns=2))
+    with pytest.raises(TabwrightError) as caught:
+        read_table(data, limits=Limits(max_cells=299))
+    assert "at most 299 cells (rows × columns, limit max_cells), got 100 × 3 = 300" \
+        in caught.value.message
+    assert "TABWRIGHT_MAX_CELLS" in caught.value.hint
 
 
 def sparse_bomb(dimension: bytes | None) -> bytes:

@@ -128,6 +128,8 @@ def test_limits_are_checked_from_the_metadata_before_reading(no_data_read: None)
         read_table(data, limits=Limits(max_rows=999))
     with pytest.raises(TabwrightError, match=r"at most 4 columns \(limit max_columns\), got 5"):
         read_table(data, limits=Limits(max_columns=4))
+    with pytest.raises(TabwrightError, match=r"at most 4,999 cells .*got 1,000 × 5 = 5,000"):
+        read_table(data, limits=Limits(max_cells=4_999))
     with pytest.raises(TabwrightError) as caught:
         read_table(data, limits=Limits(max_decompressed_bytes=10_000))
     assert "The Parquet file must unpack to at most 10,000 bytes (limit max_decompressed_bytes)" \
