@@ -36,8 +36,8 @@ def query_form(project: Project) -> None:
         return
     try:
         updated = load_query(project, url, query, password=password or None)
-    except TabwrightError as exc:  # the database's own words may hold Markdown: escaped
-        _ui.show_error(TabwrightError(escape_markdown(exc.message), escape_markdown(exc.hint)))
+    except TabwrightError as exc:  # the database's own words are escaped by show_error
+        _ui.show_error(exc)
         return
     _state.set_project(updated)
     _state.forget_widget(PASSWORD_KEY)

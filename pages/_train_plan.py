@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import TabwrightError
+from core.formatting import escape_markdown
 from core.metrics import METRICS
 from core.project import Project, update_recipe
 from core.recipe import Recipe
@@ -97,7 +98,7 @@ def _show_estimate(project: Project, plan: dict[str, Any]) -> dict[str, Any] | N
             estimate = _estimate(project.table.fingerprint, project.recipe.to_json(), roles,
                                  project.frame, plan)
     except TabwrightError as exc:
-        st.caption(f"No estimate: {exc.message}")
+        st.caption(f"No estimate: {escape_markdown(exc.message)}")
         return None
     cols = st.columns(4)
     if plan["auto"]:

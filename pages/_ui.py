@@ -14,6 +14,7 @@ import streamlit as st
 
 from core import settings
 from core.errors import TabwrightError
+from core.formatting import escape_markdown
 from core.project import Project
 from pages import _state
 
@@ -129,8 +130,13 @@ def run_key(project: Project) -> str:
 
 
 def show_error(exc: TabwrightError) -> None:
-    """A TabwrightError as an error box: what is wrong, then what to do."""
-    st.error(f"**{exc.message}**" + (f"\n\n{exc.hint}" if exc.hint else ""), icon="⚠️")
+    """A TabwrightError as an error box: what is wrong, then what to do.
+
+    Messages quote the user's data (a column name, a value, a file name), so both parts are
+    escaped: a name like ``*a*`` or ``$x`` reads as it is and cannot format the box.
+    """
+    hint = f"\n\n{escape_markdown(exc.hint)}" if exc.hint else ""
+    st.error(f"**{escape_markdown(exc.message)}**{hint}", icon="⚠️")
 
 
 def attempt(fn: Callable[..., Project], *args: Any, success: str | None = None, **kwargs: Any) -> bool:

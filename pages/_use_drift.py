@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.deliver import check_drift, drift_figure
 from core.errors import TabwrightError
+from core.formatting import escape_markdown
 from core.ingest import LoadedTable
 from core.metrics import metric_label
 from pages import _ui
@@ -23,7 +24,7 @@ def drift_section(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
     try:
         drift = check_drift(card, table.frame, model=model)
     except TabwrightError as exc:
-        note = f"Performance could not be measured on the labels: {exc.message}"
+        note = f"Performance could not be measured on the labels: {escape_markdown(exc.message)}"
         try:
             drift = check_drift(card, table.frame)
         except TabwrightError as inner:

@@ -13,7 +13,7 @@ from core.formatting import escape_markdown, format_percent
 from core.ingest import ROLE_HELP, role_overrides, role_table
 from core.project import Project, load_data, set_target, update_recipe
 from core.recipe import ROLES
-from pages import _data_sql, _data_upload, _state, _ui
+from pages import _column_filter, _data_sql, _data_upload, _state, _ui
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 PREVIEW_ROWS = 20
@@ -79,9 +79,11 @@ def _how_it_was_read(project: Project) -> None:
     c.metric("Missing cells", format_percent(profile.missing_cell_fraction))
     d.metric("Duplicate rows", f"{profile.duplicate_rows:,}")
     e.metric("Memory", _size_in_words(profile.memory_bytes))
-    with st.expander("How the file was read", expanded=bool(table.conversions or table.notes)):
+    query = table.source_format == "sql"  # a query's rows have no file size
+    with st.expander("How the query was read" if query else "How the file was read",
+                     expanded=bool(table.conversions or table.notes)):
         st.markdown("".join(f"- **{what}:** {escape_markdown(how)}\n" for what, how in table.details())
-                    + f"- **Size:** {_size_in_words(table.n_bytes)}")
+                    + ("" if query else f"- **Size:** {_size_in_words(table.n_bytes)}"))
         if table.conversions:
             st.markdown("**Conversions**")
             st.markdown("\n".join(f"- **{escape_markdown(column)}**: {escape_markdown(what)}"
@@ -101,9 +103,10 @@ def _roles_editor(project: Project) -> None:
                 "If a guess is wrong — say, a numeric code that is really a category — change "
                 "the Role: it decides how the column is prepared for the models.")
     table = role_table(project.profile.columns, project.effective_roles(), project.recipe.target)
+    shown = _column_filter.filtered(table, key="roles")
     edited = st.data_editor(
-        table, key=f"roles_{project.table.fingerprint[:16]}", hide_index=True,
-        height=_table_height(len(table)),
+        shown, key=_column_filter.editor_key(f"roles_{project.table.fingerprint[:16]}", shown),
+        hide_index=True, height=_table_height(len(shown)),
         disabled=["Column", "Detected", "Type", "Missing", "Distinct", "Evidence"],
         column_config={
             "Role": st.column_config.SelectboxColumn("Role", options=list(ROLES), required=True,
@@ -114,7 +117,7 @@ def _roles_editor(project: Project) -> None:
             "Distinct": st.column_config.NumberColumn("Distinct", format="localized"),
             "Evidence": st.column_config.TextColumn("Evidence", width="large"),
         })
-    overrides = role_overrides(edited)
+    overrides = _column_filter.merged(project.recipe.roles, role_overrides(edited), shown["Column"])
     if overrides != project.recipe.roles:
         recipe = project.recipe.copy()
         recipe.roles = overrides

@@ -20,7 +20,7 @@ from core.prepare import (
 )
 from core.project import Project, recommendation_reasons, update_recipe
 from core.recipe import Recipe
-from pages import _prepare_form, _prepare_reduce, _ui
+from pages import _column_filter, _prepare_form, _prepare_reduce, _ui
 
 STYLES = {"linear": "Linear, distance and neural models (one-hot, scaled)",
           "tree": "Tree models (category codes, unscaled)"}
@@ -64,12 +64,13 @@ def _form(project: Project) -> None:
     table = _column_table(project)
     key = "prep_" + _fingerprint(project.table.fingerprint, recipe.to_json())
     numeric = list(table.loc[table["Role"] == "numeric", "Column"])
+    st.subheader("Per column")
+    _ui.explain("`auto` follows the defaults below and the model: linear models get "
+                "one-hot encoding and scaling, tree models category codes and raw numbers. "
+                "The Reason column says why a default was chosen.")
+    shown = _column_filter.filtered(table, key="prep")  # outside the form: filtering reruns
     with st.form("prepare_form"):
-        st.subheader("Per column")
-        _ui.explain("`auto` follows the defaults below and the model: linear models get "
-                    "one-hot encoding and scaling, tree models category codes and raw numbers. "
-                    "The Reason column says why a default was chosen.")
-        edited = _prepare_form.column_editor(table, key)
+        edited = _prepare_form.column_editor(shown, _column_filter.editor_key(key, shown))
         options = _prepare_form.default_options(recipe, numeric, project.profile.duplicate_rows)
         submitted = st.form_submit_button("Apply preparation", type="primary")
     if submitted:

@@ -132,7 +132,7 @@ def with_preparation(recipe: Recipe, inferred_roles: dict[str, str], table: pd.D
 
     A role equal to the inferred one is no override; a column whose choices are all the
     defaults keeps no entry in ``recipe.preparation.columns``. Columns missing from ``table``
-    keep their roles and drops. The result is not validated (``update_recipe`` does that).
+    (a long table's filter hid them) keep their roles, drops and per-column choices. The result is not validated (``update_recipe`` does that).
 
     Parameters
     ----------
@@ -157,7 +157,7 @@ target_encode_above, text_max_features, precision, datetime_parts
     edited = set(table["Column"])
     roles = {c: r for c, r in recipe.roles.items() if c not in edited}
     drop = [c for c in recipe.drop if c not in edited]
-    columns: dict[str, ColumnPrep] = {}
+    columns = {c: prep for c, prep in recipe.preparation.columns.items() if c not in edited}
     for row in table.to_dict("records"):
         name = row["Column"]
         if row["Role"] != inferred_roles.get(name):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
-
-import pandas as pd
-from openpyxl import Workbook
 import sqlite3
 
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+
+from core.project import Project, load_data, set_target, update_recipe
 from tests.pages.conftest import current, edit_table, page_text, plain
 
 PEOPLE = ("name,age,city,income\n" + "".join(
@@ -202,3 +205,21 @@ def test_a_single_sheet_workbook_and_parquet_have_no_sheet_choice(app, tmp_path)
     assert current(app).table.source_format == "parquet"
     assert "Format: Parquet file" in page_text(app)
     assert not app.selectbox
+
+
+def test_a_wide_tables_roles_are_filtered_and_edits_keep_the_hidden_columns(app, tmp_path):
+    rng = np.random.default_rng(0)
+    wide = pd.DataFrame(rng.normal(size=(80, 90)), columns=[f"x{i:02d}" for i in range(90)])
+    wide["y"] = rng.integers(0, 2, 80)
+    wide.to_csv(tmp_path / "wide.csv", index=False)
+    project = set_target(load_data(Project(), str(tmp_path / "wide.csv"), name="wide.csv"), "y")
+    project = update_recipe(project, dataclasses.replace(project.recipe, roles={"x00": "categorical"}))
+    app.session_state["tabwright_project"] = project
+    app.run()
+    app.text_input(key="roles_filter").input("x8").run()
+    table = app.data_editor[0].value
+    assert list(table["Column"]) == [f"x{i}" for i in range(80, 90)]
+    assert "10 of 91 columns match" in page_text(app)
+    edit_table(app, app.data_editor[0].key, {3: {"Role": "categorical"}})
+    app.run()
+    assert current(app).recipe.roles == {"x00": "categorical", "x83": "categorical"}

@@ -10,6 +10,7 @@ from tests.pages.conftest import (
     edit_table,
     open_page,
     page_text,
+    plain,
     titanic,
     with_fake_result,
 )
@@ -84,7 +85,7 @@ def test_a_constant_fill_without_a_value_is_refused_and_nothing_changes():
     edit_table(at, at.data_editor[0].key, {_row(at, "age"): {"Impute": "constant"}})
     at.button[0].click()
     at.run()
-    assert "imputation 'constant' for 'age' needs a fill value, got none." in at.error[0].value
+    assert "imputation 'constant' for 'age' needs a fill value, got none." in plain(at.error[0].value)
     assert current(at) is project
 
 

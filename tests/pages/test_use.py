@@ -7,6 +7,7 @@ import json
 
 import pandas as pd
 
+from tests.pages.conftest import plain
 from tests.pages.helpers_late import (  # noqa: F401
     PROJECT_KEY,
     TITANIC,
@@ -66,7 +67,7 @@ def test_a_model_from_the_run_history_can_be_used(workspace):
 def test_a_missing_column_is_named(workspace):
     at = open_page("use", trained_project())
     _upload(at, "no_age.csv", pd.read_csv(TITANIC).head(30).drop(columns=["age"]))
-    error = at.error[0].value
+    error = plain(at.error[0].value)
     assert "missing 1 column(s) the model needs: 'age'" in error
 
 

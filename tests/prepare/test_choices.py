@@ -137,3 +137,13 @@ def test_a_word_as_a_numeric_fill_value_is_refused_with_what_to_do(columns):
     table.loc[table["Column"] == "age", ["Impute", "Fill value"]] = ["constant", "zero"]
     with pytest.raises(TabwrightError, match="must be a number, got 'zero'"):
         with_preparation(recipe, roles_of(columns), table, **defaults(recipe))
+
+
+def test_columns_a_filter_hid_keep_their_choices(columns):
+    recipe = Recipe(target="y", roles={"city": "text"}, drop=["id"])
+    recipe.preparation.columns["age"] = ColumnPrep(impute="constant", fill_value=-1.0)
+    table = preparation_table(columns, recipe, roles_of(columns, recipe), reasons={}, dropped={})
+    shown = table[table["Column"] == "city"]  # the filter showed only city
+    changed = with_preparation(recipe, roles_of(columns), shown, **defaults(recipe))
+    assert changed.preparation.columns == {"age": ColumnPrep(impute="constant", fill_value=-1.0)}
+    assert changed.drop == ["id"] and changed.roles == {"city": "text"}
