@@ -20,7 +20,7 @@ from core.ingest import LoadedTable, read_table, to_safe_csv
 from core.project import Project, load_data, update_recipe
 from core.recipe import Recipe
 from core.run import TrainResult
-from pages import _state, _ui, _use_drift
+from pages import _data_upload, _state, _ui, _use_drift
 
 CURRENT = "current"
 PREVIEW_ROWS = 50
@@ -72,9 +72,10 @@ def _run_label(run: dict[str, Any]) -> str:
 
 
 def _upload() -> tuple[LoadedTable, bytes] | None:
-    uploaded = st.file_uploader("A CSV with the same columns as the training data (the target "
-                                "column is optional)", key="predict_upload",
-                                type=["csv", "tsv", "txt", "gz", "zip"])
+    uploaded = st.file_uploader("A CSV, Excel or Parquet file with the same columns as the "
+                                "training data (the target column is optional)",
+                                key="predict_upload", type=_data_upload.UPLOAD_TYPES,
+                                help="A workbook's first sheet that holds a table is read.")
     if uploaded is None:
         return None
     data = uploaded.getvalue()

@@ -113,3 +113,17 @@ def test_serving_instructions_work_against_the_server(workspace):
     client = TestClient(create_app(project.result.pipeline, model_card(project.result)))
     response = client.post("/predict", json=body)
     assert response.status_code == 200, response.text
+
+
+def test_a_parquet_file_is_predicted_like_a_csv(workspace):
+    project = trained_project()
+    at = open_page("use", project)
+    rows = pd.read_csv(TITANIC).head(30).drop(columns=["survived"])
+    buffer = io.BytesIO()
+    rows.to_parquet(buffer, index=False)
+    at.file_uploader(key="predict_upload").upload("new.parquet", buffer.getvalue(),
+                                                 "application/octet-stream")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    preview = table_with(at, "prediction")
+    assert list(preview["prediction"]) == list(project.result.pipeline.predict(rows))
