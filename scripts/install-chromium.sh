@@ -11,22 +11,9 @@ if [ -x "$CHROMIUM" ] && [ -d /usr/share/fonts/truetype/noto ] && fc-list 2>/dev
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-    echo "chromium: $CHROMIUM is missing and apt-get is not available." >&2
     echo "chromium: install Chromium yourself and set TABWRIGHT_CHROMIUM=/path/to/chromium." >&2
-    exit 1
 fi
-
-sudo=()
-if [ "$(id -u)" -ne 0 ]; then
-    # With no terminal (CI) sudo must not wait for a password prompt nobody can answer.
-    if [ -t 0 ]; then sudo=(sudo); else sudo=(sudo -n); fi
-fi
-
-echo "chromium: installing Debian's chromium package"
-export DEBIAN_FRONTEND=noninteractive
-apt_opts=(-o DPkg::Lock::Timeout=300)
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" update
-"${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get "${apt_opts[@]}" install -y chromium fonts-noto-color-emoji
+"$(dirname "$0")/apt-install.sh" chromium chromium fonts-noto-color-emoji
 if [ ! -x "$CHROMIUM" ]; then
     echo "chromium: installed, but not at $CHROMIUM (Debian puts it at /usr/bin/chromium)" >&2
     exit 1
