@@ -5,28 +5,38 @@
 (a standalone ``train.py``); :func:`predict_table` for batch prediction; :func:`run_server`
 for REST; :func:`check_drift` for new data; :class:`RunStore` for the run history,
 with :func:`history_table` and :func:`comparison_tables` to show it.
+
+The names load on first use (PEP 562): ``tabwright monitor`` reads the prediction log
+without importing the web server, the report templates or scikit-learn's model code, and
+starts in a fraction of the time. ``from core.deliver import X`` works as usual.
 """
 
+import importlib
+from typing import Any
 
-from core.deliver._drift import check_drift, drift_figure
-from core.deliver._export import (
-    bundle_files,
-    bundle_zip,
-    load_bundle,
-    model_card,
-    write_bundle,
-)
-from core.deliver._history import (
-    RunStore,
-    comparison_tables,
-    history_table,
-    run_label,
-    run_summary,
-    run_time,
-)
-from core.deliver._predict import evaluate_labelled, predict_table
-from core.deliver._report import build_report, render_html, render_markdown
-from core.deliver._script import render_training_script
-from core.deliver._serve import create_app, run_server
+_HOMES = {
+    "check_drift": "_drift", "drift_figure": "_drift",
+    "bundle_files": "_export", "bundle_zip": "_export", "load_bundle": "_export",
+    "model_card": "_export", "write_bundle": "_export",
+    "RunStore": "_history", "comparison_tables": "_history", "history_table": "_history",
+    "run_label": "_history", "run_summary": "_history", "run_time": "_history",
+    "evaluate_labelled": "_predict", "predict_table": "_predict",
+    "build_report": "_report", "render_html": "_report", "render_markdown": "_report",
+    "render_training_script": "_script",
+    "create_app": "_serve", "run_server": "_serve",
+}
+"""Each public name and the module that defines it."""
 
-__all__ = ['RunStore', 'build_report', 'bundle_files', 'bundle_zip', 'check_drift', 'comparison_tables', 'create_app', 'drift_figure', 'evaluate_labelled', 'history_table', 'load_bundle', 'model_card', 'predict_table', 'render_html', 'render_markdown', 'render_training_script', 'run_label', 'run_server', 'run_summary', 'run_time', 'write_bundle']
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'core.deliver' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"core.deliver.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

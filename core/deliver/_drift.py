@@ -18,57 +18,18 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
+from core.deliver._baseline import (  # noqa: F401 — the baseline's names, here as before
+    MAX_LEVELS,
+    MISSING,
+    OTHER,
+    PSI_DRIFT,
+    PSI_WATCH,
+    baseline_stats,
+    psi,
+)
 from core.deliver._predict import evaluate_labelled
 from core.metrics import METRICS
 from core.plotting import COLOURS, MAX_BARS, as_text, bar_chart_height, figure
-
-PSI_WATCH = 0.1
-PSI_DRIFT = 0.25
-MAX_LEVELS = 50
-OTHER = "(other)"
-MISSING = "(missing)"
-
-
-def baseline_stats(X: pd.DataFrame, roles: dict[str, str], *, y: pd.Series | None = None,
-                   task: str | None = None) -> dict[str, Any]:
-    """Per-feature reference distributions (and the target's), JSON-safe, for the model card."""
-    features = {}
-    for name in X.columns:
-        features[str(name)] = _column_baseline(X[name], roles.get(name, "categorical"))
-    out: dict[str, Any] = {"rows": int(len(X)), "features": features}
-    if y is not None and task is not None:
-        out["target"] = _column_baseline(y, "numeric" if task == "regression" else "categorical")
-    return out
-
-
-def _column_baseline(s: pd.Series, role: str) -> dict[str, Any]:
-    missing = float(s.isna().mean())
-    if role == "numeric" and pd.api.types.is_numeric_dtype(s):
-        values = s.dropna().to_numpy(dtype=float)
-        if len(values) == 0:
-            return {"kind": "numeric", "edges": [], "shares": [], "missing": missing}
-        edges = np.unique(np.quantile(values, np.linspace(0, 1, 11)))
-        inner = edges[1:-1]
-        counts = np.bincount(np.searchsorted(inner, values, side="right"), minlength=len(inner) + 1)
-        return {"kind": "numeric", "edges": [float(e) for e in inner],
-                "shares": [float(c) / len(values) for c in counts], "missing": missing,
-                "mean": float(values.mean()), "std": float(values.std())}
-    text = s.dropna().astype(str)
-    shares = text.value_counts(normalize=True)
-    top = shares.iloc[:MAX_LEVELS]
-    levels = {str(k): float(v) for k, v in top.items()}
-    rest = float(shares.iloc[MAX_LEVELS:].sum())
-    if rest > 0:
-        levels[OTHER] = rest
-    return {"kind": "categorical", "levels": levels, "missing": missing}
-
-
-def psi(expected: np.ndarray, actual: np.ndarray, *, floor: float = 1e-4) -> float:
-    """Population stability index between two share vectors over the same bins."""
-    e = np.clip(np.asarray(expected, dtype=float), floor, None)
-    a = np.clip(np.asarray(actual, dtype=float), floor, None)
-    e, a = e / e.sum(), a / a.sum()
-    return float(np.sum((a - e) * np.log(a / e)))
 
 
 def _compare(base: dict[str, Any], s: pd.Series) -> dict[str, Any]:
