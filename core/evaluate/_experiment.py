@@ -22,12 +22,12 @@ import numpy as np
 import pandas as pd
 from sklearn.tree import BaseDecisionTree, export_text
 
-from core.run import TrainResult
 from core import catalogue
 from core.errors import TabwrightError
 from core.evaluate._heldout import diagnose_fit, permutation_importance_data
 from core.metrics import METRICS, THRESHOLD_METRICS
 from core.recipe import Brief, ModelChoice, Recipe
+from core.run import TrainResult
 from core.settings import current as current_limits
 from core.settings import thread_limit
 

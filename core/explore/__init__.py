@@ -9,29 +9,38 @@ found by :mod:`core.explore._pair_leaks`); the chart data and figures live in
 :func:`chart_order`) and the sentences around them in :func:`linked_view_choices`,
 :func:`signal_tables` and their neighbours, and the full
 ydata-profiling report behind :func:`build_profile_html`.
+
+Names load on first use (PEP 562, as in :mod:`core.deliver`): a command that needs one stage
+does not import the others.
 """
 
+import importlib
+from typing import Any
 
-from core.explore._findings import Finding, Suggestion, find_issues
-from core.explore._lookup import as_numbers, level_codes, lookup_score
-from core.explore._profile import Profile, profile_table
-from core.explore._profile_report import (
-    build_profile_html,
-    profile_sample_note,
-    sandboxed_document,
-)
-from core.explore._readout import (
-    RELATION_READINGS,
-    chart_order,
-    correlation_columns,
-    correlation_note,
-    linked_view_choices,
-    missing_reading,
-    relation_features,
-    signal_tables,
-    strongest_pairs,
-)
-from core.explore._signal import assess_signal, baseline_scores, recommend_metric
-from core.explore.eda import sample_for_plots
+_HOMES = {
+    "Finding": "_findings", "Suggestion": "_findings", "find_issues": "_findings",
+    "as_numbers": "_lookup", "level_codes": "_lookup", "lookup_score": "_lookup",
+    "Profile": "_profile", "profile_table": "_profile", "build_profile_html": "_profile_report",
+    "profile_sample_note": "_profile_report", "sandboxed_document": "_profile_report",
+    "RELATION_READINGS": "_readout", "chart_order": "_readout",
+    "correlation_columns": "_readout", "correlation_note": "_readout",
+    "linked_view_choices": "_readout", "missing_reading": "_readout",
+    "relation_features": "_readout", "signal_tables": "_readout", "strongest_pairs": "_readout",
+    "assess_signal": "_signal", "baseline_scores": "_signal", "recommend_metric": "_signal",
+    "sample_for_plots": "eda",
+}
+"""Each public name and the module that defines it."""
 
-__all__ = ['Finding', 'Profile', 'RELATION_READINGS', 'Suggestion', 'as_numbers', 'assess_signal', 'baseline_scores', 'build_profile_html', 'chart_order', 'correlation_columns', 'correlation_note', 'find_issues', 'level_codes', 'linked_view_choices', 'lookup_score', 'missing_reading', 'profile_sample_note', 'profile_table', 'recommend_metric', 'relation_features', 'sample_for_plots', 'sandboxed_document', 'signal_tables', 'strongest_pairs']
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'core.explore' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"core.explore.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -38,10 +38,10 @@ from core.explore._pair_leaks import (
     PAIR_SAMPLE_ROWS,
     PAIR_TOLERANCE,
     PairLeak,
+    _standardise,
     find_pair_leaks,
 )
 from core.explore._pair_leaks import _correlations as _pairwise_r
-from core.explore._pair_leaks import _standardise
 from core.explore._signal import complete_level_codes
 from core.formatting import format_number, format_percent, json_safe
 from core.ingest._roles import (

@@ -7,26 +7,34 @@ decides what each column is (numeric, categorical, identifier, ...) and :func:`d
 what a target column implies (binary, multiclass, regression); :func:`role_table` and
 :func:`role_overrides` let a person correct the roles. :func:`read_query` reads the rows of a
 database query instead, read-only.
+
+Names load on first use (PEP 562, as in :mod:`core.deliver`): a command that needs one stage
+does not import the others.
 """
 
+import importlib
+from typing import Any
 
-from core.ingest._database import PasswordRequired, read_query
-from core.ingest._read import (
-    DELIMITER_NAMES,
-    MISSING_MARKERS,
-    LoadedTable,
-    read_table,
-    to_safe_csv,
-)
-from core.ingest._role_table import ROLE_HELP, role_overrides, role_table
-from core.ingest._roles import (
-    ColumnInfo,
-    TargetSuggestion,
-    TaskGuess,
-    detect_task,
-    infer_roles,
-    suggest_targets,
-    unknown_column,
-)
+_HOMES = {
+    "PasswordRequired": "_database", "read_query": "_database", "DELIMITER_NAMES": "_read",
+    "LoadedTable": "_read", "MISSING_MARKERS": "_read", "read_table": "_read",
+    "to_safe_csv": "_read", "ROLE_HELP": "_role_table", "role_overrides": "_role_table",
+    "role_table": "_role_table", "ColumnInfo": "_roles", "TargetSuggestion": "_roles",
+    "TaskGuess": "_roles", "detect_task": "_roles", "infer_roles": "_roles",
+    "suggest_targets": "_roles", "unknown_column": "_roles",
+}
+"""Each public name and the module that defines it."""
 
-__all__ = ['DELIMITER_NAMES', 'MISSING_MARKERS', 'ROLE_HELP', 'ColumnInfo', 'LoadedTable', 'PasswordRequired', 'TargetSuggestion', 'TaskGuess', 'detect_task', 'infer_roles', 'read_query', 'read_table', 'role_overrides', 'role_table', 'suggest_targets', 'to_safe_csv', 'unknown_column']
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'core.ingest' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"core.ingest.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -70,7 +70,13 @@ import pyarrow.csv as pacsv
 
 from core import settings as limits_module
 from core.errors import TabwrightError
-from core.ingest._excel import OLE_MAGIC, WORKBOOK_SUFFIXES, is_workbook, read_sheet, refuse_encrypted
+from core.ingest._excel import (
+    OLE_MAGIC,
+    WORKBOOK_SUFFIXES,
+    is_workbook,
+    read_sheet,
+    refuse_encrypted,
+)
 from core.ingest._parquet import PARQUET_MAGIC, read_parquet
 from core.settings import Limits
 

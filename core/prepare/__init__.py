@@ -7,36 +7,38 @@ as is the optional reduction to fewer components (:func:`build_reducer`; how man
 :func:`explained_variance`). :func:`preparation_table` and :func:`with_preparation` turn the
 choices into one table of columns and back; :func:`preview_preparation` shows rows before and
 after.
+
+Names load on first use (PEP 562, as in :mod:`core.deliver`): a command that needs one stage
+does not import the others.
 """
 
+import importlib
+from typing import Any
 
-from core.prepare._choices import (
-    PREPARATION_COLUMNS,
-    column_reason,
-    parse_fill_value,
-    preparation_table,
-    with_preparation,
-)
-from core.prepare._pipeline import (
-    FLOAT32_ABOVE,
-    FeaturePlan,
-    build_pipeline,
-    build_preprocessor,
-    estimate_encoded_features,
-    plan_features,
-    resolve_precision,
-    transformed_preview,
-)
-from core.prepare._preview import (
-    PreparationPreview,
-    preview_preparation,
-    readable_names,
-)
-from core.prepare._reduce import build_reducer, keeps_sparse
-from core.prepare._variance import (
-    KEEP_SHARE,
-    explained_variance,
-    explained_variance_figure,
-)
+_HOMES = {
+    "PREPARATION_COLUMNS": "_choices", "column_reason": "_choices",
+    "parse_fill_value": "_choices", "preparation_table": "_choices",
+    "with_preparation": "_choices", "FLOAT32_ABOVE": "_pipeline", "FeaturePlan": "_pipeline",
+    "build_pipeline": "_pipeline", "build_preprocessor": "_pipeline",
+    "estimate_encoded_features": "_pipeline", "plan_features": "_pipeline",
+    "resolve_precision": "_pipeline", "transformed_preview": "_pipeline",
+    "PreparationPreview": "_preview", "preview_preparation": "_preview",
+    "readable_names": "_preview", "build_reducer": "_reduce", "keeps_sparse": "_reduce",
+    "KEEP_SHARE": "_variance", "explained_variance": "_variance",
+    "explained_variance_figure": "_variance",
+}
+"""Each public name and the module that defines it."""
 
-__all__ = ['FLOAT32_ABOVE', 'KEEP_SHARE', 'PREPARATION_COLUMNS', 'FeaturePlan', 'PreparationPreview', 'build_pipeline', 'build_preprocessor', 'build_reducer', 'column_reason', 'estimate_encoded_features', 'explained_variance', 'explained_variance_figure', 'keeps_sparse', 'parse_fill_value', 'plan_features', 'preparation_table', 'preview_preparation', 'readable_names', 'resolve_precision', 'transformed_preview', 'with_preparation']
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'core.prepare' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"core.prepare.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

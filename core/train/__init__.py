@@ -1,19 +1,38 @@
-"""Train: split, cross-validate, tune, ensemble, refit, and evaluate once on the test rows.
+"""Train: split, cross-validate, tune, ensemble or stack, refit, and evaluate once on the test rows.
 
 :func:`train` runs a recipe (auto mode included) and returns a :class:`core.run.TrainResult`;
 :class:`TrainingJob` runs it in a worker process with progress and cancel (``TrainWork`` is
 the work it runs, :class:`RunContext` what it started from); :func:`training_plan` and
 :func:`estimate_run` say before a run what it will do and what it will cost;
 :func:`learning_curve_for` refits a run on growing shares of its rows.
+
+Names load on first use (PEP 562, as in :mod:`core.deliver`): a command that needs one stage
+does not import the others.
 """
 
+import importlib
+from typing import Any
 
-from core.train._cluster import train_clustering
-from core.train._estimate import RunEstimate, describe, estimate_run
-from core.train._jobs import RunContext, TrainingJob, warm_up
-from core.train._learning_curve import learning_curve_for
-from core.train._plan import auto_first_models, training_plan
-from core.train._runner import TrainWork, final_model, train
-from core.train._split import make_cv, outlier_row_mask, split_train_test
+_HOMES = {
+    "train_clustering": "_cluster", "RunEstimate": "_estimate", "describe": "_estimate",
+    "estimate_run": "_estimate", "RunContext": "_jobs", "TrainingJob": "_jobs",
+    "warm_up": "_jobs", "learning_curve_for": "_learning_curve", "auto_first_models": "_plan",
+    "training_plan": "_plan", "TrainWork": "_runner", "final_model": "_runner",
+    "train": "_runner", "make_cv": "_split", "outlier_row_mask": "_split",
+    "split_train_test": "_split",
+}
+"""Each public name and the module that defines it."""
 
-__all__ = ['RunContext', 'RunEstimate', 'TrainWork', 'TrainingJob', 'auto_first_models', 'describe', 'estimate_run', 'final_model', 'learning_curve_for', 'make_cv', 'outlier_row_mask', 'split_train_test', 'train', 'train_clustering', 'training_plan', 'warm_up']
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'core.train' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"core.train.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))
