@@ -3,11 +3,15 @@
 Usage::
 
     PYTHONPATH=. .venv/bin/python bench/serve.py [BUNDLE_DIR] [--model hist_gradient_boosting|auto]
-        [--requests 1000] [--runs 3] [--client raw|httpx]
+        [--requests 1000] [--runs 3] [--client raw|httpx] [--no-log]
 
 Without a bundle it trains ``--model`` (default: logistic regression) on the titanic sample
 and writes its bundle to a temporary folder. The server (``core.deliver._serve.run_server``, exactly
-what ``tabwright serve`` runs) starts in a subprocess on 127.0.0.1 at a free port.
+what ``tabwright serve`` runs) starts in a subprocess on 127.0.0.1 at a free port, with its
+prediction log on (every request journaled before its response, full inputs) in a temporary
+workspace, as ``tabwright serve`` does by default; ``--no-log`` serves without it. The bundle is
+loaded with ``trust=True`` there (the temporary workspace has its own signing key): measure only
+bundles you made.
 
 The client. The benchmark runs on the same 2 cores as the server, so a heavy client steals
 the CPU it is measuring (httpx spends about 1 ms of CPU per request). The default client is
@@ -28,7 +32,8 @@ machine moves these numbers. The server's CPU time per request (user + system, f
 versions apart when the latencies are noisy. ``--port PORT --pid PID`` measures a server
 started by hand (a variant, or one under a profiler) instead of starting one.
 
-Last, ``predict_table`` is timed on 100,000 rows drawn from the training data.
+Last, ``predict_table`` is timed on 100,000 rows drawn from the training data, alone and with
+the prediction log recording them (``tabwright predict --log``: one segment, full inputs).
 """
 
 from __future__ import annotations
@@ -52,6 +57,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from core.deliver import load_bundle, predict_table, write_bundle
+from core.deliver._log import PredictionLog
 
 TOLERANCE = 1e-12
 
@@ -250,6 +256,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, help="measure a server already serving BUNDLE_DIR "
                         "on 127.0.0.1:PORT instead of starting one (e.g. to profile it)")
     parser.add_argument("--pid", type=int, help="with --port: the server's process id, for its CPU time")
+    parser.add_argument("--no-log", action="store_true", help="serve without the prediction log")
     args = parser.parse_args()
     levels = [int(c) for c in args.clients.split(",")]
 
@@ -260,10 +267,11 @@ def main() -> None:
         expected = _expected(model, card, records)
         port = args.port or _free_port()
         requests = [_request_bytes(port, r) for r in records]
-        env = dict(os.environ, PYTHONPATH=str(REPO))
+        env = dict(os.environ, PYTHONPATH=str(REPO), TABWRIGHT_WORKSPACE=str(Path(tmp) / "workspace"))
         server = None if args.port else subprocess.Popen(
             [sys.executable, "-c",
-             f"from core.deliver import run_server; run_server({str(bundle)!r}, host='127.0.0.1', port={port})"],
+             f"from core.deliver import run_server; run_server({str(bundle)!r}, host='127.0.0.1', "
+             f"port={port}, trust=True, log={not args.no_log})"],
             cwd=REPO, env=env)
 
         def level(clients: int, total: int) -> list[float]:
@@ -301,10 +309,21 @@ def main() -> None:
         predictions, _ = predict_table(model, card, big)
         batch_seconds = time.perf_counter() - started
         assert len(predictions) == len(big)
+        started = time.perf_counter()
+        predictions, _ = predict_table(model, card, big)
+        with PredictionLog(Path(tmp) / "batch-log", card=card, background=False) as log:
+            columns = [f"proba_{c}" for c in card.get("classes") or []]
+            log.record_frame(run_id="bench", frame=big, predictions=predictions.iloc[:, 0],
+                             proba=predictions[columns].to_numpy() if columns else None,
+                             classes=card.get("classes"), latency_ms=0.0)
+        logged_seconds = time.perf_counter() - started
+        assert log.health()["rows"] == len(big) and log.health()["ok"]
 
     print(f"\nModel: {', '.join(card['model']['labels'])} ({card['task']}), "
           f"{len(card['input_schema']['columns'])} input columns; {os.cpu_count()} CPUs; "
-          f"client: {args.client}; every response checked against predict_table")
+          f"client: {args.client}; every response checked against predict_table; "
+          "prediction log " + ("as the server at --port was started" if args.port else
+                               "off" if args.no_log else "on (full inputs)"))
     for i, (before, after, rows) in enumerate(runs, 1):
         print(f"run {i}: load average (1/5/15 min) {before} before, {after} after")
         print(f"{'level':<24}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'mean ms':>9}{'req/s':>8}"
@@ -313,6 +332,8 @@ def main() -> None:
             print(f"{name:<24}{n:>9}{p50:>9.1f}{p99:>9.1f}{mean:>9.1f}{rate:>8.0f}{cpu:>19.2f}")
     print(f"{'predict_table batch':<24}{args.batch_rows:>9,} rows in {batch_seconds:.2f} s "
           f"({args.batch_rows / batch_seconds:,.0f} rows/s); load average {_load()}")
+    print(f"{'... with the log on':<24}{args.batch_rows:>9,} rows in {logged_seconds:.2f} s "
+          f"({args.batch_rows / logged_seconds:,.0f} rows/s): predict_table + record_frame")
 
 
 if __name__ == "__main__":

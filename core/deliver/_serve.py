@@ -1,4 +1,5 @@
-"""A REST server for one trained model: ``POST /predict``, ``GET /health``, ``GET /schema``.
+"""A REST server for one trained model: ``POST /predict``, ``POST /feedback``, ``GET /health``,
+``GET /metrics``, ``GET /schema``.
 
 The request body is ``{"records": [{column: value, ...}, ...]}``. Its fields and types come
 from the model card's input schema, so the OpenAPI docs at ``/docs`` list every column with
@@ -28,14 +29,31 @@ row's probabilities can differ in the last bit (~1e-16) between a call on that r
 and a call on a batch that holds it, as they do for ``predict_table`` itself: NumPy's matrix
 product sums in a different order for different row counts.
 
+Every response to ``POST /predict`` carries a ``request_id`` (the client's ``X-Request-ID``
+header, made safe, or a new uuid4) and ``ids``, one per record (the request id for one record,
+``<request id>.<i>`` for several). With a :class:`core.deliver._log.PredictionLog` each request
+is journaled before its response is sent, and ``POST /feedback`` takes the true outcomes of
+those ids later. ``GET /metrics`` is Prometheus text from the app's own registry: requests by
+endpoint and status, latency, the predicted classes or values, rows predicted, log errors and
+the input drift (PSI) of the last ``DRIFT_RECORDS`` records against the card's baseline, which a
+background thread computes every ``DRIFT_SECONDS``; the request path only appends to a queue.
+
+:func:`run_production` serves a project's production run (:class:`core.deliver._history.RunStore`)
+and follows promotions: a new production run is loaded, self-checked and warmed up in a
+background thread, then swapped in between requests; requests already running finish on the
+model they started with.
+
 Loading: :func:`run_server` loads a bundle with :func:`core.deliver._export.load_bundle` — joblib,
 which runs code while loading — so serve only bundles you wrote yourself.
 """
 
 
 import asyncio
+import bisect
+import collections
 import gc
 import logging
+import threading
 import time
 from pathlib import Path
 from typing import Annotated, Any, Awaitable, Callable, Optional
@@ -47,6 +65,14 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -58,8 +84,11 @@ from pydantic import (
 from sklearn.model_selection import FixedThresholdClassifier
 from starlette.routing import Route
 
+from core.deliver._drift import _compare
 from core.deliver._export import load_bundle
 from core.deliver._fastpredict import FastModel, checked, same_outputs
+from core.deliver._history import RunStore
+from core.deliver._log import PredictionLog, model_identity, request_id, row_ids
 from core.deliver._schema import RecordCheck
 from core.errors import TabwrightError
 from core.metrics import binary_labels
@@ -82,7 +111,23 @@ _GATHER_YIELDS = 1
 """Event-loop turns a batch waits before it starts, so requests already read but not yet
 submitted join it (at 20 clients: ~20% fewer model calls and CPU per request; ~10 µs)."""
 
-log = logging.getLogger("tabwright.serve")
+COUNT_SECONDS = 1.0
+"""How often a background thread counts what was predicted (and ``/metrics``, when read)."""
+DRIFT_SECONDS = 30.0
+"""How often the input drift on ``/metrics`` is computed, in a background thread."""
+DRIFT_RECORDS = 10_000
+"""The last records served that the drift is computed over."""
+DRIFT_MIN_RECORDS = 50
+"""Fewer records than this give no drift figure yet."""
+POLL_SECONDS = 2.0
+"""How often :func:`run_production` asks the run history which run is in production."""
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+ENDPOINTS = ("/predict", "/feedback", "/health", "/metrics", "/schema")
+"""Paths counted by name on ``/metrics``; any other is counted as ``other``."""
+_STARTED = "tabwright.started"
+"""The scope key holding a request's arrival time (``time.perf_counter``)."""
+
+logger = logging.getLogger("tabwright.serve")
 
 
 # --------------------------------------------------------------------------- request models
@@ -153,6 +198,35 @@ class PredictResponse(BaseModel):
         None, description="Classifiers: per record, the probability of each class.")
     notices: list[str] = Field(description="What the input check found (ignored columns, "
                                            "unseen categories, values outside the training range).")
+    request_id: str = Field(description="This request's id: the X-Request-ID header sent (made "
+                                        "safe) or a new one.")
+    ids: list[str] = Field(description="One id per record, for POST /feedback: the request id "
+                                       "for one record, '<request id>.<i>' for several.")
+
+
+class FeedbackItem(BaseModel):
+    """One true outcome: the id a prediction came with, and what really happened."""
+
+    id: str = Field(description="An id from a /predict response's ids.")
+    actual: Any = Field(description="The true value: a number for regression, a class for a "
+                                    "classifier.")
+
+
+class FeedbackRequest(BaseModel):
+    """What ``POST /feedback`` takes."""
+
+    feedback: list[FeedbackItem] = Field(..., min_length=1, max_length=MAX_RECORDS)
+
+
+class FeedbackResponse(BaseModel):
+    """What ``POST /feedback`` returns: how many rows were kept, and why the others were not."""
+
+    rows: int
+    accepted: int
+    unknown: int = Field(description="Ids not in the prediction log.")
+    invalid: int = Field(description="Values the model's task cannot have.")
+    duplicate: int = Field(description="Ids given twice, in this request or before.")
+    messages: list[str] = Field(description="What was wrong, with examples.")
 
 
 # --------------------------------------------------------------------------- predicting
@@ -378,6 +452,182 @@ class _Batcher:
             self.busy = False
 
 
+# --------------------------------------------------------------------------- metrics
+
+
+class _Monitor:
+    """The numbers ``GET /metrics`` shows, in the app's own Prometheus registry.
+
+    The request path does the least: a counter and a histogram per request (prometheus-client,
+    about a microsecond each) and one append to a queue of what was predicted. A background
+    thread counts the queue every ``COUNT_SECONDS`` (and ``/metrics`` when it is read), and
+    every ``DRIFT_SECONDS`` computes each feature's PSI over the last ``DRIFT_RECORDS`` records
+    served, against the model card's baseline (:func:`core.deliver._drift._compare`, as
+    ``tabwright drift`` does).
+    """
+
+    def __init__(self, card: dict[str, Any], log: PredictionLog | None) -> None:
+        self.card = card
+        self.log = log
+        self.registry = CollectorRegistry()
+        # Requests and latency are plain counts (only the event loop adds to them), shown by
+        # collect(): prometheus-client's labelled counter and histogram took ~6 µs a request.
+        self.requests: dict[tuple[str, str], int] = {}
+        self.latency: dict[str, list] = {}  # endpoint -> [count per bucket..., sum]
+        self.rows = Counter("tabwright_rows_predicted", "Records predicted.", registry=self.registry)
+        self.drift = Gauge("tabwright_input_drift_psi",
+                           f"Population stability index of each input over the last "
+                           f"{DRIFT_RECORDS:,} records served, against the training data "
+                           "(0.1: watch, 0.25: drift).", ["feature"], registry=self.registry)
+        self.registry.register(self)
+        self.task = card["task"]
+        self.class_keys = [str(c) for c in card.get("classes") or []]
+        self.class_counts: dict[str, int] = dict.fromkeys(self.class_keys, 0)
+        target = (card.get("baseline") or {}).get("target") or {}
+        edges = [float(e) for e in target.get("edges") or []] if target.get("kind") == "numeric" else []
+        self.edges = np.asarray(edges or [0.0], dtype=float)
+        self.value_counts = np.zeros(len(self.edges) + 1, dtype=np.int64)
+        self.value_sum = 0.0
+        self.queue: collections.deque = collections.deque()
+        self.recent: collections.deque = collections.deque(maxlen=DRIFT_RECORDS)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tabwright-metrics", daemon=True)
+        self._thread.start()
+
+    # the request path
+    def answered(self, path: str, status: int, seconds: float) -> None:
+        endpoint = path if path in ENDPOINTS else "other"
+        key = (endpoint, str(status))
+        self.requests[key] = self.requests.get(key, 0) + 1
+        counts = self.latency.get(endpoint)
+        if counts is None:
+            counts = self.latency[endpoint] = [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
+        counts[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        counts[-1] += seconds
+
+    def predicted(self, records: list[dict[str, Any]], predictions: list[Any]) -> None:
+        self.queue.append((records, predictions))
+
+    # off the request path
+    def count(self) -> None:
+        """Count what was predicted since the last call, and keep the latest records."""
+        with self._lock:
+            while self.queue:
+                records, predictions = self.queue.popleft()
+                self.rows.inc(len(predictions))
+                self.recent.extend(records if len(records) <= DRIFT_RECORDS
+                                   else records[-DRIFT_RECORDS:])
+                if self.task in ("binary", "multiclass", "clustering"):
+                    counts = self.class_counts
+                    for value in predictions:
+                        key = str(value)
+                        counts[key] = counts.get(key, 0) + 1
+                else:
+                    values = np.asarray(predictions, dtype=float)
+                    self.value_counts += np.bincount(np.searchsorted(self.edges, values, side="left"),
+                                                     minlength=len(self.edges) + 1)
+                    self.value_sum += float(values.sum())
+
+    def measure_drift(self) -> None:
+        """Each input's PSI over the latest records, into the drift gauge."""
+        self.count()
+        with self._lock:
+            records = list(self.recent)
+        if len(records) < DRIFT_MIN_RECORDS or not (self.card.get("baseline") or {}).get("features"):
+            return
+        frame = pd.DataFrame.from_records(records)
+        for name, base in self.card["baseline"]["features"].items():
+            if name in frame.columns:
+                value = _compare(base, frame[name])["psi"]
+                if value is not None:
+                    self.drift.labels(name).set(value)
+
+    def _run(self) -> None:
+        last_drift = time.monotonic()
+        while not self._stop.wait(COUNT_SECONDS):
+            try:
+                if time.monotonic() - last_drift >= DRIFT_SECONDS:
+                    last_drift = time.monotonic()
+                    self.measure_drift()
+                else:
+                    self.count()
+            except Exception:  # noqa: BLE001 — a metric must never stop the server
+                logger.exception("counting the predictions or the input drift failed")
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def collect(self) -> Any:
+        """prometheus-client's collector protocol: requests, latency, the predictions and the
+        log's errors."""
+        requests = CounterMetricFamily("tabwright_requests",
+                                       "HTTP requests answered, by endpoint and status.",
+                                       labels=["endpoint", "status"])
+        for (endpoint, status), n in list(self.requests.items()):
+            requests.add_metric([endpoint, status], n)
+        yield requests
+        latency = HistogramMetricFamily("tabwright_request_seconds",
+                                        "Time from a request's arrival to its response, in "
+                                        "seconds.", labels=["endpoint"])
+        for endpoint, counts in list(self.latency.items()):
+            cumulative = np.cumsum(counts[:-1])
+            latency.add_metric([endpoint], [*((f"{b:g}", float(n)) for b, n in zip(
+                LATENCY_BUCKETS, cumulative)), ("+Inf", float(cumulative[-1]))], counts[-1])
+        yield latency
+        if self.task in ("binary", "multiclass", "clustering"):
+            family = CounterMetricFamily(
+                "tabwright_predictions", "Predictions served, by predicted "
+                + ("cluster." if self.task == "clustering" else "class."), labels=["label"])
+            for key, n in list(self.class_counts.items()):
+                family.add_metric([key], n)
+            yield family
+        else:
+            cumulative = np.cumsum(self.value_counts)
+            buckets = [(f"{edge:.6g}", float(n)) for edge, n in zip(self.edges, cumulative)]
+            yield HistogramMetricFamily(
+                "tabwright_prediction_value", "Predicted values (buckets: the training target's "
+                "deciles).", buckets=[*buckets, ("+Inf", float(cumulative[-1]))],
+                sum_value=self.value_sum)
+        errors = CounterMetricFamily("tabwright_log_errors",
+                                     "Predictions the prediction log failed to store, and other "
+                                     "log failures.")
+        errors.add_metric([], self.log.health()["errors"] if self.log is not None else 0)
+        yield errors
+
+    def exposition(self) -> bytes:
+        self.count()
+        return generate_latest(self.registry)
+
+
+class _Observed:
+    """ASGI middleware: every HTTP request's arrival time (for the log's latency) and, when
+    answered, its endpoint, status and duration on ``/metrics``."""
+
+    def __init__(self, app: Any, monitor: _Monitor) -> None:
+        self.app = app
+        self.monitor = monitor
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        scope[_STARTED] = started
+        status = 500
+
+        async def observed(message: dict[str, Any]) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, observed)
+        finally:
+            self.monitor.answered(scope["path"], status, time.perf_counter() - started)
+
+
 # --------------------------------------------------------------------------- the app
 
 
@@ -397,7 +647,8 @@ def _error_lines(errors: list[dict[str, Any]]) -> list[str]:
             where += f"[{part}]" if part.isdigit() else (f".{part}" if where else part)
         message = error.get("msg", "invalid")
         if error.get("type") == "missing" and loc:
-            message = f"the column {loc[-1]!r} is required (send null for a missing value)"
+            message = (f"the column {loc[-1]!r} is required (send null for a missing value)"
+                       if loc[0] == "records" else f"{loc[-1]!r} is required")
         lines.append(f"{where or 'body'}: {message}")
     return lines
 
@@ -413,7 +664,8 @@ class _FastPredict:
     """
 
     def __init__(self, model: type[BaseModel], route: APIRoute,
-                 answer: Callable[[list[dict[str, Any]]], Awaitable[Response]]) -> None:
+                 answer: Callable[[list[dict[str, Any]], float, str | None], Awaitable[Response]]
+                 ) -> None:
         self.adapter = TypeAdapter(model)
         self.route = route
         self.answer = answer
@@ -440,17 +692,36 @@ class _FastPredict:
             _, child = self.route.matches(scope)
             await self.route.handle({**scope, **child}, replay, send)
             return
-        response = await self.answer([r.model_dump(by_alias=True) for r in parsed.records])
+        response = await self.answer([r.model_dump(by_alias=True) for r in parsed.records],
+                                     scope.get(_STARTED) or time.perf_counter(),
+                                     request.headers.get("x-request-id"))
         await response(scope, receive, send)
 
 
-def create_app(model: Any, card: dict[str, Any]) -> FastAPI:
+def create_app(model: Any, card: dict[str, Any], *, log: PredictionLog | None = None,
+               run_id: str | None = None) -> FastAPI:
     """A FastAPI app serving ``model`` as its model card describes.
 
-    Endpoints: ``POST /predict``, ``GET /health``, ``GET /schema``; docs at ``/docs``.
+    Endpoints: ``POST /predict``, ``POST /feedback``, ``GET /health``, ``GET /metrics``,
+    ``GET /schema``; docs at ``/docs``.
+
+    Parameters
+    ----------
+    model : estimator
+        The fitted pipeline.
+    card : dict
+        Its model card.
+    log : PredictionLog, optional
+        Where every prediction is journaled (before its response is sent) and feedback kept;
+        without it ``POST /feedback`` answers 409.
+    run_id : str, optional
+        The run served, on every logged row and on ``/health``; default the log's, else
+        :func:`core.deliver._log.model_identity`'s.
     """
     labels = ", ".join((card.get("model") or {}).get("labels") or []) or "model"
     target = card.get("target")
+    project, own_run_id = model_identity(card)
+    run_id = run_id or (log.run_id if log is not None else own_run_id)
     app = FastAPI(
         title=f"tabwright: {labels}",
         description=(f"Predicts {target!r} ({card['task']})." if target else
@@ -460,7 +731,13 @@ def create_app(model: Any, card: dict[str, Any]) -> FastAPI:
     )
     PredictRequest = request_model(card["input_schema"])
     batcher = _Batcher(_Predictor(model, card))
+    monitor = _Monitor(card, log)
     app.state.batcher = batcher
+    app.state.monitor = monitor
+    app.state.log = log
+    app.state.run_id = run_id
+    app.state.inflight = 0
+    app.add_middleware(_Observed, monitor=monitor)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -471,21 +748,34 @@ def create_app(model: Any, card: dict[str, Any]) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": detail, "errors": lines,
                                                       "message": "; ".join(lines[:10])})
 
-    async def answer(records: list[dict[str, Any]]) -> Response:
+    async def answer(records: list[dict[str, Any]], started: float, header: str | None) -> Response:
         try:
             result = await batcher.submit(records)
         except TabwrightError as exc:
             return JSONResponse(status_code=422, content={"detail": exc.message, "hint": exc.hint,
                                                           "errors": [exc.message]})
         except Exception:  # noqa: BLE001 — a bug must not leak data or a traceback
-            log.exception("prediction failed")
+            logger.exception("prediction failed")
             return JSONResponse(status_code=500, content={"detail": "The model failed on these rows."})
+        latency_ms = (time.perf_counter() - started) * 1000
+        result["request_id"] = rid = request_id(header)
+        result["ids"] = ids = row_ids(rid, len(records))
+        if log is not None:
+            entry = dict(run_id=run_id, ids=ids, records=records, predictions=result["predictions"],
+                         probabilities=result.get("probabilities"), latency_ms=latency_ms)
+            if len(records) > BATCH_ROWS:  # encoding many records: not in the event loop
+                await asyncio.to_thread(log.record, **entry)
+            else:
+                log.record(**entry)
+        monitor.predicted(records, result["predictions"])
         return _json(result)
 
     @app.post("/predict", responses={200: {"model": PredictResponse}},
               summary="Predict rows", response_description="Predictions in the order sent.")
-    async def predict(body: PredictRequest) -> Response:  # type: ignore[valid-type]
-        return await answer([r.model_dump(by_alias=True) for r in body.records])
+    async def predict(body: PredictRequest, request: Request) -> Response:  # type: ignore[valid-type]
+        return await answer([r.model_dump(by_alias=True) for r in body.records],
+                            request.scope.get(_STARTED) or time.perf_counter(),
+                            request.headers.get("x-request-id"))
 
     documented = next(r for r in app.router.routes
                       if isinstance(r, APIRoute) and r.path == "/predict")
@@ -494,9 +784,36 @@ def create_app(model: Any, card: dict[str, Any]) -> FastAPI:
     app.router.routes.insert(0, Route("/predict", _FastPredict(PredictRequest, documented, answer),
                                       methods=["POST"], include_in_schema=False))
 
-    @app.get("/health", summary="Is the server up, and which model does it serve")
+    @app.post("/feedback", responses={200: {"model": FeedbackResponse}},
+              summary="Send the true outcomes of earlier predictions")
+    async def feedback(body: FeedbackRequest) -> Response:
+        if log is None:
+            return JSONResponse(status_code=409, content={
+                "detail": "This server keeps no prediction log, so it cannot match feedback "
+                          "to predictions.", "hint": "Start it without --no-log."})
+        try:
+            counts = await asyncio.to_thread(
+                log.add_feedback, [item.id for item in body.feedback],
+                [item.actual for item in body.feedback], task=card["task"],
+                classes=card.get("classes"))
+        except TabwrightError as exc:
+            return JSONResponse(status_code=422, content={"detail": exc.message, "hint": exc.hint,
+                                                          "errors": [exc.message]})
+        return _json(counts)
+
+    @app.get("/health", summary="Is the server up, which run does it serve, does logging work")
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "model": labels, "task": card["task"], "target": target}
+        logged = None
+        if log is not None:
+            state = log.health()
+            logged = {key: state[key] for key in ("ok", "errors", "last_error", "pending", "rows",
+                                                  "inputs")}
+        return {"status": "ok", "model": labels, "task": card["task"], "target": target,
+                "run_id": run_id, "project": project, "log": logged}
+
+    @app.get("/metrics", summary="Prometheus metrics: requests, latency, predictions, drift")
+    async def metrics() -> Response:
+        return Response(monitor.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/schema", summary="The input columns the model needs")
     async def schema() -> dict[str, Any]:
@@ -506,8 +823,12 @@ def create_app(model: Any, card: dict[str, Any]) -> FastAPI:
 
 
 def run_server(model_path: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
-               trust: bool = False) -> None:
+               trust: bool = False, log: bool = True, log_inputs: str = "full") -> None:
     """Serve a bundle this machine wrote (``tabwright train --out DIR``) until stopped.
+
+    With ``log`` (the default) every prediction is journaled in the project's
+    :class:`core.deliver._log.PredictionLog` under the workspace, keeping ``log_inputs``
+    ("full", "hashed" or "none") of each record.
 
     uvicorn picks uvloop and httptools when they are installed (they are dependencies):
     about 40% less server CPU per request than asyncio with h11.
@@ -518,7 +839,170 @@ def run_server(model_path: str | Path, *, host: str = "127.0.0.1", port: int = 8
     clients), and now takes well under a millisecond.
     """
     model, card = load_bundle(model_path, trust=trust)
-    app = create_app(model, card)
+    folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
+    prediction_log = None
+    if log:
+        model_file = Path(model_path) if Path(model_path).is_file() else folder / "model.joblib"
+        prediction_log = PredictionLog.for_card(card, model_bytes=model_file.read_bytes(),
+                                                inputs=log_inputs)
+    app = create_app(model, card, log=prediction_log)
+    try:
+        _serve(app, host=host, port=port)
+    finally:
+        _retire(app)
+
+
+def _serve(app: Any, *, host: str, port: int) -> None:
     gc.collect()
     gc.freeze()
     uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+def _retire(app: FastAPI) -> None:
+    """Stop an app's background work and turn its journal into segments."""
+    app.state.monitor.stop()
+    if app.state.log is not None:
+        app.state.log.close()
+
+
+# --------------------------------------------------------------------------- production
+
+
+class _Swappable:
+    """An ASGI app that passes each request to the current app, which can be replaced.
+
+    :meth:`swap` runs in the event loop (the watcher thread asks for it with
+    ``call_soon_threadsafe``), between requests: later requests go to the new app, requests
+    already inside the old one finish there, and the old app is retired when its last one is
+    done.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    self.loop = asyncio.get_running_loop()
+                    await send({"type": "lifespan.startup.complete"})
+                elif message["type"] == "lifespan.shutdown":
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        app = self.app
+        app.state.inflight += 1
+        try:
+            await app(scope, receive, send)
+        finally:
+            app.state.inflight -= 1
+            if app is not self.app and app.state.inflight == 0:
+                await asyncio.to_thread(_retire, app)
+
+    def swap(self, app: FastAPI) -> None:
+        old, self.app = self.app, app
+        if old.state.inflight == 0:
+            self.loop.run_in_executor(None, _retire, old)  # type: ignore[union-attr]
+
+
+def _production_app(store: RunStore, project: str, run_id: str, *, log: bool, log_inputs: str,
+                    owner: str) -> FastAPI:
+    """The app of one production run: loaded, self-checked and warmed up (seconds of work)."""
+    model, card = store.load_model(run_id, owner=owner)
+    card = {**card, "run_id": run_id, "project": project}
+    prediction_log = PredictionLog.for_card(card, inputs=log_inputs) if log else None
+    return create_app(model, card, log=prediction_log, run_id=run_id)
+
+
+class _ProductionWatcher:
+    """Asks the run history every ``poll_seconds`` which run is in production, and swaps a
+    new one in (built in this thread, off the event loop)."""
+
+    def __init__(self, server: _Swappable, store: RunStore, project: str, *, poll_seconds: float,
+                 **options: Any) -> None:
+        self.server = server
+        self.store = store
+        self.project = project
+        self.poll_seconds = poll_seconds
+        self.options = options
+        self.failed: set[str] = set()
+        self.requested: str | None = None
+        self.warned_none = False
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="tabwright-production", daemon=True)
+
+    def start(self) -> "_ProductionWatcher":
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.poll_seconds):
+            self.check()
+
+    def check(self) -> None:
+        """Swap in the production run if it changed (failures are logged; the old run stays)."""
+        served = self.requested or self.server.app.state.run_id
+        try:
+            current = self.store.production(self.project, owner=self.options["owner"])
+        except Exception:  # noqa: BLE001 — the history may be busy: ask again next time
+            logger.exception("could not read the production run of %r", self.project)
+            return
+        if current is None:
+            if not self.warned_none:
+                logger.warning("project %r has no production run any more; still serving %s",
+                               self.project, served)
+            self.warned_none = True
+            return
+        self.warned_none = False
+        if current == served or current in self.failed or self.server.loop is None:
+            return
+        try:
+            app = _production_app(self.store, self.project, current, **self.options)
+        except Exception:  # noqa: BLE001 — keep serving the run that works
+            logger.exception("could not load run %s of %r; still serving %s", current,
+                             self.project, served)
+            self.failed.add(current)
+            return
+        self.requested = current  # the event loop swaps it in at its next turn
+        self.server.loop.call_soon_threadsafe(self.server.swap, app)
+        logger.warning("now serving run %s of %r (was %s)", current, self.project, served)
+        gc.freeze()  # the new model lives as long as it serves, like the first one
+
+
+def run_production(project: str, *, host: str = "127.0.0.1", port: int = 8000, log: bool = True,
+                   log_inputs: str = "full", poll_seconds: float = POLL_SECONDS,
+                   owner: str = "local") -> None:
+    """Serve the production run of ``project`` until stopped, following promotions.
+
+    A background thread asks :meth:`core.deliver._history.RunStore.production` every
+    ``poll_seconds``; when another run is promoted (or a rollback brings one back) it loads
+    that run's bundle, self-checks and warms it up off the event loop, then swaps it in
+    without dropping a request. ``GET /health`` names the run served.
+
+    Raises
+    ------
+    TabwrightError
+        When the project has no run in production.
+    """
+    store = RunStore()
+    run_id = store.production(project, owner=owner)
+    if run_id is None:
+        known = store.projects(owner=owner)
+        raise TabwrightError(
+            f"The project {project!r} has no run in production.",
+            "Promote one of its runs on the Runs page first, then start the server again"
+            + (f" (projects with runs: {', '.join(known[:10])})." if known else "."))
+    options = {"log": log, "log_inputs": log_inputs, "owner": owner}
+    server = _Swappable(_production_app(store, project, run_id, **options))
+    watcher = _ProductionWatcher(server, store, project, poll_seconds=poll_seconds,
+                                 **options).start()
+    try:
+        _serve(server, host=host, port=port)
+    finally:
+        watcher.stop()
+        _retire(server.app)

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from core.deliver._export import model_card
 from core.deliver._fastpredict import _BoostedTrees
+from core.deliver._log import model_identity
 from core.deliver._predict import predict_table
 from core.deliver._serve import create_app
 from core.errors import TabwrightError
@@ -124,7 +125,8 @@ def test_health_schema_and_openapi(served):
     _, card, client = served
     health = client.get("/health").json()
     assert health == {"status": "ok", "model": "Logistic regression", "task": "binary",
-                      "target": "survived"}
+                      "target": "survived", "run_id": model_identity(card)[1],
+                      "project": model_identity(card)[0], "log": None}
     assert client.get("/schema").json() == card["input_schema"]
     openapi = client.get("/openapi.json").json()
     record = openapi["components"]["schemas"]["Record"]
@@ -323,15 +325,18 @@ def test_fast_route_answers_as_the_documented_route(served):
     fast.adapter = Counting()
     try:
         body = json.dumps({"records": _records(result.X_test.head(5))})
-        quick = client.post("/predict", content=body, headers={"content-type": "application/json"})
+        quick = client.post("/predict", content=body, headers={"content-type": "application/json",
+                                                               "x-request-id": "same"})
         assert len(calls) == 1
         documented = client.post("/predict", content=body,
-                                 headers={"content-type": "application/json; charset=utf-8"})
+                                 headers={"content-type": "application/json; charset=utf-8",
+                                          "x-request-id": "same"})
         assert len(calls) == 1  # not a plain application/json: FastAPI's route answered
     finally:
         fast.adapter = adapter
     assert quick.status_code == documented.status_code == 200
-    assert quick.content == documented.content
+    assert quick.content == documented.content  # the client's request id, on both routes
+    assert quick.json()["ids"] == [f"same.{i}" for i in range(5)]
     broken = client.post("/predict", content=b'{"records": [', headers={"content-type": "application/json"})
     assert broken.status_code == 422
     assert broken.json()["detail"][0]["type"] == "json_invalid"
