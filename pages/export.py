@@ -1,10 +1,12 @@
-"""Export: the model, its card, the report and a script to retrain it, as downloads.
+"""Export: the model, its card, the report, a script to retrain it and a container, as downloads.
 
 The model files (joblib, skops, card, recipe) are made once per run and cached, and handed to
 their buttons as bytes: a deferred download (a callable) is a file Streamlit may drop after
 two script runs anywhere on the server, which under load happened before the browser fetched
-it. The zip, the reports and the script are bigger or slower to make, so they stay deferred:
-generated when their button is clicked, and cached too.
+it. The zip (the whole bundle: these files, the reports, the script, a Dockerfile, pinned
+requirements and tabwright's wheel), the reports and the script are bigger or slower to make,
+so they stay deferred: generated when their button is clicked, and cached too. The zip renders
+the same cached report the report buttons download.
 """
 
 from __future__ import annotations
@@ -15,34 +17,37 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from core.run import TrainResult
 from core.deliver import (
     build_report,
-    bundle_files,
     bundle_zip,
     model_card,
+    model_files,
     render_html,
     render_markdown,
     render_training_script,
+    report_title,
 )
 from core.metrics import metric_label
 from core.project import Project
+from core.run import TrainResult
 from pages import _ui
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _files(run_key: str, data_name: str, _result: TrainResult) -> dict[str, bytes]:
-    return bundle_files(_result, data_name=data_name)
+def _files(run_key: str, data_name: str, run_id: str | None, _result: TrainResult) -> dict[str, bytes]:
+    return model_files(_result, data_name=data_name, run_id=run_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _card(run_key: str, data_name: str, _result: TrainResult) -> dict[str, Any]:
-    return model_card(_result, data_name=data_name)
+def _card(run_key: str, data_name: str, run_id: str | None, _result: TrainResult) -> dict[str, Any]:
+    return model_card(_result, data_name=data_name, run_id=run_id)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _zip(run_key: str, data_name: str, _result: TrainResult) -> bytes:
-    return bundle_zip(_result, data_name=data_name)
+def _zip(run_key: str, data_name: str, project_name: str, run_id: str | None, _result: TrainResult,
+         _profile: Any, _table: Any) -> bytes:
+    return bundle_zip(_result, data_name=data_name, run_id=run_id, table=_table,
+                      report=_report(run_key, data_name, project_name, _result, _profile))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -61,17 +66,13 @@ def _report_markdown(run_key: str, data_name: str, project_name: str, _result: T
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _script(run_key: str, data_name: str, _result: TrainResult) -> bytes:
-    return render_training_script(_result, data_name=data_name).encode()
+def _script(run_key: str, data_name: str, _result: TrainResult, _table: Any) -> bytes:
+    return render_training_script(_result, data_name=data_name, table=_table).encode()
 
 
-
-def _project_name(project: Project) -> str:
-    brief = project.recipe.brief
-    if brief.problem:
-        return brief.problem.strip().splitlines()[0][:120]
-    target = project.result.recipe.target
-    return f"Predicting {target} in {project.table.name}" if target else f"Clusters in {project.table.name}"
+def _project_name(project: Project, data_name: str) -> str:
+    """The report's title, from the brief as it reads now (rewording it does not retrain)."""
+    return report_title(project.result, data_name=data_name, problem=project.recipe.brief.problem)
 
 
 def _download_row(label: str, file_name: str, data: Any, mime: str, explanation: str, *, key: str,
@@ -87,14 +88,17 @@ def _downloads(project: Project) -> None:
     result = project.result
     key = _ui.run_key(project)
     data_name = project.table.name if project.table is not None else "data.csv"
-    name = _project_name(project)
-    profile = project.profile
-    files = _files(key, data_name, result)
+    name = _project_name(project, data_name)
+    profile, table, run_id = project.profile, project.table, project.run_id
+    files = _files(key, data_name, run_id, result)
     st.subheader("Downloads")
     _ui.explain("Files are prepared when you click; the report takes a few seconds the first time.")
     _download_row("Model bundle (.zip)", "model_bundle.zip",
-                  functools.partial(_zip, key, data_name, result), "application/zip",
-                  "**Everything below in one zip**: unzip it and run `tabwright serve` on the folder.",
+                  functools.partial(_zip, key, data_name, name, run_id, result, profile, table),
+                  "application/zip",
+                  "**Everything below in one zip**, with a README, a `Dockerfile`, pinned "
+                  "`requirements.txt` and tabwright's wheel: unzip it and run `tabwright serve` "
+                  "on the folder, or `docker build` an image that serves the model.",
                   key="export_zip", primary=True)
     _download_row("model.joblib", "model.joblib", files["model.joblib"],
                   "application/octet-stream",
@@ -120,7 +124,7 @@ def _downloads(project: Project) -> None:
                   functools.partial(_report_markdown, key, data_name, name, result, profile),
                   "text/markdown", "The same report as Markdown, for a wiki page or a pull request.",
                   key="export_markdown")
-    _download_row("train.py", "train.py", functools.partial(_script, key, data_name, result),
+    _download_row("train.py", "train.py", functools.partial(_script, key, data_name, result, table),
                   "text/x-python",
                   "A standalone scikit-learn script that retrains this model from the CSV, without "
                   "tabwright.", key="export_script")
@@ -129,7 +133,7 @@ def _downloads(project: Project) -> None:
 def _model_card(project: Project) -> None:
     result = project.result
     data_name = project.table.name if project.table is not None else "data.csv"
-    card = _card(_ui.run_key(project), data_name, result)
+    card = _card(_ui.run_key(project), data_name, project.run_id, result)
     st.subheader("The model card")
     metric = card["metric"]
     label = metric_label(metric)
@@ -150,6 +154,8 @@ def _model_card(project: Project) -> None:
     training = card["training_data"]
     facts.append(f"**Trained on:** {training['rows_train']:,} rows of {training['name']} "
                  f"(tested on {training['rows_test']:,}; data fingerprint `{training['fingerprint']}`)")
+    facts.append(f"**Project:** `{card['project']}`"
+                 + (f" · **Run:** `{card['run_id']}`" if card.get("run_id") else ""))
     st.markdown("  \n".join(facts))
     left, right = st.columns(2)
     with left:

@@ -29,10 +29,9 @@ from plotly.offline import get_plotlyjs
 from sklearn.decomposition import PCA
 from sklearn.pipeline import Pipeline
 
-from core.run import TrainResult
 from core import catalogue
+from core.deliver._card import model_card
 from core.deliver._drift import drift_figure
-from core.deliver._export import model_card
 from core.evaluate import diagnose_fit, figures, permutation_importance_data
 from core.formatting import format_percent, json_safe
 from core.metrics import (
@@ -42,6 +41,7 @@ from core.metrics import (
     metric_label,
     score,
 )
+from core.run import TrainResult
 
 REPORT_FORMAT = "tabwright-report/1"
 IMPORTANCE_ROWS = 2_000

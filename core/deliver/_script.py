@@ -27,11 +27,11 @@ import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator
 
-from core.run import TrainResult
 from core import catalogue
 from core import transformers as own_transformers
 from core.errors import TabwrightError
 from core.ingest import MISSING_MARKERS
+from core.run import TrainResult
 from core.train import outlier_row_mask
 
 _OWN_MODULE = own_transformers.__name__

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-from tests.pages.helpers_late import open_page, texts, trained_project, workspace  # noqa: F401
+import pytest
+
+from tests.pages.helpers_late import (  # noqa: F401 (workspace is a fixture)
+    open_page,
+    texts,
+    titanic_project,
+    trained_project,
+    workspace,
+)
+
+pytestmark = pytest.mark.usefixtures("workspace")
 
 
-def test_export_offers_every_file_with_an_explanation_and_the_card(workspace):
+def test_export_offers_every_file_with_an_explanation_and_the_card():
     project = trained_project()
     at = open_page("export", project)
     labels = [b.label for b in at.get("download_button")]
@@ -21,13 +31,20 @@ def test_export_offers_every_file_with_an_explanation_and_the_card(workspace):
     assert cards["Test ROC-AUC"] == f"{test_auc:.4f}"
     assert "Model: Logistic regression  \nClasses: 0, 1  \nDecision threshold: 0.500" in page
     assert "Trained on: 712 rows of titanic.csv" in page
+    assert "Project: `titanic`" in page and "Run:" not in page  # not saved in the run history
+    assert "with a README, a `Dockerfile`, pinned `requirements.txt` and tabwright's wheel" in page
     assert "Relations in the data are associations, not causes." in page
     assert "Inputs: 13 columns" in page
 
 
-def test_export_needs_a_trained_model(workspace):
-    from tests.pages.helpers_late import titanic_project
-
+def test_export_needs_a_trained_model():
     at = open_page("export", titanic_project())
     assert not at.get("download_button")
     assert "This step needs a trained model" in at.info[0].value
+
+
+def test_export_names_the_saved_run_the_bundle_comes_from():
+    project = trained_project(record=True)
+    at = open_page("export", project)
+    assert not at.exception
+    assert f"Project: `titanic` · Run: `{project.run_id}`" in texts(at)
