@@ -1,8 +1,10 @@
-"""Runs: every training of this session, side by side comparisons, and reopening one.
+"""Runs: every training of this session, the production run, comparisons, and reopening one.
 
 The history lives in the workspace's run store (``core.deliver._history``); this page lists the
-session's runs, keeps a short note on each, compares two (recipe changes and score changes),
-and loads a run's choices back into the project when the current data is the data that run used.
+session's runs, shows which run of a project is in production and lets the user promote another
+or roll back (``pages/_runs_production.py``), keeps a short note on each run, compares two
+(recipe changes and score changes), and loads a run's choices back into the project when the
+current data is the data that run used.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from core.formatting import escape_markdown
 from core.project import Project, update_recipe
 from core.recipe import Recipe
 from core.run import fingerprint
-from pages import _state, _ui
+from pages import _runs_production, _state, _ui
 
 NOTE_KEY = "runs_note"
 
@@ -43,6 +45,7 @@ def _history_table(runs: list[dict[str, Any]], current: str | None) -> None:
         "Test": st.column_config.NumberColumn(format="%.4f"),
         "Duration (s)": st.column_config.NumberColumn(format="%.1f"),
         "When (UTC)": st.column_config.TextColumn(width="medium"),
+        "Production": st.column_config.TextColumn(width="medium"),
         "Model": st.column_config.TextColumn(width="medium"),
         "Hypothesis": st.column_config.TextColumn(width="large"),
         "Note": st.column_config.TextColumn(width="medium"),
@@ -148,8 +151,11 @@ if not runs:
     st.page_link("pages/train.py", label="Go to Train", icon="🏋️")
     st.stop()
 labels = {r["run_id"]: run_label(r) for r in runs}
+production_project = _runs_production.choose_project(project, runs)
+_runs_production.in_production(production_project, runs)
 st.subheader(f"Your runs ({len(runs)})")
 _history_table(runs, project.run_id)
+_runs_production.production_controls(production_project, runs, labels)
 _note(runs, labels)
 _compare(runs, labels)
 _reopen(project, runs, labels)
