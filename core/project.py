@@ -73,6 +73,7 @@ class Project:
             "evaluate": {"done": trained, "ready": trained, "needs": "train"},
             "export": {"done": False, "ready": trained, "needs": "train"},
             "use": {"done": False, "ready": trained, "needs": "train"},
+            "monitor": {"done": False, "ready": True, "needs": ""},
         }
 
 
@@ -227,12 +228,13 @@ def _started_from(project: Project, context: RunContext | None) -> bool:
 def _training_choices(recipe: Recipe) -> Recipe:
     """The recipe without the parts of the brief that do not change how a model is trained.
 
-    Rewording the problem or moving the good-enough bar re-judges the same model; it must not
-    throw the trained model away.
+    Rewording the problem, moving the good-enough bar or marking a column as sensitive
+    re-judges the same model; it must not throw the trained model away.
     """
     view = recipe.copy()
     view.brief = dataclasses.replace(view.brief, problem="", decision="", bar_metric=None,
                                      bar_value=None, ideal_value=None, max_latency_ms=None)
+    view.sensitive = []
     return view
 
 

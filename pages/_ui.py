@@ -48,6 +48,8 @@ PAGES: tuple[PageInfo, ...] = (
              "Download the model, its card, the report and a script to retrain it."),
     PageInfo("use", "Use", "🚀", "pages/use.py", "use",
              "Batch predictions, drift checks and a REST server."),
+    PageInfo("monitor", "Monitor", "🩺", "pages/monitor.py", "monitor",
+             "How a served model is doing: traffic, drift, outcomes and a verdict."),
     PageInfo("runs", "Runs", "🗂️", "pages/runs.py", "runs",
              "Every training run: compare two, reopen one."),
 )
