@@ -8,27 +8,28 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from core.deliver import RunStore, model_card, predict_table
+from core.deliver import RunStore, model_card, predict_and_log, predict_table
 from core.errors import TabwrightError
+from core.formatting import escape_markdown
 from core.ingest import LoadedTable, read_table, to_safe_csv
 from core.project import Project, load_data, update_recipe
 from core.recipe import Recipe
 from core.run import TrainResult
-from pages import _data_upload, _state, _ui, _use_drift
+from pages import _data_upload, _state, _ui, _use_challenger, _use_drift, _use_serving
 
 CURRENT = "current"
 PREVIEW_ROWS = 50
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _current_card(run_key: str, data_name: str, _result: TrainResult) -> dict[str, Any]:
-    return model_card(_result, data_name=data_name)
+def _current_card(run_key: str, data_name: str, run_id: str | None,
+                  _result: TrainResult) -> dict[str, Any]:
+    return model_card(_result, data_name=data_name, run_id=run_id)
 
 
 @st.cache_data(show_spinner="Reading the file…", max_entries=8)
@@ -43,8 +44,9 @@ def _runs() -> list[dict[str, Any]]:
         return []
 
 
-def _choose_model(project: Project, runs: list[dict[str, Any]]) -> tuple[Any, dict[str, Any], Recipe] | None:
-    """The model to use, its card and the recipe that made it."""
+def _choose_model(project: Project, runs: list[dict[str, Any]]
+                  ) -> tuple[Any, dict[str, Any], Recipe, str | None] | None:
+    """The model to use, its card, the recipe that made it and its run id (if recorded)."""
     options = ([CURRENT] if project.result is not None else []) + [r["run_id"] for r in runs
                                                                    if r["run_id"] != project.run_id]
     labels = {CURRENT: "The current model"} | {r["run_id"]: _run_label(r) for r in runs}
@@ -53,14 +55,15 @@ def _choose_model(project: Project, runs: list[dict[str, Any]]) -> tuple[Any, di
                "tabwright only uses models it trained itself, in this session.")
     if choice == CURRENT:
         data_name = project.table.name if project.table is not None else "data.csv"
-        return (project.result.pipeline, _current_card(_ui.run_key(project), data_name, project.result),
-                project.result.recipe)
+        return (project.result.pipeline,
+                _current_card(_ui.run_key(project), data_name, project.run_id, project.result),
+                project.result.recipe, project.run_id)
     try:
         model, card = RunStore().load_model(choice, owner=_state.owner())
     except TabwrightError as exc:
         _ui.show_error(exc)
         return None
-    return model, card, Recipe.from_dict(card["recipe"])
+    return model, card, Recipe.from_dict(card["recipe"]), choice
 
 
 def _run_label(run: dict[str, Any]) -> str:
@@ -90,11 +93,25 @@ def _upload() -> tuple[LoadedTable, bytes] | None:
 
 def _predictions(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
     st.subheader("Predictions")
+    log = st.checkbox("Record these predictions for monitoring", key="use_log",
+                      help="Keeps each row, its prediction and an id in the project's prediction "
+                           "log: the Monitor page then follows drift and, once you send the true "
+                           "outcomes with those ids, the model's real performance.")
     try:
-        predictions, notices = predict_table(model, card, table.frame)
+        if log:
+            predictions, notices, health = _logged(card, table)
+        else:
+            predictions, notices = predict_table(model, card, table.frame)
     except TabwrightError as exc:
         _ui.show_error(exc)
         return
+    if log:
+        if health["ok"]:
+            st.success(f"{len(predictions):,} predictions recorded; their ids are in the id "
+                       "column (send outcomes with them on the Monitor page).", icon="📝")
+        else:
+            st.warning("The predictions could not be recorded: "
+                       f"{escape_markdown(health['last_error'])}", icon="⚠️")
     for notice in notices:
         st.warning(notice, icon="🔎")
     output = pd.concat([predictions, table.frame.reset_index(drop=True)], axis=1)
@@ -106,6 +123,21 @@ def _predictions(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
                        type="primary", on_click="ignore", key="use_download")
     _ui.explain("Cells that start with = + - @ are prefixed with ' in the download, so a "
                 "spreadsheet never runs them as formulas.")
+
+
+@st.cache_data(show_spinner="Predicting and recording…", max_entries=4)
+def _logged_once(digest: str, run: str, _card: dict[str, Any], _table: LoadedTable
+                 ) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
+    """Record a file's predictions once: a rerun of the page must not log them again."""
+    model, card = RunStore().load_model(run, owner=_state.owner())
+    return predict_and_log(model, card, _table.frame)
+
+
+def _logged(card: dict[str, Any], table: LoadedTable) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
+    if not card.get("run_id"):
+        raise TabwrightError("Only a recorded run can log its predictions.",
+                             "Choose a run from the history above, or train again.")
+    return _logged_once(table.fingerprint, card["run_id"], card, table)
 
 
 def _retrain(project: Project, table: LoadedTable, data: bytes, recipe: Recipe) -> None:
@@ -121,43 +153,6 @@ def _retrain(project: Project, table: LoadedTable, data: bytes, recipe: Recipe) 
             st.switch_page("pages/train.py")
 
 
-def _serving(card: dict[str, Any], table: LoadedTable | None) -> None:
-    st.subheader("Serve it over HTTP")
-    st.markdown("Download the **model bundle** on the Export page, then:")
-    st.code("unzip model_bundle.zip -d model_bundle\n"
-            "tabwright serve model_bundle/ --host 127.0.0.1 --port 8000", language="bash")
-    body = json.dumps({"records": [_example_row(card, table)]}, default=str)
-    st.markdown("and ask it for predictions, one JSON object per row. Every input column must be "
-                "there; `null` means a missing value (here all but the first two):")
-    st.code("curl -X POST http://127.0.0.1:8000/predict \\\n"
-            "     -H 'Content-Type: application/json' \\\n"
-            f"     -d {_shell_quote(body)}", language="bash")
-    st.caption("Interactive API docs at http://127.0.0.1:8000/docs; the input schema at /schema.")
-
-
-def _example_row(card: dict[str, Any], table: LoadedTable | None) -> dict[str, Any]:
-    """Every input column, with values for the first two (from the upload, else the schema)."""
-    example: dict[str, Any] = {}
-    for i, column in enumerate(card["input_schema"]["columns"]):
-        name = column["name"]
-        value: Any = None
-        if i < 2 and table is not None and name in table.frame.columns:
-            present = table.frame[name].dropna()
-            value = present.iloc[0] if len(present) else None
-            value = value.item() if hasattr(value, "item") else value
-        if i < 2 and value is None:
-            if column.get("levels"):
-                value = column["levels"][0]
-            elif column.get("min") is not None:
-                value = column["min"]
-        example[name] = value
-    return example
-
-
-def _shell_quote(text: str) -> str:
-    return "'" + text.replace("'", "'\\''") + "'"
-
-
 project = _ui.page_header("use")
 runs = _runs()
 if project.result is None and not runs:
@@ -167,7 +162,7 @@ st.subheader("Model")
 chosen = _choose_model(project, runs)
 if chosen is None:
     st.stop()
-model, card, recipe = chosen
+model, card, recipe, run_id = chosen
 st.subheader("Predict a file")
 upload = _upload()
 if upload is not None:
@@ -175,5 +170,6 @@ if upload is not None:
     _predictions(model, card, table)
     _use_drift.drift_section(model, card, table)
     _retrain(project, table, data, recipe)
-_serving(card, upload[0] if upload else None)
+    _use_challenger.challenger_section(run_id, card, table)
+_use_serving.serving_section(card, upload[0] if upload else None)
 _ui.next_step("use")

@@ -24,6 +24,14 @@ _HOMES = {
     "build_report": "_report", "render_html": "_report", "render_markdown": "_report",
     "render_training_script": "_script",
     "create_app": "_serve", "run_server": "_serve",
+    "project_name": "_card", "project_name_for": "_card", "report_title": "_card",
+    "model_files": "_export", "bundle_file_descriptions": "_export", "is_run_id": "_history",
+    "promotions_table": "_history", "PRODUCTION_BADGE": "_history",
+    "SERVING_REQUIREMENTS": "_container", "container_files": "_container",
+    "log_folder": "_log", "PredictionLog": "_log",
+    "predict_and_log": "_predict",
+    "INPUT_MODES": "_log", "run_production": "_serve", "model_identity": "_log",
+    "validate_input": "_schema",
 }
 """Each public name and the module that defines it."""
 

@@ -6,12 +6,15 @@ give the same numbers for the same rows.
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from core.deliver._fastpredict import verified
+from core.deliver._log import PredictionLog
 from core.deliver._schema import validate_input
 from core.errors import TabwrightError
 from core.evaluate import evaluate_classifier, evaluate_regressor
@@ -102,3 +105,36 @@ def _align_labels(y: pd.Series, classes: list[Any]) -> pd.Series:
     lookup = {str(c): c for c in classes}
     return y.map(lambda v: lookup.get(str(v), v)).astype(object if any(
         isinstance(c, str) for c in classes) else np.asarray(classes).dtype)
+
+
+def predict_and_log(model: Any, card: dict[str, Any], frame: pd.DataFrame, *,
+                    inputs: str = "full", model_bytes: bytes | None = None,
+                    workspace: str | Path | None = None
+                    ) -> tuple[pd.DataFrame, list[str], dict[str, Any]]:
+    """:func:`predict_table`, with every row recorded in the project's prediction log.
+
+    The predictions gain a first column, ``id``: each row's id in the log, the one to send
+    its true outcome with later (``tabwright feedback``, the Monitor page, ``POST /feedback``).
+    Logging never fails the prediction: when the log cannot be written, the ids are still
+    returned and ``health["ok"]`` is False with the reason in ``health["last_error"]``.
+
+    Returns
+    -------
+    predictions : DataFrame
+    notices : list of str
+    health : dict
+        :meth:`core.deliver._log.PredictionLog.health` after writing (``folder``, ``ok``, ...).
+    """
+    started = time.perf_counter()
+    predictions, notices = predict_table(model, card, frame)
+    latency_ms = (time.perf_counter() - started) * 1000
+    columns = [f"proba_{c}" for c in card.get("classes") or []]
+    proba = (predictions[columns].to_numpy() if columns and set(columns) <= set(predictions.columns)
+             else None)
+    with PredictionLog.for_card(card, model_bytes=model_bytes, inputs=inputs, workspace=workspace,
+                                background=False) as log:
+        ids = log.record_frame(run_id=log.run_id, frame=frame, predictions=predictions.iloc[:, 0],
+                               proba=proba, classes=card.get("classes"), latency_ms=latency_ms)
+        health = log.health()
+    predictions.insert(0, "id", ids)
+    return predictions, notices, health

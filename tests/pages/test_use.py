@@ -127,3 +127,41 @@ def test_a_parquet_file_is_predicted_like_a_csv(workspace):
     assert not at.exception, [e.value for e in at.exception]
     preview = table_with(at, "prediction")
     assert list(preview["prediction"]) == list(project.result.pipeline.predict(rows))
+
+
+def test_recorded_predictions_get_ids_and_reach_the_log(workspace):
+    from core.deliver import PredictionLog, RunStore
+
+    project = trained_project(record=True)
+    at = open_page("use", project)
+    rows = pd.read_csv(TITANIC).head(25)
+    _upload(at, "new.csv", rows)
+    at.checkbox(key="use_log").check().run()
+    assert "25 predictions recorded" in plain(texts(at))
+    preview = table_with(at, "prediction")
+    assert preview.columns[0] == "id" and preview["id"].is_unique
+    card = RunStore().card(project.run_id, owner="test-session")
+    with PredictionLog.for_card(card, background=False) as log:
+        logged = log.read()
+    assert sorted(logged["request_id"]) == sorted(preview["id"])
+    at.run()  # a rerun does not log the file again
+    with PredictionLog.for_card(card, background=False) as log:
+        assert len(log.read()) == 25
+
+
+def test_a_challenger_is_trained_compared_and_recorded(workspace):
+    from core.deliver import RunStore
+
+    project = trained_project(record=True)
+    at = open_page("use", project)
+    _upload(at, "recent.csv", pd.read_csv(TITANIC))
+    at.button(key="use_challenge").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    table = table_with(at, "ROC-AUC") if any("ROC-AUC" in e.value.columns for e in at.dataframe) \
+        else at.dataframe[-1].value
+    assert list(table.iloc[:, 0]) == ["Champion", "Challenger", "Difference"]
+    runs = RunStore().list_runs(owner="test-session")
+    assert len(runs) == 2  # the challenger is recorded, in the champion's project
+    assert {r["project"] for r in runs} == {"titanic"}
+    said = [plain(e.value).lower() for e in [*at.success, *at.info]]
+    assert any("challenger" in text for text in said), said
