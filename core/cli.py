@@ -10,32 +10,19 @@ import argparse
 import getpass
 import json
 import sys
+import time
 import traceback
 from pathlib import Path
 from typing import Any, Sequence
 
-from core import settings
-from core.deliver import (
-    check_drift,
-    evaluate_labelled,
-    load_bundle,
-    predict_table,
-    run_server,
-    write_bundle,
-)
+from core import deliver, explore, ingest, monitor, settings
+from core import evaluate as evaluation
+from core import train as training
 from core.errors import TabwrightError
-from core.explore import profile_table
-from core.ingest import (
-    LoadedTable,
-    PasswordRequired,
-    detect_task,
-    infer_roles,
-    read_query,
-    read_table,
-    to_safe_csv,
-)
 from core.recipe import DataSource, Recipe
-from core.train import describe, estimate_run, train, training_plan
+
+# The stage packages load their names on first use: each command imports only what it runs
+# (``tabwright monitor`` reads a log without loading the web server or the training code).
 
 
 class _Parser(argparse.ArgumentParser):
@@ -61,17 +48,17 @@ def _write_file(target: str, payload: bytes) -> None:
                              "Choose a path in a folder you can write to.") from None
 
 
-def _load(path: str, *, sheet: str | None = None) -> LoadedTable:
+def _load(path: str, *, sheet: str | None = None) -> ingest.LoadedTable:
     if not Path(path).exists():
         raise TabwrightError(f"No file at {path!r}.", "Check the path and try again.")
     if Path(path).is_dir():
         raise TabwrightError(f"{path!r} is a folder, not a data file.",
                              "Pass the path of a CSV, Excel or Parquet file.")
-    return read_table(path, sheet=sheet)
+    return ingest.read_table(path, sheet=sheet)
 
 
 def _data(args: argparse.Namespace,
-          source: DataSource | None = None) -> tuple[LoadedTable, DataSource | None]:
+          source: DataSource | None = None) -> tuple[ingest.LoadedTable, DataSource | None]:
     """The table a command reads: its file, ``--sql QUERY --db URL``, or a recipe's query."""
     if args.data and (args.sql or args.db):
         raise TabwrightError("Give a data file or --sql with --db, not both.",
@@ -93,20 +80,20 @@ def _data(args: argparse.Namespace,
     return table, DataSource(kind="sql", url=table.name, query=query)
 
 
-def _query(url: str, query: str) -> LoadedTable:
+def _query(url: str, query: str) -> ingest.LoadedTable:
     """Run a query; the password comes from TABWRIGHT_DB_PASSWORD or, in a terminal, a prompt."""
     try:
-        return read_query(url, query, password=settings.db_password())
-    except PasswordRequired as exc:
+        return ingest.read_query(url, query, password=settings.db_password())
+    except ingest.PasswordRequired as exc:
         if sys.stdin is None or not sys.stdin.isatty():
             raise TabwrightError(exc.message, "Set TABWRIGHT_DB_PASSWORD to it: there is no "
                                               "terminal here to ask for it.") from None
-    return read_query(url, query, password=getpass.getpass("Database password: "))
+    return ingest.read_query(url, query, password=getpass.getpass("Database password: "))
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
     table, _ = _data(args)
-    profile = profile_table(table.frame, target=args.target)
+    profile = explore.profile_table(table.frame, target=args.target)
     data = profile.to_dict()
     data["file"] = {"name": table.name, "encoding": table.encoding, "delimiter": table.delimiter,
                     "decimal": table.decimal, "bytes": table.n_bytes, "fingerprint": table.fingerprint,
@@ -147,8 +134,8 @@ def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
         if recipe.target not in frame.columns:
             raise TabwrightError(f"The target {recipe.target!r} is not a column of the data.",
                                  "Check the column name (see `tabwright profile`).")
-        recipe.task = detect_task(frame[recipe.target].dropna()).task
-    plan = training_plan(frame, recipe)
+        recipe.task = ingest.detect_task(frame[recipe.target].dropna()).task
+    plan = training.training_plan(frame, recipe)
     print(f"Task: {plan['task']}; optimising {plan['metric']}; {plan['rows']:,} rows "
           f"({plan['train_rows']:,} to train, {plan['test_rows']:,} to test).")
     print(f"Validation: {plan['validation']}.")
@@ -160,7 +147,7 @@ def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
     for note in plan["notes"]:
         print(f"Note: {note}")
     if plan["task"] != "clustering":
-        for line in describe(estimate_run(frame, recipe, plan, inferred_roles=roles)):
+        for line in training.describe(training.estimate_run(frame, recipe, plan, inferred_roles=roles)):
             print(line)
     else:
         print(f"Time: about {plan['estimate_seconds']:g} s.")
@@ -168,6 +155,7 @@ def _print_plan(frame, recipe, roles: dict[str, str]) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    started = time.monotonic()  # the time budget counts reading the data too
     if args.recipe:
         try:
             recipe = Recipe.from_json(Path(args.recipe).read_text(encoding="utf-8"))
@@ -193,7 +181,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise TabwrightError("train needs --target COL (or --task clustering).",
                              "Name the column to predict.")
     features = table.frame.drop(columns=[recipe.target]) if recipe.target in table.frame else table.frame
-    roles = {c.name: c.role for c in infer_roles(features)}
+    roles = {c.name: c.role for c in ingest.infer_roles(features)}
     if args.plan:
         return _print_plan(table.frame, recipe, roles)
 
@@ -201,11 +189,12 @@ def cmd_train(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(f"\r[{p.fraction:4.0%}] {p.message[:70]:<70}", end="", file=sys.stderr, flush=True)
 
-    result = train(table.frame, recipe, inferred_roles=roles, progress=progress,
-                   dask_scheduler=args.dask_scheduler)
+    result = training.train(table.frame, recipe, inferred_roles=roles, progress=progress,
+                   dask_scheduler=args.dask_scheduler, started=started)
     if not args.quiet:
         print(file=sys.stderr)
-    out = write_bundle(result, args.out, data_name=table.name)
+    out = deliver.write_bundle(result, args.out, data_name=table.name, table=table,
+                               project=args.project)
     metric = result.metric
     print(f"Best: {result.leaderboard[0]['label']} — CV {metric} "
           f"{_fmt(result.leaderboard[0].get(metric))} ± {_fmt(result.leaderboard[0].get(metric + '_std'))}; "
@@ -220,13 +209,39 @@ def _fmt(value: Any) -> str:
     return "n/a" if value is None else f"{value:.4f}"
 
 
+def _model_file(path: str) -> Path:
+    return Path(path) / "model.joblib" if Path(path).is_dir() else Path(path)
+
+
 def cmd_predict(args: argparse.Namespace) -> int:
-    model, card = load_bundle(args.model, trust=args.trust)
+    if args.log_inputs and not args.log:
+        raise TabwrightError("--log-inputs only applies with --log.",
+                             "Add --log to record the predictions, or drop --log-inputs.")
+    model, card = deliver.load_bundle(args.model, trust=args.trust)
     table = _load(args.data, sheet=args.sheet)
-    predictions, notices = predict_table(model, card, table.frame)
+    started = time.perf_counter()
+    predictions, notices = deliver.predict_table(model, card, table.frame)
+    latency_ms = (time.perf_counter() - started) * 1000
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
-    payload = to_safe_csv(predictions)
+    if args.log:
+        with deliver.PredictionLog.for_card(card, model_bytes=_model_file(args.model).read_bytes(),
+                                    inputs=args.log_inputs or "full", background=False) as log:
+            columns = [f"proba_{c}" for c in card.get("classes") or []]
+            proba = predictions[columns].to_numpy() if columns and set(columns) <= set(
+                predictions.columns) else None
+            ids = log.record_frame(run_id=log.run_id, frame=table.frame,
+                                   predictions=predictions.iloc[:, 0], proba=proba,
+                                   classes=card.get("classes"), latency_ms=latency_ms)
+            health = log.health()
+        predictions.insert(0, "id", ids)
+        if health["ok"]:
+            print(f"Logged {len(ids):,} predictions in {health['folder']} (their ids are in the "
+                  "id column: send feedback with them)", file=sys.stderr)
+        else:
+            print(f"warning: the predictions were not logged: {health['last_error']}",
+                  file=sys.stderr)
+    payload = ingest.to_safe_csv(predictions)
     if args.out in (None, "-"):
         sys.stdout.buffer.write(payload)
     else:
@@ -235,10 +250,56 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_feedback(args: argparse.Namespace) -> int:
+    if args.project:
+        if len(args.paths) != 1:
+            raise TabwrightError("With --project, give only the feedback file.",
+                                 "Use 'tabwright feedback --project NAME FILE.csv'.")
+        data, task, classes = args.paths[0], None, None
+        folder = deliver.log_folder(args.project)
+        if not folder.is_dir():
+            raise TabwrightError(f"There is no prediction log for the project {args.project!r} "
+                                 f"(no folder {str(folder)!r}).",
+                                 "Check the project name, or pass the model folder instead.")
+        log = deliver.PredictionLog(folder, background=False)
+    else:
+        if len(args.paths) != 2:
+            raise TabwrightError("feedback needs the model folder and the feedback file "
+                                 f"(or --project NAME and the file), got {len(args.paths)} path(s).",
+                                 "Use 'tabwright feedback MODEL_DIR FILE.csv'.")
+        model_dir, data = args.paths
+        _, card = deliver.load_bundle(model_dir, trust=args.trust)
+        task, classes = card["task"], card.get("classes")
+        log = deliver.PredictionLog.for_card(card, model_bytes=_model_file(model_dir).read_bytes(),
+                                     background=False)
+    frame = _load(data, sheet=args.sheet).frame
+    missing = [c for c in (args.id_column, args.actual_column) if c not in frame.columns]
+    if missing:
+        raise TabwrightError(
+            f"The feedback file has no column {', '.join(map(repr, missing))}; its columns are "
+            f"{', '.join(map(repr, list(frame.columns)[:20]))}.",
+            "Name the columns with --id-column and --actual-column.")
+    with log:
+        result = log.add_feedback(frame[args.id_column].tolist(),
+                                  frame[args.actual_column].tolist(), task=task, classes=classes)
+    if args.json is not None:
+        _write_json(result, args.json)
+        if args.json == "-":
+            return 0
+    print(f"Accepted {result['accepted']:,} of {result['rows']:,} feedback rows: "
+          f"{result['unknown']:,} unknown id(s), {result['invalid']:,} invalid value(s), "
+          f"{result['duplicate']:,} duplicate(s).")
+    for message in result["messages"]:
+        print(f"  {message}")
+    return 0
+
+
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    model, card = load_bundle(args.model, trust=args.trust)
+    model, card = deliver.load_bundle(args.model, trust=args.trust)
     table = _load(args.data, sheet=args.sheet)
-    result = evaluate_labelled(model, card, table.frame)
+    if args.by:
+        return _evaluate_by(model, card, table, args)
+    result = deliver.evaluate_labelled(model, card, table.frame)
     if args.json is not None:
         _write_json(result, args.json)
         if args.json == "-":
@@ -248,10 +309,130 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_drift(args: argparse.Namespace) -> int:
-    model, card = load_bundle(args.model, trust=args.trust)
+def _evaluate_by(model: Any, card: dict[str, Any], table: ingest.LoadedTable,
+                 args: argparse.Namespace) -> int:
+    """``evaluate --by COLUMN``: the groups of each column compared (fairness across groups)."""
+    predictions, _ = deliver.predict_table(model, card, table.frame)
+    tables = [evaluation.group_table(predictions, card, table.frame, column) for column in args.by]
+    if args.json is not None:
+        _write_json(tables, args.json)
+        if args.json == "-":
+            return 0
+    for group in tables:
+        print(f"By {group['column']}:")
+        if not group.get("available", True):
+            for note in group.get("notes", []):
+                print(f"  {note}")
+            continue
+        rows = evaluation.group_rows_table(group)
+        print("  " + rows.to_string(index=False).replace("\n", "\n  "))
+        for flag in group.get("flags", []):
+            print(f"  ! {flag}")
+        for note in group.get("notes", []):
+            print(f"  note: {note}")
+    return 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    model, card = deliver.load_bundle(args.model, trust=args.trust)
     table = _load(args.data, sheet=args.sheet)
-    result = check_drift(card, table.frame, model=model)
+    X, notices = deliver.validate_input(table.frame, card["input_schema"])
+    for notice in notices:
+        print(f"note: {notice}", file=sys.stderr)
+    out = evaluation.explain_rows(model, card, X)
+    if args.json is not None:
+        _write_json(json.loads(out.to_json(orient="records")), args.json)
+        return 0
+    payload = ingest.to_safe_csv(out)
+    if args.out in (None, "-"):
+        sys.stdout.buffer.write(payload)
+    else:
+        _write_file(args.out, payload)
+        print(f"Wrote the contributions of {len(out):,} rows to {args.out}", file=sys.stderr)
+    return 0
+
+
+def cmd_monitor(args: argparse.Namespace) -> int:
+    card = monitor.read_card(args.model)
+    report = monitor.monitor_card(card, window=args.window, since=monitor.parse_since(args.since),
+                                  model_bytes=_model_bytes(args.model))
+    if args.json is not None:
+        _write_json(report.to_dict(), args.json)
+    if args.json != "-":
+        _print_monitor(report)
+    failing = ("act",) if args.fail_on == "act" else ("watch", "act")
+    return 3 if report.verdict in failing else 0
+
+
+def _model_bytes(path: str) -> bytes | None:
+    """The bundle's model file, read (never loaded): a card without a run id names its rows in
+    the log by this file's hash, as the server does."""
+    file = Path(path) / "model.joblib" if Path(path).is_dir() else Path(path)
+    try:
+        return file.read_bytes() if file.name == "model.joblib" else None
+    except OSError:
+        return None
+
+
+def _print_monitor(report: Any) -> None:
+    print(f"Verdict: {report.verdict.upper()} — {report.summary}")
+    for reason in report.reasons:
+        print(f"  [{reason['level']}] {reason['what']} {reason['why']}")
+        print(f"      -> {reason['action']}")
+    windows = report.windows[report.windows["rows"] > 0].tail(10)
+    read = report.assessed.get("performance") or report.assessed.get("estimate") or {}
+    metric = read.get("metric")
+    if len(windows):
+        print(f"Last {len(windows)} {report.window}(s) with predictions:")
+        print(f"  {'from':<17} {'rows':>9} {'p99 ms':>8} {'max PSI':>8}  performance")
+        for _, row in windows.iterrows():
+            print(f"  {str(row['start'])[:16]:<17} {int(row['rows']):>9,} "
+                  f"{_cell(row.get('latency_p99'), '.1f'):>8} {_cell(row.get('max_psi'), '.3f'):>8}"
+                  f"  {_performance_cell(row, metric)}")
+    for note in report.notes:
+        print(f"Note: {note}")
+
+
+def _cell(value: Any, spec: str) -> str:
+    return "" if value is None or value != value else format(value, spec)
+
+
+def _performance_cell(row: Any, metric: str | None) -> str:
+    if metric is None:
+        return ""
+    actual, estimated = row.get(f"actual_{metric}"), row.get(f"estimated_{metric}")
+    if actual is not None and actual == actual:
+        return f"{metric} {actual:.4f} on {int(row['labelled']):,} outcomes"
+    if estimated is not None and estimated == estimated:
+        return f"{metric} ~{estimated:.4f} (estimated)"
+    return ""
+
+
+def cmd_retrain(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    table = _load(args.data, sheet=args.sheet)
+
+    def progress(p: Any) -> None:
+        if not args.quiet:
+            print(f"\r[{p.fraction:4.0%}] {p.message[:70]:<70}", end="", file=sys.stderr, flush=True)
+
+    outcome = monitor.retrain(args.model, table.frame, store=deliver.RunStore(),
+                              data_name=table.name, margin=args.margin,
+                              promote=not args.no_promote, note=args.note, recent=args.recent,
+                              progress=progress, started=started)
+    if not args.quiet:
+        print(file=sys.stderr)
+    if args.json is not None:
+        _write_json(outcome, args.json)
+    if args.json != "-":
+        print(outcome["message"])
+    return int(outcome["exit_code"])
+
+
+def cmd_drift(args: argparse.Namespace) -> int:
+    model, card = deliver.load_bundle(args.model, trust=args.trust)
+    table = _load(args.data, sheet=args.sheet)
+    result = deliver.check_drift(card, table.frame, model=model)
     if args.json is not None:
         _write_json(result, args.json)
         if args.json == "-":
@@ -264,7 +445,19 @@ def cmd_drift(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    run_server(args.model, host=args.host, port=args.port, trust=args.trust)
+    if bool(args.model) == bool(args.production):
+        raise TabwrightError("serve needs a model folder or --production PROJECT, "
+                             + ("not both." if args.model else "got neither."),
+                             "Use 'tabwright serve MODEL_DIR' or 'tabwright serve --production NAME'.")
+    if args.no_log and args.log_inputs:
+        raise TabwrightError("--log-inputs does not apply with --no-log.",
+                             "Drop one of the two.")
+    options = dict(host=args.host, port=args.port, log=not args.no_log,
+                   log_inputs=args.log_inputs or "full")
+    if args.production:
+        deliver.run_production(args.production, **options)
+    else:
+        deliver.run_server(args.model, trust=args.trust, **options)
     return 0
 
 
@@ -272,6 +465,12 @@ def _trust_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--trust", action="store_true",
                         help="load a model.joblib this workspace did not sign (it runs code: "
                              "only for files you made yourself)")
+
+
+def _log_inputs_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--log-inputs", choices=deliver.INPUT_MODES,
+                        help="what the log keeps of each row's inputs: full (default), hashed "
+                             "(a SHA-256 per row) or none")
 
 
 def _sheet_flag(parser: argparse.ArgumentParser) -> None:
@@ -316,7 +515,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", help="metric to optimise (e.g. roc_auc, f1, rmse)")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", default="tabwright-model", metavar="DIR",
-                   help="folder for model.joblib, model.skops, model.json, recipe.json, ...")
+                   help="folder for the whole bundle, as the Export page offers it: model files "
+                        "and card, recipe, the HTML and Markdown reports, train.py, a Dockerfile "
+                        "and its pinned requirements.txt")
+    p.add_argument("--project", metavar="NAME",
+                   help="the project the model belongs to (its prediction log, its production "
+                        "run); default: the data file's name, e.g. titanic")
     p.add_argument("--dask-scheduler", metavar="ADDRESS",
                    help="run cross-validation fits on this Dask cluster (e.g. tcp://host:8786)")
     p.add_argument("--quiet", action="store_true", help="no progress line")
@@ -325,11 +529,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("predict", help="Predict a CSV with a trained model.")
-    p.add_argument("model", help="bundle folder written by 'train --out', or its model.joblib")
+    p.add_argument("model", help="bundle folder written by 'tabwright train --out', or its model.joblib")
     p.add_argument("data")
     _sheet_flag(p)
     _trust_flag(p)
     p.add_argument("--out", metavar="FILE|-", help="CSV output (default: stdout)")
+    p.add_argument("--log", action="store_true",
+                   help="record the predictions in the project's prediction log, and add an id "
+                        "column to send feedback with")
+    _log_inputs_flag(p)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="Metrics of a trained model on a labelled CSV.")
@@ -338,7 +546,19 @@ def build_parser() -> argparse.ArgumentParser:
     _sheet_flag(p)
     _trust_flag(p)
     p.add_argument("--json", metavar="FILE|-")
+    p.add_argument("--by", action="append", metavar="COLUMN",
+                   help="compare the groups of this column (repeat for more): rates, scores and "
+                        "gaps flagged, as the Evaluate page's fairness section")
     p.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("explain", help="Each input column's part in each row's prediction.")
+    p.add_argument("model", help="bundle folder written by 'tabwright train --out', or its model.joblib")
+    p.add_argument("data", help="rows to explain (at most 1,000; extra columns are ignored)")
+    _sheet_flag(p)
+    _trust_flag(p)
+    p.add_argument("--out", metavar="FILE|-", help="CSV output (default: stdout)")
+    p.add_argument("--json", metavar="PATH|-", help="write JSON records instead of CSV")
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("drift", help="Compare new data with the model's training data.")
     p.add_argument("model")
@@ -349,11 +569,58 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("serve", help="Serve a model over HTTP (FastAPI).")
-    p.add_argument("model")
+    p.add_argument("model", nargs="?", help="bundle folder written by 'tabwright train --out' (or use "
+                                            "--production)")
+    p.add_argument("--production", metavar="PROJECT",
+                   help="serve the project's production run, and follow later promotions")
     _trust_flag(p)
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--no-log", action="store_true",
+                   help="do not record predictions (and accept no feedback)")
+    _log_inputs_flag(p)
     p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("feedback", help="Send the true outcomes of logged predictions.")
+    p.add_argument("paths", nargs="+", metavar="MODEL_DIR FILE",
+                   help="the model folder and a CSV (Excel, Parquet) of ids and true values; "
+                        "only the file with --project")
+    p.add_argument("--project", help="the project whose log gets the feedback, instead of a "
+                                     "model folder")
+    p.add_argument("--id-column", default="id", help="the column of prediction ids (default id)")
+    p.add_argument("--actual-column", default="actual",
+                   help="the column of true values (default actual)")
+    _sheet_flag(p)
+    _trust_flag(p)
+    p.add_argument("--json", metavar="PATH|-", help="write the counts as JSON ('-' for stdout)")
+    p.set_defaults(func=cmd_feedback)
+
+    p = sub.add_parser("monitor", help="How a served model is doing, from its prediction log. "
+                                       "Exit status 3 when it needs action.")
+    p.add_argument("model", help="bundle folder (only its model.json is read)")
+    p.add_argument("--since", metavar="WHEN",
+                   help="a duration back (24h, 7d, 2w) or a date (2026-11-01); default: everything logged")
+    p.add_argument("--window", choices=["hour", "day", "week"], default="day")
+    p.add_argument("--fail-on", choices=["act", "watch"], default="act",
+                   help="the verdict from which the exit status is 3 (default act)")
+    p.add_argument("--json", metavar="PATH|-", help="write the report as JSON ('-' for stdout)")
+    p.set_defaults(func=cmd_monitor)
+
+    p = sub.add_parser("retrain", help="Train a challenger on new labelled data; promote it only "
+                                       "if it beats the champion (exit 0) or keep the champion (exit 4).")
+    p.add_argument("model", help="the champion: a bundle folder, or a run id of the history")
+    p.add_argument("data", help="new labelled data (the target column included)")
+    _sheet_flag(p)
+    p.add_argument("--margin", type=float, default=0.0,
+                   help="how much better, in the metric's units, the challenger must be (default 0)")
+    p.add_argument("--recent", type=float, default=0.2,
+                   help="share of the newest rows both models are scored on (default 0.2)")
+    p.add_argument("--no-promote", action="store_true",
+                   help="record the challenger but do not promote it, even if it wins")
+    p.add_argument("--note", help="why this retraining, kept with the promotion")
+    p.add_argument("--quiet", action="store_true", help="no progress line")
+    p.add_argument("--json", metavar="PATH|-", help="write the outcome as JSON ('-' for stdout)")
+    p.set_defaults(func=cmd_retrain)
     return parser
 
 

@@ -266,3 +266,139 @@ def test_train_on_a_wide_csv_above_the_old_column_cap_end_to_end(tmp_path):
     assert metrics["r2"] > 0.3
     done = run("predict", tmp_path / "m", tmp_path / "wide.csv", "--out", tmp_path / "p.csv")
     assert done.returncode == 0 and len(pd.read_csv(tmp_path / "p.csv")) == 200
+
+
+# --------------------------------------------------------------------------- the prediction log
+
+
+def _log_of(bundle, workspace):
+    from core.deliver._log import PredictionLog, log_folder, model_identity
+
+    card = json.loads((bundle / "model.json").read_text())
+    return PredictionLog(log_folder(model_identity(card)[0], workspace=workspace), background=False)
+
+
+def test_predict_log_records_the_rows_and_returns_their_ids(bundle, datasets_dir, tmp_path,
+                                                            monkeypatch):
+    monkeypatch.setenv("TABWRIGHT_WORKSPACE", str(tmp_path))  # --trust: signed elsewhere
+    out = tmp_path / "pred.csv"
+    done = run("predict", bundle, datasets_dir / "titanic.csv", "--out", out, "--trust", "--log",
+               "--log-inputs", "hashed")
+    assert done.returncode == 0, done.stderr
+    assert "Logged 891 predictions" in done.stderr
+    pred = pd.read_csv(out)
+    assert list(pred.columns) == ["id", "prediction", "proba_0", "proba_1"]
+    rows = _log_of(bundle, tmp_path).read()
+    assert rows["request_id"].tolist() == pred["id"].tolist()
+    assert rows["prediction"].tolist() == pred["prediction"].astype(str).tolist()
+    assert rows["proba:1"].tolist() == pytest.approx(pred["proba_1"].tolist())
+    assert rows.attrs["inputs"] == ["hashed"] and rows["input_hash"].str.len().eq(64).all()
+    # without --log nothing is logged and the output is as before
+    plain = run("predict", bundle, datasets_dir / "titanic.csv", "--trust")
+    assert plain.stdout.splitlines()[0] == "prediction,proba_0,proba_1"
+    assert len(_log_of(bundle, tmp_path).read()) == 891
+
+
+def test_feedback_from_a_file_by_model_folder_or_project(bundle, datasets_dir, tmp_path,
+                                                         monkeypatch):
+    monkeypatch.setenv("TABWRIGHT_WORKSPACE", str(tmp_path))
+    out = tmp_path / "pred.csv"
+    assert run("predict", bundle, datasets_dir / "titanic.csv", "--out", out, "--trust",
+               "--log").returncode == 0
+    ids = pd.read_csv(out)["id"].tolist()
+    truth = pd.read_csv(datasets_dir / "titanic.csv")["survived"].tolist()
+    feedback = pd.DataFrame({"row": ids[:10] + ["nope", ids[0]], "outcome": truth[:10] + [1, 1]})
+    feedback.loc[3, "outcome"] = 7  # not a class
+    path = tmp_path / "truth.csv"
+    feedback.to_csv(path, index=False)
+    done = run("feedback", bundle, path, "--trust", "--id-column", "row", "--actual-column",
+               "outcome")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Accepted 9 of 12 feedback rows: 1 unknown id(s), 1 invalid "
+                                  "value(s), 1 duplicate(s).")
+    assert "'nope'" in done.stdout and "one of the classes 0, 1" in done.stdout
+    kept = _log_of(bundle, tmp_path).read_feedback()
+    assert kept["request_id"].tolist() == [i for k, i in enumerate(ids[:10]) if k != 3]
+    # by project, as JSON: everything is a duplicate now
+    project = json.loads((bundle / "model.json").read_text()).get("project") or "default"
+    done = run("feedback", "--project", project, path, "--id-column", "row",
+               "--actual-column", "outcome", "--json", "-")
+    assert done.returncode == 0, done.stderr
+    counts = json.loads(done.stdout)
+    assert (counts["accepted"], counts["duplicate"], counts["invalid"]) == (0, 10, 1)
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["feedback", "TRUTH"], "needs the model folder and the feedback file"),
+    (["feedback", "--project", "nothing-here", "TRUTH"], "no prediction log for the project"),
+    (["feedback", "--project", "p", "a.csv", "b.csv"], "only the feedback file"),
+    (["feedback", "BUNDLE", "TRUTH", "--trust", "--id-column", "key"], "no column 'key'"),
+    (["predict", "BUNDLE", "TRUTH", "--trust", "--log-inputs", "none"], "only applies with --log"),
+    (["serve"], "got neither"),
+])
+def test_log_commands_explain_bad_input_in_one_line(args, fragment, bundle, tmp_path, monkeypatch):
+    monkeypatch.setenv("TABWRIGHT_WORKSPACE", str(tmp_path))
+    truth = tmp_path / "truth.csv"
+    pd.DataFrame({"id": ["a"], "actual": [1], "survived": [1]}).to_csv(truth, index=False)
+    done = run(*[truth if a == "TRUTH" else bundle if a == "BUNDLE" else a for a in args])
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], lines
+
+
+def test_monitor_reads_the_served_rows_and_exits_3_when_action_is_needed(bundle, datasets_dir,
+                                                                        tmp_path, monkeypatch):
+    monkeypatch.setenv("TABWRIGHT_WORKSPACE", str(tmp_path))
+    healthy = run("monitor", bundle)
+    assert healthy.returncode == 0, healthy.stderr  # nothing logged yet: watch, not act
+    assert healthy.stdout.startswith("Verdict: WATCH") and "No predictions" in healthy.stdout
+    assert run("monitor", bundle, "--fail-on", "watch").returncode == 3
+    titanic = pd.read_csv(datasets_dir / "titanic.csv")
+    shifted = titanic.assign(age=titanic["age"] + 60, fare=titanic["fare"] * 20,
+                             sibsp=titanic["sibsp"] + 9, parch=titanic["parch"] + 9,
+                             pclass=titanic["pclass"] + 5)
+    path = tmp_path / "shifted.csv"
+    shifted.to_csv(path, index=False)
+    assert run("predict", bundle, path, "--trust", "--log", "--out", tmp_path / "p.csv").returncode == 0
+    done = run("monitor", bundle, "--since", "1d", "--window", "hour", "--json", tmp_path / "m.json")
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert done.stdout.startswith("Verdict: ACT")
+    report = json.loads((tmp_path / "m.json").read_text())
+    assert report["verdict"] == "act" and sum(w["rows"] for w in report["windows"]) == 891
+    assert {"age", "fare"} <= {f["feature"] for f in report["features"] if f["status"] == "drift"}
+    assert run("monitor", bundle, "--since", "last week").returncode == 2
+
+
+def test_retrain_keeps_or_promotes_with_a_schedulers_exit_code(bundle, datasets_dir, tmp_path):
+    data = datasets_dir / "titanic.csv"  # the workspace that signed the bundle records the runs
+    kept = run("retrain", bundle, data, "--margin", "0.5", "--quiet", "--json", "-")
+    assert kept.returncode == 4, kept.stderr
+    outcome = json.loads(kept.stdout)
+    assert outcome["decision"] == "keep" and outcome["challenger_run_id"]
+    assert outcome["challenge"]["rows_scored"] > 0
+    bad = run("retrain", bundle, tmp_path / "missing.csv", "--quiet")
+    assert bad.returncode == 2 and "No file" in bad.stderr
+
+
+def test_explain_gives_each_columns_part_and_evaluate_by_compares_groups(bundle, datasets_dir,
+                                                                        tmp_path):
+    rows = pd.read_csv(datasets_dir / "titanic.csv").head(5)
+    path = tmp_path / "rows.csv"
+    rows.to_csv(path, index=False)
+    done = run("explain", bundle, path, "--trust")
+    assert done.returncode == 0, done.stderr
+    out = pd.read_csv(io.StringIO(done.stdout))
+    parts = out.filter(like="contribution_")
+    assert len(out) == 5 and parts.shape[1] > 3
+    assert (parts.sum(axis=1) + out["expected_value"]).to_numpy() == pytest.approx(
+        out["output"].to_numpy(), abs=1e-6)
+    by = run("evaluate", bundle, datasets_dir / "titanic.csv", "--trust", "--by", "sex",
+             "--json", "-")
+    assert by.returncode == 0, by.stderr
+    (table,) = json.loads(by.stdout)
+    assert table["column"] == "sex" and {g["group"] for g in table["groups"]} == {"male", "female"}
+    males = next(g for g in table["groups"] if g["group"] == "male")
+    titanic = pd.read_csv(datasets_dir / "titanic.csv")
+    assert males["n"] == (titanic["sex"] == "male").sum()
+    assert males["base_rate"] == pytest.approx(titanic.loc[titanic["sex"] == "male", "survived"].mean())
+    assert run("evaluate", bundle, datasets_dir / "titanic.csv", "--trust", "--by", "sex").returncode == 0
