@@ -79,6 +79,9 @@ BOUNDS: dict[str, Bounds] = {
     "validation.folds": Bounds(2, 20, integer=True),
     "validation.repeats": Bounds(1, 10, integer=True),
     "imbalance.threshold": Bounds(0.0, 1.0),
+    "imbalance.costs.fp_cost": Bounds(0.0, 1e12),
+    "imbalance.costs.fn_cost": Bounds(0.0, 1e12),
+    "imbalance.costs.tp_gain": Bounds(0.0, 1e12),
     "search.trials": Bounds(1, 10_000, integer=True),
     "search.time_budget": Bounds(1, 86_400),
     "brief.max_latency_ms": Bounds(0.001, 600_000),
@@ -247,11 +250,19 @@ class Preparation:
 
 @dataclass
 class Features:
-    """Feature engineering and selection, applied after preparation inside the pipeline."""
+    """Feature engineering and selection, applied after preparation inside the pipeline.
+
+    ``interactions`` adds the pairwise products of these numeric columns; ``polynomial`` adds
+    every degree-2 term of its numeric columns: the squares as well as the pairwise products.
+    Both are computed after imputation and standard scaling, fitted inside each fold. A column
+    may be in one of the two lists, not both (``polynomial`` already multiplies its columns
+    with each other).
+    """
 
     interactions: list[str] = field(default_factory=list)
     selection: str = "none"
     k: int = 20
+    polynomial: list[str] = field(default_factory=list)
 
     def validate(self) -> None:
         _check_choice("feature selection", self.selection, SELECTION)
@@ -260,6 +271,18 @@ class Features:
             raise TabwrightError(
                 "interactions need at least two numeric columns, got one.",
                 "Pick two or more columns, or none.",
+            )
+        for what, names in (("interactions", self.interactions), ("polynomial", self.polynomial)):
+            if not isinstance(names, list) or not all(isinstance(c, str) and c for c in names):
+                raise TabwrightError(f"{what} must be a list of column names, got {names!r}.",
+                                     "List the numeric columns by name.")
+        both = [c for c in self.polynomial if c in self.interactions]
+        if both:
+            raise TabwrightError(
+                f"A column may be in interactions or polynomial, not both, got "
+                f"{', '.join(map(repr, both))} in both.",
+                "Keep it in polynomial only: its degree-2 terms include the products "
+                "with the other polynomial columns.",
             )
 
 
@@ -296,17 +319,63 @@ class Validation:
 
 
 @dataclass
+class Costs:
+    """What the decisions of a two-class model cost, in the user's own unit (money, hours).
+
+    A false positive acts on a row that is really negative; a false negative misses a row
+    that is really positive; a true positive may also gain something. All zero (the
+    default) means no costs were stated.
+
+    Attributes
+    ----------
+    fp_cost : float
+        The cost of one false positive (a false alarm).
+    fn_cost : float
+        The cost of one false negative (a missed positive).
+    tp_gain : float
+        What one true positive gains (counted as a negative cost).
+
+    Examples
+    --------
+    >>> Costs(fp_cost=5, fn_cost=50).stated
+    True
+    """
+
+    fp_cost: float = 0.0
+    fn_cost: float = 0.0
+    tp_gain: float = 0.0
+
+    @property
+    def stated(self) -> bool:
+        """Whether any cost or gain was stated (all zero: choose the threshold otherwise)."""
+        return any((self.fp_cost, self.fn_cost, self.tp_gain))
+
+    def validate(self) -> None:
+        _check_number("cost of a false positive", self.fp_cost, "imbalance.costs.fp_cost")
+        _check_number("cost of a false negative", self.fn_cost, "imbalance.costs.fn_cost")
+        _check_number("gain of a true positive", self.tp_gain, "imbalance.costs.tp_gain")
+
+
+@dataclass
 class Imbalance:
-    """Help for a rare class: weight it up, and/or tune the decision threshold on validation folds."""
+    """Help for a rare class: weight it up, and/or tune the decision threshold on validation folds.
+
+    ``costs``, when stated (two-class tasks only), chooses the threshold that minimises the
+    expected cost on the validation folds' predictions, in place of ``tune_threshold``'s
+    metric; a fixed ``threshold`` still wins over both (a resolved recipe holds the threshold
+    the costs chose, next to the costs).
+    """
 
     class_weight: str = "none"
     tune_threshold: bool = False
     threshold: float | None = None
+    costs: Costs = field(default_factory=Costs)
 
     def validate(self) -> None:
         _check_choice("class weight", self.class_weight, CLASS_WEIGHT)
         if self.threshold is not None:
             _check_number("decision threshold", self.threshold, "imbalance.threshold")
+        self.costs.validate()
 
 
 @dataclass
@@ -319,6 +388,29 @@ class ModelChoice:
     name: str
     params: dict[str, Any] = field(default_factory=dict)
     weight: float = 1.0
+
+
+@dataclass
+class Stacking:
+    """Combine the ensemble's models by stacking instead of averaging.
+
+    A linear meta-model (logistic regression for classes, ridge regression with non-negative
+    weights for numbers) learns how to weigh the models from their out-of-fold predictions
+    on the cross-validation folds (see :mod:`core.train._stacking`); ``ModelChoice.weight``
+    is then not used.
+
+    Attributes
+    ----------
+    passthrough : bool
+        The meta-model also sees the prepared inputs, not only the models' predictions.
+    """
+
+    passthrough: bool = False
+
+    def validate(self) -> None:
+        if not isinstance(self.passthrough, bool):
+            raise TabwrightError(f"stacking.passthrough must be true or false, got {self.passthrough!r}.",
+                                 "Use true or false.")
 
 
 @dataclass
@@ -404,8 +496,11 @@ class Recipe:
     the data when it is. ``auto`` with ``time_budget`` lets tabwright choose models and
     hyperparameters itself within that wall-clock budget. ``ensemble`` averages the chosen
     models' predictions (weighted by ``ModelChoice.weight``) when that wins on validation in
-    auto mode, and always when set on a fixed list of models. ``source`` says where the data
-    came from when it was a database query (``None`` for a file).
+    auto mode, and always when set on a fixed list of models; with ``stacking`` a meta-model
+    learns how to combine them instead (auto mode tries stacking too, and keeps it when it wins). ``source`` says where the data
+    came from when it was a database query (``None`` for a file). ``sensitive`` names the
+    columns (model inputs or not) whose groups the Evaluate stage compares for fairness; it
+    changes what is measured, not how a model is trained.
     """
 
     target: str | None = None
@@ -420,6 +515,7 @@ class Recipe:
     imbalance: Imbalance = field(default_factory=Imbalance)
     models: list[ModelChoice] = field(default_factory=list)
     ensemble: bool = False
+    stacking: Stacking | None = None
     search: Search = field(default_factory=Search)
     auto: bool = True
     time_budget: float = 60.0
@@ -427,6 +523,7 @@ class Recipe:
     seed: int = 0
     brief: Brief = field(default_factory=Brief)
     source: DataSource | None = None
+    sensitive: list[str] = field(default_factory=list)
     version: int = RECIPE_VERSION
 
     # ---- validation -------------------------------------------------------------------
@@ -465,11 +562,14 @@ class Recipe:
                 "Choose at least one model, or switch on auto mode, got neither.",
                 "Pick models from the catalogue or let tabwright choose within a time budget.",
             )
+        if self.stacking is not None:
+            self._check_stacking()
         for part in (self.preparation, self.features, self.split, self.validation,
                      self.imbalance, self.search, self.brief):
             part.validate()
         if self.source is not None:
             self.source.validate()
+        self._check_sensitive()
         if self.target and self.target in self.drop:
             raise TabwrightError(
                 f"The target {self.target!r} cannot also be dropped.",
@@ -478,6 +578,37 @@ class Recipe:
         if columns is not None:
             self._check_columns_exist(columns)
         return self
+
+    def _check_sensitive(self) -> None:
+        if not isinstance(self.sensitive, list) or not all(
+                isinstance(c, str) and c for c in self.sensitive):
+            raise TabwrightError(
+                f"sensitive must be a list of column names, got {self.sensitive!r}.",
+                "List the sensitive columns by name, e.g. [\"sex\", \"age\"].",
+            )
+        repeated = sorted({c for c in self.sensitive if self.sensitive.count(c) > 1})
+        if repeated:
+            raise TabwrightError(
+                f"Each sensitive column must be named once, got {', '.join(map(repr, repeated))} "
+                "more than once.",
+                "Remove the repeated names.",
+            )
+
+    def _check_stacking(self) -> None:
+        self.stacking.validate()
+        if not self.auto and not self.ensemble:
+            raise TabwrightError(
+                "Stacking combines the chosen models, so it needs the ensemble on, got it off.",
+                "Switch the ensemble on, or clear stacking.",
+            )
+        if self.split.time_column or self.validation.scheme == "timeseries":
+            raise TabwrightError(
+                "Stacking cannot follow time-ordered validation, got "
+                + (f"the time column {self.split.time_column!r}." if self.split.time_column
+                   else "the timeseries scheme."),
+                "Its meta-model learns from every fold's predictions, later ones too; average "
+                "the models instead (clear stacking).",
+            )
 
     def metrics_for_task(self) -> tuple[str, ...]:
         """The metrics this recipe's task can optimise (see :mod:`core.metrics`)."""
@@ -492,10 +623,12 @@ class Recipe:
         named += [("dropped column", c) for c in self.drop]
         named += [("column preparation", c) for c in self.preparation.columns]
         named += [("interaction column", c) for c in self.features.interactions]
+        named += [("polynomial column", c) for c in self.features.polynomial]
         if self.split.group_column:
             named.append(("group column", self.split.group_column))
         if self.split.time_column:
             named.append(("time column", self.split.time_column))
+        named += [("sensitive column", c) for c in self.sensitive]
         for what, column in named:
             if column not in present:
 
@@ -521,8 +654,16 @@ class Recipe:
         data = dataclasses.asdict(self)
         if self.source is None:  # a file's recipe reads exactly as before sources existed
             del data["source"]
+        if self.stacking is None:  # and stacking,
+            del data["stacking"]
+        if not self.features.polynomial:  # and polynomial features,
+            del data["features"]["polynomial"]
         if self.preparation.reduce == Reduction():  # as before reductions existed, too
             del data["preparation"]["reduce"]
+        if not self.imbalance.costs.stated:  # and costs,
+            del data["imbalance"]["costs"]
+        if not self.sensitive:  # and sensitive columns
+            del data["sensitive"]
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -604,11 +745,13 @@ _SUBTYPES: dict[tuple[str, str], Any] = {
     ("Recipe", "search"): Search,
     ("Recipe", "brief"): Brief,
     ("Recipe", "source"): DataSource,
+    ("Recipe", "stacking"): Stacking,
     ("Recipe", "models"): "models",
     ("Preparation", "columns"): "columns",
     ("Preparation", "reduce"): Reduction,
+    ("Imbalance", "costs"): Costs,
 }
-_NULLABLE = {("Recipe", "source")}
+_NULLABLE = {("Recipe", "source"), ("Recipe", "stacking")}
 
 
 def diff(old: Recipe, new: Recipe) -> list[dict[str, Any]]:
@@ -622,7 +765,7 @@ def diff(old: Recipe, new: Recipe) -> list[dict[str, Any]]:
         elif a != b:
             changes.append({"path": path, "old": a, "new": b})
 
-    # Every setting, also those to_dict leaves out at their defaults (source, reduce).
+    # Every setting, also those to_dict leaves out at their defaults (source, reduce, costs).
     walk(dataclasses.asdict(old), dataclasses.asdict(new), "")
     return changes
 

@@ -25,13 +25,20 @@ from core.evaluate import (
 from core.project import Project, update_recipe
 from core.run import TrainResult
 from pages import _state, _ui
-from pages._evaluate_charts import clustering_section, compare_section, regression_section
+from pages._evaluate_charts import (
+    clustering_section,
+    compare_section,
+    regression_section,
+)
 from pages._evaluate_classes import classification_section
+from pages._evaluate_decide import costs_section
 from pages._evaluate_diagnostics import (
     diagnostics_section,
     learning_curve_if_computed,
     model_itself,
 )
+from pages._evaluate_explain import explain_section
+from pages._evaluate_fairness import fairness_section
 
 
 @st.cache_data(show_spinner="Timing single-row predictions…", max_entries=64)
@@ -130,5 +137,8 @@ if project.recipe.brief.interpretable:
     model_itself(project)
 if result.task != "clustering":
     diagnostics_section(project)
+    explain_section(project)
+    costs_section(project)
+    fairness_section(project)
 compare_section(result)
 _ui.next_step("evaluate")

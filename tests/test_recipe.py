@@ -14,6 +14,7 @@ from core.metrics import default_metric
 from core.recipe import (
     BOUNDS,
     ColumnPrep,
+    Costs,
     DataSource,
     ModelChoice,
     Recipe,
@@ -218,3 +219,64 @@ def test_a_bad_reduction_is_refused(reduce, fragment):
     with pytest.raises(TabwrightError) as info:
         Recipe.from_dict(data)
     assert fragment in info.value.message and info.value.hint
+
+
+# --------------------------------------------------------------------------- costs and sensitive columns
+
+
+def test_a_recipe_without_costs_or_sensitive_columns_reads_exactly_as_before():
+    data = full_recipe().to_dict()
+    assert "costs" not in data["imbalance"] and "sensitive" not in data
+    loaded = Recipe.from_dict(data)
+    assert loaded.imbalance.costs == Costs() and not loaded.imbalance.costs.stated
+    assert loaded.sensitive == []
+    assert loaded.to_json() == full_recipe().to_json()
+
+
+def test_costs_and_sensitive_columns_round_trip_and_diff_names_them():
+    r = full_recipe()
+    r.imbalance.costs = Costs(fp_cost=5, fn_cost=120.5, tp_gain=10)
+    r.imbalance.threshold = 0.27
+    r.sensitive = ["sex", "age"]
+    data = json.loads(r.to_json())
+    assert data["imbalance"]["costs"] == {"fp_cost": 5, "fn_cost": 120.5, "tp_gain": 10}
+    assert data["sensitive"] == ["sex", "age"]
+    assert Recipe.from_dict(data) == r
+    changed = {d["path"] for d in diff(full_recipe(), r)}
+    assert changed == {"imbalance.costs.fp_cost", "imbalance.costs.fn_cost",
+                       "imbalance.costs.tp_gain", "imbalance.threshold", "sensitive"}
+
+
+@pytest.mark.parametrize("mutate, fragment", [
+    (lambda d: d["imbalance"].update(costs={"fp_cost": -1}),
+     "cost of a false positive must be a number from 0.0 to"),
+    (lambda d: d["imbalance"].update(costs={"fn_cost": "high"}),
+     "cost of a false negative must be a number"),
+    (lambda d: d["imbalance"].update(costs={"fp_cost": 1, "tn_gain": 2}),
+     "recipe.imbalance.costs has unknown setting(s): tn_gain"),
+    (lambda d: d["imbalance"].update(costs=[1, 2]), "recipe.imbalance.costs must be an object"),
+    (lambda d: d.update(sensitive="sex"), "sensitive must be a list of column names"),
+    (lambda d: d.update(sensitive=["sex", 3]), "sensitive must be a list of column names"),
+    (lambda d: d.update(sensitive=["sex", "age", "sex"]),
+     "Each sensitive column must be named once, got 'sex' more than once"),
+])
+def test_bad_costs_or_sensitive_columns_say_what_is_wrong(mutate, fragment):
+    data = Recipe(target="y", task="binary").to_dict()
+    mutate(data)
+    with pytest.raises(TabwrightError) as err:
+        Recipe.from_dict(data)
+    assert fragment in err.value.message and err.value.hint
+
+
+def test_sensitive_columns_must_exist_in_the_data():
+    r = Recipe(target="survived", task="binary", sensitive=["sexx"])
+    with pytest.raises(TabwrightError) as err:
+        r.validate(["survived", "sex", "age"])
+    assert "The sensitive column 'sexx' is not a column of the data." == err.value.message
+    assert "'sex'" in err.value.hint
+    assert r.validate(None) is r  # without the data's columns nothing to check them against
+
+
+def test_costs_are_stated_when_any_is_above_zero():
+    assert not Costs().stated
+    assert Costs(tp_gain=1).stated and Costs(fp_cost=0.5).stated

@@ -6,36 +6,48 @@ error analysis) say where it fails; :func:`bar_verdict` and :func:`suggest_next`
 against the user's brief; :func:`score_cards`, :func:`cluster_profile_table` and
 :func:`worst_errors_table` put an evaluation in words and tables. The figures every page and
 report draws are in :mod:`core.evaluate.figures`.
+
+Names load on first use (PEP 562, as in :mod:`core.deliver`): a command that needs one stage
+does not import the others.
 """
 
+import importlib
+from typing import Any
 
-from core.evaluate._experiment import (
-    apply_next_step,
-    bar_verdict,
-    fit_diagnosis,
-    importance_for,
-    latency_verdict,
-    measure_latency,
-    readable_model,
-    scorer_name,
-    suggest_next,
-)
-from core.evaluate._heldout import (
-    diagnose_fit,
-    error_analysis,
-    evaluate_classifier,
-    evaluate_clustering,
-    evaluate_regressor,
-    learning_curve_data,
-    permutation_importance_data,
-    rows_for_confusion_cell,
-)
-from core.evaluate._summary import (
-    cluster_profile_table,
-    confusion_cell_caption,
-    confusion_cell_defaults,
-    score_cards,
-    worst_errors_table,
-)
+_HOMES = {
+    "apply_next_step": "_experiment", "bar_verdict": "_experiment",
+    "fit_diagnosis": "_experiment", "importance_for": "_experiment",
+    "latency_verdict": "_experiment", "measure_latency": "_experiment",
+    "readable_model": "_experiment", "scorer_name": "_experiment",
+    "suggest_next": "_experiment", "diagnose_fit": "_heldout", "error_analysis": "_heldout",
+    "evaluate_classifier": "_heldout", "evaluate_clustering": "_heldout",
+    "evaluate_regressor": "_heldout", "learning_curve_data": "_heldout",
+    "permutation_importance_data": "_heldout", "rows_for_confusion_cell": "_heldout",
+    "cluster_profile_table": "_summary", "confusion_cell_caption": "_summary",
+    "confusion_cell_defaults": "_summary", "score_cards": "_summary",
+    "worst_errors_table": "_summary",
+    "cheapest_threshold": "_costs", "cost_curve": "_costs", "cost_summary": "_costs",
+    "expected_cost": "_costs", "threshold_counts": "_costs", "decisions_report": "_fairness",
+    "fairness_for": "_fairness", "fairness_table": "_fairness", "group_labels": "_fairness",
+    "group_rows_table": "_fairness", "group_table": "_fairness", "mark_sensitive": "_fairness",
+    "partial_dependence_data": "_dependence", "partial_dependence_for": "_dependence",
+    "partial_dependence_report": "_dependence", "top_features": "_dependence",
+    "background_rows": "_explain", "explain_for": "_explain", "explain_prediction": "_explain",
+    "explain_rows": "_explain", "reference_rows": "_explain",
+    "PLOTTED_ROLES": "_dependence", "value_text": "_explain",
+}
+"""Each public name and the module that defines it."""
 
-__all__ = ['apply_next_step', 'bar_verdict', 'cluster_profile_table', 'confusion_cell_caption', 'confusion_cell_defaults', 'diagnose_fit', 'error_analysis', 'evaluate_classifier', 'evaluate_clustering', 'evaluate_regressor', 'fit_diagnosis', 'importance_for', 'latency_verdict', 'learning_curve_data', 'measure_latency', 'permutation_importance_data', 'readable_model', 'rows_for_confusion_cell', 'score_cards', 'scorer_name', 'suggest_next', 'worst_errors_table']
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'core.evaluate' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"core.evaluate.{_HOMES[name]}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOMES))

@@ -298,3 +298,167 @@ def cluster_sizes_figure(evaluation: dict[str, Any]) -> go.Figure | None:
 # --------------------------------------------------------------------------- drift
 
 
+
+
+# --------------------------------------------------------------------------- costs and fairness
+
+
+def cost_curve_figure(summary: dict[str, Any] | None) -> go.Figure | None:
+    """Expected cost per 1,000 decisions against the threshold, with the chosen point.
+
+    ``summary`` is :func:`core.evaluate._costs.cost_summary`'s result: the validation folds'
+    curve (where the threshold is chosen) and the test rows' curve, the chosen threshold as a
+    marker and the default 0.5 as a dashed line.
+    """
+    if not summary or not summary.get("test"):
+        return None
+    fig = figure("Expected cost per 1,000 decisions by threshold", height=420,
+                 legend=dict(x=0.02, xanchor="left", y=0.98, yanchor="top"))
+    hover = "threshold %{x:.3f}<br>%{y:,.4g} per 1,000<extra>%{fullData.name}</extra>"
+    validation, test = summary.get("validation"), summary["test"]
+    if validation:
+        fig.add_scatter(x=validation["thresholds"], y=validation["cost_per_1000"], mode="lines",
+                        name="validation folds (where the threshold is chosen)",
+                        line=dict(color=COLOURS["main"]), hovertemplate=hover)
+    fig.add_scatter(x=test["thresholds"], y=test["cost_per_1000"], mode="lines", name="test rows",
+                    line=dict(color=COLOURS["second"], dash="dot"), hovertemplate=hover)
+    chosen = summary.get("chosen_threshold")
+    if validation and chosen is not None:
+        fig.add_scatter(x=[chosen], y=[validation["cost"]], mode="markers",
+                        name=f"chosen threshold {chosen:.3g}",
+                        marker=dict(size=12, color=COLOURS["good"], symbol="diamond"),
+                        hovertemplate=hover)
+    fig.add_vline(x=0.5, line=dict(dash="dash", color=COLOURS["muted"]),
+                  annotation_text="default 0.5", annotation_position="top")
+    fig.update_xaxes(title_text="Threshold (a row is flagged positive at or above it)",
+                     range=[0, 1])
+    fig.update_yaxes(title_text="Expected cost per 1,000 decisions")
+    return fig
+
+
+def fairness_figure(table: dict[str, Any] | None) -> go.Figure | None:
+    """Each group's rates (two classes), accuracy (several) or MAE (regression) as bars.
+
+    ``table`` is one of :func:`core.evaluate._fairness.fairness_for`'s tables. Rates carry their
+    95 % Wilson intervals as error bars; a group with too few rows says so on hover.
+    """
+    if not table or not table.get("available", True) or not table.get("groups"):
+        return None
+    groups = table["groups"]
+    names = [as_text(g["group"]) for g in groups]
+    note = ["too few rows to tell" if g["too_few"] else "" for g in groups]
+    fig = figure(f"By {as_text(table['column'])}", height=420,
+                 legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0.01))
+    if table["task"] == "binary":
+        for key, label, colour in (("selection_rate", "selection rate", COLOURS["main"]),
+                                   ("tpr", "true positive rate", COLOURS["good"]),
+                                   ("fpr", "false positive rate", COLOURS["bad"])):
+            value = [g[key] for g in groups]
+            fig.add_bar(
+                x=names, y=value, name=label, marker_color=colour, customdata=note,
+                error_y=dict(type="data", visible=True,
+                             array=[None if v is None else g[f"{key}_high"] - v
+                                    for v, g in zip(value, groups)],
+                             arrayminus=[None if v is None else v - g[f"{key}_low"]
+                                         for v, g in zip(value, groups)]),
+                hovertemplate=f"%{{x}}: {label} %{{y:.1%}}<br>%{{customdata}}<extra></extra>")
+        fig.update_yaxes(title_text="Share of rows", range=[0, 1.05], tickformat=".0%")
+        fig.update_layout(barmode="group")
+    else:
+        key, label = ("mae", "MAE") if table["task"] == "regression" else ("accuracy", "accuracy")
+        fig.add_bar(x=names, y=[g[key] for g in groups], name=label, showlegend=False,
+                    marker_color=[COLOURS["muted"] if g["too_few"] else COLOURS["main"]
+                                  for g in groups],
+                    customdata=note, hovertemplate=f"%{{x}}: {label} %{{y:.4g}}<br>"
+                                                   "%{customdata}<extra></extra>")
+        fig.update_yaxes(title_text=label)
+    fig.update_xaxes(type="category", title_text=as_text(table["column"]), automargin=True)
+    return fig
+
+
+# --------------------------------------------------------------------------- explanations
+
+WATERFALL_BARS = 12
+"""Columns drawn one by one in a contributions waterfall; the others share one bar."""
+
+
+def _signed(value: float, output: str) -> str:
+    if output == "probability":
+        return f"{value * 100:+.1f} points"
+    return f"{value:+,.4g}"
+
+
+def partial_dependence_figure(curve: dict[str, Any]) -> go.Figure | None:
+    """The average prediction (thick) and individual rows (thin) as one column changes.
+
+    ``curve`` is :func:`core.evaluate._dependence.partial_dependence_data`'s result; a
+    categorical column gets one point per level.
+    """
+    if not curve or not curve.get("grid"):
+        return None
+    categorical = curve.get("kind") == "categorical"
+    x = [as_text(v) for v in curve["grid"]] if categorical else list(curve["grid"])
+    probability = curve.get("output") == "probability"
+    feature, what = as_text(curve.get("feature")), as_text(curve.get("what"))
+    fig = figure(f"Effect of {feature} (partial dependence)", height=400,
+                 legend=dict(orientation="h", y=-0.2, yanchor="top", x=0.01))
+    lines = curve.get("individual") or []
+    if lines:
+        xs = [v for _ in lines for v in [*x, None]]
+        ys = [v for line in lines for v in [*line, None]]
+        fig.add_scatter(x=xs, y=ys, mode="lines", name=f"{len(lines)} individual rows",
+                        line=dict(color=COLOURS["muted"], width=1), opacity=0.35, hoverinfo="skip")
+    shown = ".1%" if probability else ".4g"
+    fig.add_scatter(x=x, y=curve["average"], mode="lines+markers",
+                    name=f"average over {curve.get('rows', 0):,} rows",
+                    line=dict(color=COLOURS["main"], width=3),
+                    hovertemplate=f"{feature} %{{x}}: %{{y:{shown}}}<extra></extra>")
+    fig.update_xaxes(title_text=feature, type="category" if categorical else "-", automargin=True)
+    fig.update_yaxes(title_text=what[:1].upper() + what[1:], tickformat=".0%" if probability else None)
+    return fig
+
+
+def contributions_figure(explanation: dict[str, Any], *, bars: int = WATERFALL_BARS) -> go.Figure | None:
+    """A waterfall from the average prediction, through each column's contribution, to this row's.
+
+    ``explanation`` is :func:`core.evaluate._explain.explain_prediction`'s result (largest
+    contributions first); columns after the first ``bars`` share one bar.
+    """
+    if not explanation or not explanation.get("contributions"):
+        return None
+    output = explanation.get("output", "value")
+    contributions = explanation["contributions"]
+    shown, rest = contributions[:bars], contributions[bars:]
+    labels = ["average prediction"] + [as_text(c["label"]) for c in shown]
+    values = [explanation["expected_value"]] + [c["contribution"] for c in shown]
+    errors = [None] + [c.get("error") for c in shown]
+    if rest:
+        labels.append(f"{len(rest)} other column{'s' if len(rest) > 1 else ''}")
+        values.append(sum(c["contribution"] for c in rest))
+        errors.append(None)
+    labels.append("this row")
+    values.append(explanation["prediction"])
+    errors.append(None)
+    absolute = f"{explanation['expected_value']:.1%}" if output == "probability" else \
+        f"{explanation['expected_value']:,.4g}"
+    final = f"{explanation['prediction']:.1%}" if output == "probability" else \
+        f"{explanation['prediction']:,.4g}"
+    text = [absolute] + [_signed(v, output) for v in values[1:-1]] + [final]
+    hover = [f"{lab}: {t}" + (f" (± {_signed(e, output)[1:]})" if e else "")
+             for lab, t, e in zip(labels, text, errors)]
+    what = as_text(explanation.get("what"))
+    fig = figure(f"Why this prediction: {what}", height=bar_chart_height(len(labels)), showlegend=False)
+    fig.add_waterfall(
+        orientation="h", y=labels, x=values[:-1] + [0],
+        measure=["absolute"] + ["relative"] * (len(values) - 2) + ["total"],
+        text=text, textposition="outside", cliponaxis=False, hovertext=hover, hoverinfo="text",
+        increasing=dict(marker=dict(color=COLOURS["second"])),
+        decreasing=dict(marker=dict(color=COLOURS["main"])),
+        totals=dict(marker=dict(color=COLOURS["muted"])),
+        connector=dict(line=dict(color=COLOURS["muted"], width=1)),
+    )
+    fig.update_yaxes(autorange="reversed", type="category", automargin=True)
+    fig.update_xaxes(title_text=what[:1].upper() + what[1:],
+                     tickformat=".0%" if output == "probability" else None)
+    fig.update_layout(margin=dict(r=90))  # room for the labels of the longest bars
+    return fig

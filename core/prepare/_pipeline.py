@@ -227,9 +227,10 @@ def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: s
     groups: dict[tuple, list[str]] = {}
     order_keys: list[tuple] = []
     interactions = [c for c in recipe.features.interactions if plan.roles.get(c) == "numeric"]
+    polynomial = [c for c in recipe.features.polynomial if plan.roles.get(c) == "numeric"]
     for column, role in plan.roles.items():
         prep = recipe.column_prep(column)
-        if role == "numeric" and column in interactions:
+        if role == "numeric" and (column in interactions or column in polynomial):
             continue
         if role in ("categorical", "boolean"):
             encoding = _encoding_for(column, prep, plan, recipe, style)
@@ -288,6 +289,11 @@ def build_preprocessor(plan: FeaturePlan, recipe: Recipe, *, task: str, style: s
             ("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()),
             ("poly", PolynomialFeatures(degree=2, interaction_only=True, include_bias=False)),
         ]), interactions))
+    if polynomial:  # the columns, their squares and their pairwise products
+        transformers.append(("polynomial", Pipeline([
+            ("impute", SimpleImputer(strategy="median")), ("scale", StandardScaler()),
+            ("poly", PolynomialFeatures(degree=2, include_bias=False)),
+        ]), polynomial))
     if float32:
         transformers = [(name, _then_float32(branch), columns)
                         for name, branch, columns in transformers]
@@ -423,7 +429,8 @@ def estimate_encoded_features(plan: FeaturePlan, recipe: Recipe) -> int:
         else:
             total += min(plan.levels.get(column, 1) + 1, p.max_levels + 1)
     n = len([c for c in recipe.features.interactions if plan.roles.get(c) == "numeric"])
-    return total + n * (n - 1) // 2
+    m = len([c for c in recipe.features.polynomial if plan.roles.get(c) == "numeric"])
+    return total + n * (n - 1) // 2 + m * (m + 1) // 2
 
 
 def transformed_preview(frame: pd.DataFrame, plan: FeaturePlan, recipe: Recipe, *, task: str,

@@ -81,7 +81,8 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
         if catalogue.is_wide(search_rows, n_features):
             notes.append(catalogue.wide_reason(search_rows, n_features))
         search = (f"Auto mode: baselines first, then strong defaults, then an Optuna search across "
-                  f"the best model families, then an ensemble if it wins, all within "
+                  f"the best model families, then an averaging ensemble and a stack of the "
+                  f"best models, kept if they win, all within "
                   f"{recipe.time_budget:g} s.")
         if train_rows > AUTO_SEARCH_ROWS:
             notes.append(f"Auto mode compares models on a {AUTO_SEARCH_ROWS:,}-row sample of the "
@@ -98,7 +99,14 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
             if recipe.search.time_budget:
                 search += f" within {recipe.search.time_budget:g} s in total"
             search += "."
-        if recipe.ensemble:
+        if recipe.ensemble and recipe.stacking is not None:
+            notes.append("The chosen models are stacked: a "
+                         + ("ridge regression with non-negative weights" if task == "regression"
+                            else "logistic regression")
+                         + " learns how to combine them from their out-of-fold predictions"
+                         + (" and the prepared inputs" if recipe.stacking.passthrough else "")
+                         + " (their weights are not used).")
+        elif recipe.ensemble:
             notes.append("The chosen models are averaged into one ensemble (weighted by their weights).")
     models = []
     estimate = 0.0

@@ -1,4 +1,4 @@
-"""The train stage: split, cross-validate, tune, ensemble, refit, evaluate once.
+"""The train stage: split, cross-validate, tune, ensemble or stack, refit, evaluate once.
 
 The test split is cut first and used exactly once, at the very end. Everything before that
 (model comparison, tuning, ensembling, threshold tuning) uses cross-validation on the training
@@ -32,15 +32,17 @@ from threadpoolctl import threadpool_limits
 from core import catalogue, metrics, settings
 from core.errors import Cancelled, TabwrightError
 from core.evaluate import evaluate_classifier, evaluate_regressor
+from core.evaluate._costs import cheapest_threshold, threshold_counts
 from core.ingest import detect_task, infer_roles
 from core.prepare import (
     FeaturePlan,
     build_pipeline,
+    build_preprocessor,
     estimate_encoded_features,
     plan_features,
     resolve_precision,
 )
-from core.recipe import ModelChoice, Recipe
+from core.recipe import ModelChoice, Recipe, Stacking
 from core.run import (
     CancelToken,
     Progress,
@@ -61,6 +63,14 @@ from core.train._split import (
     make_cv,
     outlier_row_mask,
     split_train_test,
+)
+from core.train._stacking import (
+    cross_fitted,
+    fit_from_out_of_fold,
+    meta_fold_ids,
+    meta_model,
+    positional,
+    stacked_model,
 )
 
 # Greedy ensemble selection: how many of the best distinct configurations it draws from, and
@@ -84,9 +94,12 @@ class Candidate:
     note: str = ""
     status: str = "ok"
     members: list[tuple["Candidate", float]] | None = None
+    stacking: Stacking | None = None
 
     @property
     def name(self) -> str:
+        if self.stacking is not None:
+            return "stacking"
         if self.members:
             return "ensemble"
         return self.model
@@ -100,9 +113,15 @@ class Candidate:
         return float(np.std(values)) if values else float("nan")
 
     def row(self, metrics: tuple[str, ...]) -> dict[str, Any]:
-        label = ("Ensemble of " + ", ".join(f"{catalogue.get(c.model).label} ×{w:g}"
-                                            for c, w in self.members)
-                 if self.members else catalogue.get(self.model).label)
+        if self.stacking is not None:
+            label = ("Stacking of " + ", ".join(catalogue.get(c.model).label for c, _ in self.members)
+                     + " (a linear model on their out-of-fold predictions"
+                     + (", and the inputs)" if self.stacking.passthrough else ")"))
+        elif self.members:
+            label = "Ensemble of " + ", ".join(f"{catalogue.get(c.model).label} ×{w:g}"
+                                               for c, w in self.members)
+        else:
+            label = catalogue.get(self.model).label
         row: dict[str, Any] = {"model": self.name, "label": label, "params": _python_scalars(self.params),
                                "fit_seconds": round(self.fit_seconds, 3), "status": self.status,
                                "note": self.note}
@@ -355,6 +374,8 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     else:
         evaluation = evaluate_classifier(pipeline, X_test, y_test, threshold=threshold,
                                          positive_label=classes[1] if task == "binary" else None)
+        if runner.threshold_counts is not None:
+            evaluation["validation_threshold_counts"] = runner.threshold_counts
     resolved = runner.resolved_recipe(best, threshold)
     board = runner.leaderboard()
     report(Progress(1.0, "Done", best=board[0] if board else None, leaderboard=board))
@@ -439,6 +460,11 @@ class _Runner:
         self.fraction = 0.0
         self.forced: Candidate | None = None
         self.deadline: float | None = None
+        # Leave-one-out: one-row folds, scored together (see _fold_scores).
+        self.pooled = bool(folds) and all(len(valid) == 1 for _, valid in folds)
+        # Whether every fold is scored (auto mode may score fewer on large data).
+        self.all_folds = True
+        self.threshold_counts: dict[str, Any] | None = None
 
     # ---- evaluation of one configuration ----
     def evaluate(self, model: str, params: dict[str, Any] | None = None, *, note: str = "") -> Candidate:
@@ -468,8 +494,7 @@ class _Runner:
             oof[valid_idx] = pred
             seconds += fit_s
             has_proba = has_proba and proba
-        scores = {metric: [self._score(metric, valid_idx, oof[valid_idx], has_proba)
-                           for _, valid_idx in self.folds] for metric in self.metrics}
+        scores = self._fold_scores(oof, has_proba)
         if max_rows and len(self.X) > max_rows:
             note = (note + " " if note else "") + f"fitted on {max_rows:,}-row samples: {spec.cost}."
         cand = Candidate(model, params, scores, seconds / max(len(self.folds), 1), oof, has_proba, note)
@@ -505,6 +530,19 @@ class _Runner:
         return metrics.score(metric, self.y_np[idx], pred, task=self.task, classes=self.classes,
                              has_proba=has_proba)
 
+    def _fold_scores(self, oof: np.ndarray, has_proba: bool) -> dict[str, list[float]]:
+        """Every leaderboard metric on each validation fold's out-of-fold predictions.
+
+        Leave-one-out's folds hold one row each, on which ROC-AUC, R² and the like are not
+        defined: there the metrics are computed once, on every row's prediction together.
+        """
+        if self.pooled:
+            rows = self._covered
+            return {metric: [self._score(metric, rows, oof[rows], has_proba)]
+                    for metric in self.metrics}
+        return {metric: [self._score(metric, valid_idx, oof[valid_idx], has_proba)
+                         for _, valid_idx in self.folds] for metric in self.metrics}
+
     # ---- strategies ----
     def run_chosen(self) -> None:
         r = self.recipe
@@ -519,7 +557,9 @@ class _Runner:
             else:
                 self._search(choice, r.search.method, budget=(r.search.time_budget or r.time_budget)
                              / max(len(work) - 1, 1))
-        if r.ensemble:
+        if r.ensemble and r.stacking is not None:
+            self._fixed_stack(work, r.stacking)
+        elif r.ensemble:
             self._fixed_ensemble(work)
 
     def _allowed(self, model: str) -> bool:
@@ -533,12 +573,23 @@ class _Runner:
         return True
 
     def _search(self, choice: ModelChoice, method: str, *, budget: float) -> None:
+        """Search ``choice``'s model with ``method`` (the catalogue's grid, or its space for
+        random and Optuna search), within ``budget`` seconds and ``search.trials`` settings.
+
+        The settings the user fixed in ``choice.params`` stay fixed: only the others are
+        searched, and with none left the model is evaluated once as chosen.
+        """
         spec = catalogue.get(choice.name)
+        grid = {k: values for k, values in spec.grid.items() if k not in choice.params}
+        space = {k: dim for k, dim in spec.space.items() if k not in choice.params}
+        if not (grid if method == "grid" else space):
+            self.evaluate(choice.name, choice.params)
+            return
         rng = np.random.default_rng(self.recipe.seed)
         deadline = time.monotonic() + budget
         if method == "grid":
-            keys = list(spec.grid)
-            configs = [dict(zip(keys, values)) for values in itertools.product(*spec.grid.values())]
+            keys = list(grid)
+            configs = [dict(zip(keys, values)) for values in itertools.product(*grid.values())]
             for params in configs[: self.recipe.search.trials]:
                 if time.monotonic() > deadline:
                     break
@@ -548,7 +599,7 @@ class _Runner:
             for _ in range(self.recipe.search.trials):
                 if time.monotonic() > deadline:
                     break
-                params = {k: _sample_dimension(dim, rng) for k, dim in spec.space.items()}
+                params = {k: _sample_dimension(dim, rng) for k, dim in space.items()}
                 self.evaluate(choice.name, {**choice.params, **params}, note="random search")
             return
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -557,7 +608,7 @@ class _Runner:
                                     sampler=optuna.samplers.TPESampler(seed=self.recipe.seed))
 
         def objective(trial):
-            params = {k: _suggest(trial, k, dim) for k, dim in spec.space.items()}
+            params = {k: _suggest(trial, k, dim) for k, dim in space.items()}
             value = self.evaluate(choice.name, {**choice.params, **params}, note="Optuna").mean(self.metric)
             return value if not math.isnan(value) else (-1e18 if direction == "maximize" else 1e18)
 
@@ -565,7 +616,8 @@ class _Runner:
                        timeout=max(budget, 1.0), catch=())
 
     def run_auto(self, budget: float) -> None:
-        """Auto mode: a portfolio of known-good configurations, Optuna across models, an ensemble.
+        """Auto mode: a portfolio of known-good configurations, Optuna across models, an
+        averaging ensemble, and a stack that is chosen only when it scores better still.
 
         The whole search keeps within ``budget`` seconds (refit and evaluation included) by
         reserving time for the final refit from the measured fit times.
@@ -573,7 +625,7 @@ class _Runner:
         deadline = self.started + budget
         self.deadline = deadline
         self.budget = budget
-        all_folds = self._narrow_folds()
+        all_folds = self.all_folds = self._narrow_folds()
         interpretable = self.recipe.brief.interpretable
         shape = self._shape()
         wide = catalogue.is_wide(len(self.X), shape["n_features"])
@@ -608,6 +660,7 @@ class _Runner:
         self._optuna_across(pool, deadline, budget)
         if len(self._usable()) > 2:
             self._try_ensemble(deadline)
+            self._try_stacking(deadline)
 
     def _narrow_folds(self) -> bool:
         """On large data, score auto mode's candidates on the fewest folds that still hold
@@ -673,7 +726,7 @@ class _Runner:
                         reverse=metrics.greater_is_better(self.metric))
         top: list[Candidate] = []
         for cand in ranked:
-            if cand.model not in ("dummy", "ensemble") and all(cand.model != c.model for c in top):
+            if not cand.members and cand.model != "dummy" and all(cand.model != c.model for c in top):
                 top.append(cand)
         top = top[:ENSEMBLE_RESERVE]
         if not top:
@@ -796,15 +849,15 @@ class _Runner:
         members = [(c, float(n)) for c, n in zip(pool, counts) if n]
         if len(members) < 2:
             return
-        scores = {metric: [self._score(metric, valid_idx, total[valid_idx], True)
-                           for _, valid_idx in self.folds] for metric in self.metrics}
+        scores = self._fold_scores(total, True)
         fit = sum(c.fit_seconds for c, _ in members)
         ens = Candidate("ensemble", {}, scores, fit, total, True,
                         note="weighted average of the members' predictions", members=members)
         self.candidates.append(ens)
 
-    def _fixed_ensemble(self, choices: list[ModelChoice]) -> None:
-        """The ensemble the user (or a resolved recipe) asked for, with its given weights."""
+    def _chosen_members(self, choices: list[ModelChoice]) -> list[tuple[Candidate, float]]:
+        """The evaluated candidates of the models the user chose for an ensemble, with their
+        weights (the baseline only when the user chose it)."""
         members: list[tuple[Candidate, float]] = []
         for choice in choices:
             if choice.name == "dummy" and not any(c.name == "dummy" for c in self.recipe.models):
@@ -819,13 +872,78 @@ class _Runner:
         if len(members) < 2:
             raise TabwrightError("An ensemble needs at least two models, got "
                                  f"{len(members)}.", "Choose more models, or switch the ensemble off.")
+        return members
+
+    def _fixed_ensemble(self, choices: list[ModelChoice]) -> None:
+        """The ensemble the user (or a resolved recipe) asked for, with its given weights."""
+        members = self._chosen_members(choices)
         total_w = sum(w for _, w in members)
         blend = sum(c.oof * w for c, w in members) / total_w
-        scores = {metric: [self._score(metric, valid_idx, blend[valid_idx], True)
-                           for _, valid_idx in self.folds] for metric in self.metrics}
+        scores = self._fold_scores(blend, True)
         self.forced = Candidate("ensemble", {}, scores, sum(c.fit_seconds for c, _ in members),
                                 blend, True, note="the ensemble you chose", members=members)
         self.candidates.append(self.forced)
+
+    def _try_stacking(self, deadline: float) -> None:
+        """Auto mode's stack: the averaging ensemble's members, then the best configuration of
+        each other model family by score (at most ``ENSEMBLE_RESERVE`` models, while their
+        refit fits in the time left), under a linear meta-model cross-fitted on the folds the
+        models were scored on. (On the benchmark tables the ensemble's members stacked
+        better than the family bests alone: they were chosen to complement each other.)
+
+        It joins the leaderboard and wins only by scoring better than every other candidate,
+        the averaging ensemble included — whose weights were chosen on the very predictions
+        it is scored on, so a stack must beat a slightly flattered score. Auto mode stacks
+        only when every fold is scored (no sample, no fewer folds: a resolved recipe then
+        reproduces the meta-model) and never with time-ordered validation.
+        """
+        if not self.all_folds or self.recipe.split.time_column \
+                or self.recipe.validation.scheme == "timeseries":
+            return
+        ranked = sorted((c for c in self._usable() if not c.members and c.model != "dummy"
+                         and c.has_proba), key=lambda c: c.mean(self.metric),
+                        reverse=metrics.greater_is_better(self.metric))
+        ensembles = [c for c in self.candidates if c.members and c.stacking is None]
+        chosen = [c for c, _ in ensembles[-1].members] if ensembles else []
+        families: list[Candidate] = []
+        for cand in ranked:
+            if all(cand.model != m.model for m in chosen + families):
+                families.append(cand)
+        affordable = deadline - time.monotonic() - self._evaluate_seconds()
+        members: list[Candidate] = []
+        for cand in chosen + families:
+            if len(members) < ENSEMBLE_RESERVE and \
+                    sum(self._refit_seconds(c) for c in [*members, cand]) <= affordable:
+                members.append(cand)
+        if len(members) < 2:
+            return
+        self.report_progress(self.fraction, "Trying a stack of the best models")
+        self.candidates.append(self._stack(members, self.recipe.stacking or Stacking(),
+                                           "a linear model on the members' out-of-fold predictions"))
+
+    def _fixed_stack(self, choices: list[ModelChoice], stacking: Stacking) -> None:
+        """The stack the user (or a resolved recipe) asked for, over the chosen models."""
+        members = [c for c, _ in self._chosen_members(choices)]
+        self.forced = self._stack(members, stacking, "the stack you chose")
+        self.candidates.append(self.forced)
+
+    def _stack(self, members: list[Candidate], stacking: Stacking, note: str) -> Candidate:
+        """A stacking candidate over ``members``, scored by its cross-fitted meta-model."""
+        rows = self._covered
+        X_meta = self.X.iloc[rows] if stacking.passthrough else None
+        out = cross_fitted(self._meta_model(stacking), [c.oof[rows] for c in members],
+                           self.y_np[rows], meta_fold_ids(self.folds, len(self.X), rows),
+                           self.task, classes=self.classes, X=X_meta)
+        stacked = self._empty_oof()
+        stacked[rows] = out
+        return Candidate("stacking", {}, self._fold_scores(stacked, True),
+                         sum(c.fit_seconds for c in members), stacked, True, note=note,
+                         members=[(c, 1.0) for c in members], stacking=stacking)
+
+    def _meta_model(self, stacking: Stacking) -> Any:
+        return meta_model(self.task, seed=self.recipe.seed,
+                          class_weight=self.recipe.imbalance.class_weight,
+                          passthrough=_passthrough(self.plan, self.recipe, self.task, stacking))
 
     def _mean_fold_score(self, oof: np.ndarray) -> float:
         """The metric on all out-of-fold predictions at once (cheap enough to call often)."""
@@ -855,15 +973,29 @@ class _Runner:
     def tune_threshold(self, best: Candidate) -> float | None:
         if self.task != "binary":
             return None
+        rows = self._covered  # auto mode may have scored on a subset of the folds
+        if best.has_proba:  # kept in the result: the Evaluate page prices any costs with them
+            self.threshold_counts = threshold_counts(self.y_np[rows], best.oof[rows, 1],
+                                                     self.classes[1])
         if self.recipe.imbalance.threshold is not None:
             return self.recipe.imbalance.threshold
+        costs = self.recipe.imbalance.costs
+        if costs.stated:
+            if self.threshold_counts is None:
+                self.notes.append("Choosing the threshold from your costs needs probabilities; "
+                                  "this model gives scores only, so it keeps its own rule.")
+                return None
+            threshold, cost = cheapest_threshold(self.threshold_counts, costs)
+            self.notes.append(f"Decision threshold chosen for your costs on validation folds: "
+                              f"{threshold:.3f} (expected cost {cost:.4g} per 1,000 decisions "
+                              "there; 0.5 is the default).")
+            return threshold
         if not self.recipe.imbalance.tune_threshold:
             return 0.5 if best.has_proba else None
         if not best.has_proba:
             self.notes.append("Threshold tuning needs probabilities; this model gives scores only.")
             return None
         metric = self.metric if self.metric in ("f1", "balanced_accuracy", "mcc") else "f1"
-        rows = self._covered  # auto mode may have scored on a subset of the folds
         threshold, value = metrics.best_threshold(self.y_np[rows], best.oof[rows, 1], self.classes[1],
                                                   metric=metric)
         self.notes.append(f"Decision threshold tuned on validation folds: {threshold:.3f} "
@@ -893,9 +1025,16 @@ class _Runner:
         spec_rows = None if best.members else catalogue.get(best.model).max_rows
         if spec_rows and len(X) > spec_rows:
             X, y = _sample(X, y, spec_rows, self.task, self.recipe.seed)
-        return final_model(self.plan, self.recipe, self.task, best.members and
-                           [(c.model, c.params, w) for c, w in best.members]
-                           or [(best.model, best.params, 1.0)], threshold).fit(X, y)
+        model = final_model(self.plan, self.recipe, self.task, best.members and
+                            [(c.model, c.params, w) for c, w in best.members]
+                            or [(best.model, best.params, 1.0)], threshold, stacking=best.stacking)
+        if best.stacking is None:
+            return model.fit(X, y)
+        # The meta-model learns from the cross-validation's out-of-fold predictions: no
+        # model is fitted again to make them (see core.train._stacking).
+        rows = self._covered
+        return fit_from_out_of_fold(model, X, y, [c.oof[rows] for c, _ in best.members],
+                                    self.X.iloc[rows], self.y.iloc[rows])
 
     def train_score(self, pipeline: Any, best: Candidate) -> float | None:
         X, y = self.X, self.y
@@ -919,6 +1058,7 @@ class _Runner:
         else:
             r.models = [ModelChoice(best.model, _python_scalars(best.params))]
             r.ensemble = False
+        r.stacking = best.stacking
         if self.task == "binary" and not metrics.is_default_threshold(threshold):
             r.imbalance.threshold = threshold
         r.imbalance.tune_threshold = False
@@ -952,9 +1092,12 @@ class _Runner:
 
 
 def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
-                members: list[tuple[str, dict[str, Any], float]], threshold: float | None) -> Any:
-    """The unfitted model a run exports: one pipeline, or a weighted soft-voting ensemble of
-    pipelines, wrapped in a fixed decision threshold when one was tuned."""
+                members: list[tuple[str, dict[str, Any], float]], threshold: float | None, *,
+                stacking: Stacking | None = None) -> Any:
+    """The unfitted model a run exports: one pipeline, a weighted soft-voting ensemble of
+    pipelines, or with ``stacking`` a stack of them (:mod:`core.train._stacking`; fit it with
+    :func:`~core.train._stacking.fit_from_out_of_fold`), wrapped in a fixed decision
+    threshold when one was tuned."""
     if len(members) == 1:
         model, params, _ = members[0]
         estimator: Any = build_pipeline(plan, recipe, model, params, task=task)
@@ -963,8 +1106,13 @@ def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
         estimators = [(f"m{i}_{model}", build_pipeline(plan, recipe, model, params, task=task))
                       for i, (model, params, _) in enumerate(members)]
         weights = [w for _, _, w in members]
-        if task == "regression":
-            voting: Any = VotingRegressor(estimators, weights=weights)
+        if stacking is not None:
+            voting: Any = stacked_model(estimators, task, folds=recipe.validation.folds,
+                                        seed=recipe.seed,
+                                        class_weight=recipe.imbalance.class_weight,
+                                        passthrough=_passthrough(plan, recipe, task, stacking))
+        elif task == "regression":
+            voting = VotingRegressor(estimators, weights=weights)
         else:
             voting = VotingClassifier(estimators, voting="soft", weights=weights)
         estimator = Pipeline([("model", voting)])
@@ -972,6 +1120,15 @@ def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
         estimator = FixedThresholdClassifier(estimator, threshold=threshold,
                                              response_method="predict_proba")
     return estimator
+
+
+def _passthrough(plan: FeaturePlan, recipe: Recipe, task: str, stacking: Stacking) -> Any:
+    """What a stack's meta-model prepares of the inputs it is handed: the linear models'
+    preparation, by position (:func:`core.train._stacking.positional`), or ``None``."""
+    if not stacking.passthrough:
+        return None
+    prep, _ = build_preprocessor(plan, recipe, task=task, style="linear")
+    return positional(prep, plan.features)
 
 
 @contextlib.contextmanager

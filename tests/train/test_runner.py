@@ -330,7 +330,7 @@ def test_auto_mode_on_a_wide_table_tries_wide_models_and_beats_a_plain_logistic_
     assert catalogue.wide_reason(160, 1_500) in auto.notes
     tried = {row["model"] for row in auto.leaderboard}
     assert tried <= {"dummy", "logistic_regression", "hist_gradient_boosting", "extra_trees",
-                     "random_forest", "ensemble"}
+                     "random_forest", "ensemble", "stacking"}
     l1 = [r for r in auto.leaderboard if r["params"].get("penalty") == "l1"]
     assert l1 and all(r["params"]["solver"] == "liblinear" for r in l1)
     kept = [r for r in auto.leaderboard if catalogue.KEEP_FEATURES in r["params"]]
