@@ -23,7 +23,12 @@ from core.errors import TabwrightError
 from core.explore import sample_for_plots
 from core.formatting import format_percent, json_safe
 from core.plotting import COLOURS, figure
-from core.prepare._pipeline import build_preprocessor, build_selector, fit_preparation, plan_features
+from core.prepare._pipeline import (
+    build_preprocessor,
+    build_selector,
+    fit_preparation,
+    plan_features,
+)
 from core.prepare._reduce import keeps_sparse
 from core.recipe import Recipe, Reduction
 
