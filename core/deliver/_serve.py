@@ -906,6 +906,15 @@ class _Swappable:
             self.loop.run_in_executor(None, _retire, old)  # type: ignore[union-attr]
 
 
+def _in_production(store: RunStore, project: str, owner: str | None) -> tuple[str, str] | None:
+    """``(run_id, owner)`` of the run to serve: the owner's production run, or with no owner
+    the project's latest promotion by anyone (the app's sessions and the command line)."""
+    if owner is None:
+        return store.serving(project)
+    run_id = store.production(project, owner=owner)
+    return None if run_id is None else (run_id, owner)
+
+
 def _production_app(store: RunStore, project: str, run_id: str, *, log: bool, log_inputs: str,
                     owner: str) -> FastAPI:
     """The app of one production run: loaded, self-checked and warmed up (seconds of work)."""
@@ -948,10 +957,11 @@ class _ProductionWatcher:
         """Swap in the production run if it changed (failures are logged; the old run stays)."""
         served = self.requested or self.server.app.state.run_id
         try:
-            current = self.store.production(self.project, owner=self.options["owner"])
+            found = _in_production(self.store, self.project, self.options["owner"])
         except Exception:  # noqa: BLE001 — the history may be busy: ask again next time
             logger.exception("could not read the production run of %r", self.project)
             return
+        current, owner = found if found is not None else (None, None)
         if current is None:
             if not self.warned_none:
                 logger.warning("project %r has no production run any more; still serving %s",
@@ -962,7 +972,8 @@ class _ProductionWatcher:
         if current == served or current in self.failed or self.server.loop is None:
             return
         try:
-            app = _production_app(self.store, self.project, current, **self.options)
+            app = _production_app(self.store, self.project, current,
+                                  **{**self.options, "owner": owner})
         except Exception:  # noqa: BLE001 — keep serving the run that works
             logger.exception("could not load run %s of %r; still serving %s", current,
                              self.project, served)
@@ -976,13 +987,15 @@ class _ProductionWatcher:
 
 def run_production(project: str, *, host: str = "127.0.0.1", port: int = 8000, log: bool = True,
                    log_inputs: str = "full", poll_seconds: float = POLL_SECONDS,
-                   owner: str = "local") -> None:
+                   owner: str | None = None) -> None:
     """Serve the production run of ``project`` until stopped, following promotions.
 
     A background thread asks :meth:`core.deliver._history.RunStore.production` every
     ``poll_seconds``; when another run is promoted (or a rollback brings one back) it loads
     that run's bundle, self-checks and warms it up off the event loop, then swaps it in
-    without dropping a request. ``GET /health`` names the run served.
+    without dropping a request. ``GET /health`` names the run served. With no ``owner`` the
+    project's latest promotion is served, whoever made it (a browser session of the app or the
+    command line); with one, only that owner's production run.
 
     Raises
     ------
@@ -990,15 +1003,16 @@ def run_production(project: str, *, host: str = "127.0.0.1", port: int = 8000, l
         When the project has no run in production.
     """
     store = RunStore()
-    run_id = store.production(project, owner=owner)
-    if run_id is None:
-        known = store.projects(owner=owner)
+    found = _in_production(store, project, owner)
+    if found is None:
+        known = store.projects(owner=owner or "local")
         raise TabwrightError(
             f"The project {project!r} has no run in production.",
             "Promote one of its runs on the Runs page first, then start the server again"
             + (f" (projects with runs: {', '.join(known[:10])})." if known else "."))
+    run_id, run_owner = found
     options = {"log": log, "log_inputs": log_inputs, "owner": owner}
-    server = _Swappable(_production_app(store, project, run_id, **options))
+    server = _Swappable(_production_app(store, project, run_id, **{**options, "owner": run_owner}))
     watcher = _ProductionWatcher(server, store, project, poll_seconds=poll_seconds,
                                  **options).start()
     try:
