@@ -30,6 +30,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -47,8 +48,9 @@ TEXT = "string[pyarrow]"
 
 
 def build_log(dataset: str, rows: int, days: int, labelled: float, *, categories: bool = False,
-              seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.Timestamp]:
-    """A trained model's card, a prediction log of ``rows`` records, its feedback, and now."""
+              seed: int = 0) -> tuple[pd.DataFrame, pd.DataFrame, dict, pd.Timestamp, Any]:
+    """A prediction log of ``rows`` records, its feedback, the trained model's card, now, and
+    the training result itself."""
     meta = {d["name"]: d for d in json.loads((DATASETS / "datasets.json").read_text())["datasets"]}
     data = pd.read_csv(DATASETS / meta[dataset]["file"])
     target = meta[dataset]["target"]
@@ -107,7 +109,7 @@ def build_log(dataset: str, rows: int, days: int, labelled: float, *, categories
                              "received": frame["time"].iloc[chosen].reset_index(drop=True)
                              + pd.Timedelta(days=2)})
     feedback = feedback[feedback["received"] <= now].reset_index(drop=True)
-    return frame, feedback, card, now
+    return frame, feedback, card, now, result
 
 
 def main() -> None:
@@ -127,7 +129,7 @@ def main() -> None:
     args = parser.parse_args()
 
     started = time.perf_counter()
-    log, feedback, card, now = build_log(args.dataset, args.rows, args.days, args.labelled,
+    log, feedback, card, now, result = build_log(args.dataset, args.rows, args.days, args.labelled,
                                          categories=args.categories)
     n_inputs = sum(c.startswith("input:") for c in log.columns)
     print(f"log: {len(log):,} rows × {n_inputs} inputs over {args.days} days, "
@@ -147,10 +149,10 @@ def main() -> None:
 
 
     if args.end_to_end:
-        end_to_end(log, feedback, card, now, args.window, args.repeats)
+        end_to_end(log, card, now, result, args.dataset, args.window, args.repeats)
 
 
-def end_to_end(log: pd.DataFrame, feedback: pd.DataFrame, card: dict, now: pd.Timestamp,
+def end_to_end(log: pd.DataFrame, card: dict, now: pd.Timestamp, result: Any, dataset: str,
                window: str, repeats: int) -> None:
     """The log written by the store (batches of 10,000 rows, as ``tabwright predict --log``
     writes them), then ``tabwright monitor`` as a user runs it and ``monitor_card`` as the
@@ -158,11 +160,17 @@ def end_to_end(log: pd.DataFrame, feedback: pd.DataFrame, card: dict, now: pd.Ti
     import subprocess
     import tempfile
 
-    from core.deliver import PredictionLog
+    from streamlit.testing.v1 import AppTest
+
+    from core.deliver import PredictionLog, RunStore
     from core.monitor import monitor_card
 
     workspace = Path(tempfile.mkdtemp(prefix="tabwright-bench-monitor-"))
     os.environ["TABWRIGHT_WORKSPACE"] = str(workspace)
+    owner = "bench-session"
+    run_id = RunStore().record(result, data_name=f"{dataset}.csv", owner=owner)
+    card = RunStore().card(run_id, owner=owner)
+    log = log.assign(run_id=run_id)
     bundle = workspace / "bundle"
     bundle.mkdir()
     (bundle / "model.json").write_text(json.dumps(card, default=str))
@@ -175,7 +183,7 @@ def end_to_end(log: pd.DataFrame, feedback: pd.DataFrame, card: dict, now: pd.Ti
         part = log.iloc[start:start + 10_000]
         moment = (part["time"].iloc[0] + offset).timestamp()
         with PredictionLog.for_card(card, background=False, clock=lambda m=moment: m) as store:
-            store.record_frame(run_id=card["run_id"],
+            store.record_frame(run_id=run_id,
                                frame=part[inputs].set_axis([c[6:] for c in inputs], axis=1),
                                predictions=part["prediction"].to_numpy(),
                                proba=part[[f"proba:{c}" for c in classes]].to_numpy(),
@@ -196,6 +204,15 @@ def end_to_end(log: pd.DataFrame, feedback: pd.DataFrame, card: dict, now: pd.Ti
         report = monitor_card(card, window=window)
         print(f"page read + report (monitor_card): {time.perf_counter() - t0:.2f} s, "
               f"{int(report.windows['rows'].sum()):,} rows")
+    for _ in range(repeats):  # the whole page, figures included, as the app draws it
+        app = AppTest.from_file(str(REPO / "app.py"), default_timeout=120)
+        app.session_state["tabwright_token"] = owner
+        app.run()
+        t0 = time.perf_counter()
+        app.switch_page("pages/monitor.py").run()
+        verdicts = [e.value for e in [*app.success, *app.warning, *app.error]][:1]
+        print(f"Monitor page, first render (AppTest, a new session): {time.perf_counter() - t0:.2f} s"
+              f"; {verdicts[0][:60] if verdicts else app.exception}")
 
 
 if __name__ == "__main__":

@@ -86,7 +86,20 @@ def test_every_environment_setting_is_a_tabwright_variable_with_a_default_and_a_
     assert not limit_names & set(names)  # each variable is documented in one place
     assert {"TABWRIGHT_THREADS", "TABWRIGHT_WORKSPACE", "TABWRIGHT_DASK_SCHEDULER",
             "TABWRIGHT_REQUIRE_LOGIN", "TABWRIGHT_POLL_SECONDS", "TABWRIGHT_DEBUG",
-            "TABWRIGHT_DB_PASSWORD"} == set(names)
+            "TABWRIGHT_DB_PASSWORD", "TABWRIGHT_LOG_MAX_DAYS", "TABWRIGHT_LOG_MAX_MB"} == set(names)
+
+
+def test_log_retention_settings_are_positive_numbers(monkeypatch):
+    from core.settings import log_max_bytes, log_max_days
+
+    assert log_max_days() == 90 and log_max_bytes() == 1024 * 1024 * 1024
+    monkeypatch.setenv("TABWRIGHT_LOG_MAX_DAYS", "7.5")
+    monkeypatch.setenv("TABWRIGHT_LOG_MAX_MB", "10")
+    assert log_max_days() == 7.5 and log_max_bytes() == 10 * 1024 * 1024
+    for bad in ("0", "-1", "soon"):
+        monkeypatch.setenv("TABWRIGHT_LOG_MAX_DAYS", bad)
+        with pytest.raises(TabwrightError, match="TABWRIGHT_LOG_MAX_DAYS must be a positive number"):
+            log_max_days()
 
 
 def test_threads_defaults_to_one_and_reads_the_variable(clean_env):

@@ -45,6 +45,9 @@ from core.run import TrainResult
 
 REPORT_FORMAT = "tabwright-report/1"
 IMPORTANCE_ROWS = 2_000
+IMPORTANCE_COLUMNS = 30
+"""Most columns the report shuffles: those the predictions follow most closely (a wide
+table's report would otherwise predict once per column and repeat)."""
 """Most test rows used for permutation importance in the report (it refits nothing, but
 predicts ``columns × repeats`` times)."""
 MAX_NAMED_COLUMNS = 10
@@ -534,7 +537,8 @@ def _importance(result: TrainResult) -> list[dict[str, Any]] | None:
     if result.task == "clustering" or result.y_test is None or len(result.X_test) == 0:
         return None
     return permutation_importance_data(result.pipeline, result.X_test, result.y_test,
-                                       scoring=metric_scorer(result), max_rows=IMPORTANCE_ROWS)
+                                       scoring=metric_scorer(result), max_rows=IMPORTANCE_ROWS,
+                                       max_columns=IMPORTANCE_COLUMNS)
 
 
 # --------------------------------------------------------------------------- figures

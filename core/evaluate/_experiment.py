@@ -472,6 +472,10 @@ def scorer_name(result: TrainResult) -> str:
     return _SCORERS.get(metric, "accuracy" if result.task != "regression" else "r2")
 
 
+IMPORTANCE_MAX_COLUMNS = 100
+"""Most columns the Evaluate page shuffles for importance (a wide table's strongest ones)."""
+
+
 def importance_for(result: TrainResult, *, seed: int | None = None) -> list[dict[str, Any]]:
     """:func:`core.evaluate._heldout.permutation_importance_data` of a run's model on its test rows."""
 
@@ -481,4 +485,5 @@ def importance_for(result: TrainResult, *, seed: int | None = None) -> list[dict
     with thread_limit():
         return permutation_importance_data(result.pipeline, result.X_test, result.y_test,
                                            scoring=scorer_name(result),
-                                           seed=result.recipe.seed if seed is None else seed)
+                                           seed=result.recipe.seed if seed is None else seed,
+                                           max_columns=IMPORTANCE_MAX_COLUMNS)

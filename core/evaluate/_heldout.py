@@ -860,10 +860,11 @@ def permutation_importance_data(
     X: pd.DataFrame,
     y: pd.Series,
     *,
-    scoring: str,
+    scoring: str | Callable[..., float],
     n_repeats: int = 5,
     seed: int = 0,
     max_rows: int = 5000,
+    max_columns: int | None = None,
 ) -> list[dict[str, Any]]:
     """How much the score drops when each raw column is shuffled.
 
@@ -871,6 +872,11 @@ def permutation_importance_data(
     column gets one importance, in the user's words. At most ``max_rows`` rows, drawn with
     ``seed``, are used. Importance is in the units of ``scoring`` (a drop in a greater-is-better
     score); near zero or negative means the model does not rely on that column.
+
+    A wide table would take one prediction per column and repeat: with ``max_columns``, only
+    that many columns are shuffled, those the model's own predictions follow most closely
+    (absolute correlation for numbers, the correlation ratio for categories, on the same
+    rows); the others get no row.
 
     Returns
     -------
@@ -883,15 +889,65 @@ def permutation_importance_data(
     if len(X) > max_rows:
         keep = np.sort(np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False))
         X, y = X.iloc[keep], pd.Series(y).iloc[keep]
-    result = permutation_importance(
-        pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed, n_jobs=1
-    )
+    if max_columns is None or X.shape[1] <= max_columns:
+        result = permutation_importance(
+            pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed, n_jobs=1
+        )
+        columns, means, stds = list(X.columns), result.importances_mean, result.importances_std
+    else:
+        columns = _followed_columns(pipeline, X, max_columns)
+        means, stds = _shuffled_drops(pipeline, X, y, columns, scoring=scoring,
+                                      n_repeats=n_repeats, seed=seed)
     rows = [
         {"feature": column, "importance_mean": mean, "importance_std": std}
-        for column, mean, std in zip(X.columns, result.importances_mean, result.importances_std)
+        for column, mean, std in zip(columns, means, stds)
     ]
     rows.sort(key=lambda r: (-r["importance_mean"], str(r["feature"])))
     return json_safe(rows)
+
+
+def _followed_columns(pipeline: Pipeline, X: pd.DataFrame, n: int) -> list[Any]:
+    """The ``n`` columns the model's predictions follow most closely (see the caller)."""
+    output = np.asarray(pipeline.predict_proba(X) if hasattr(pipeline, "predict_proba")
+                        else pipeline.predict(X), dtype=float)
+    score = output[:, -1] if output.ndim == 2 else output
+    score = score - score.mean()
+    total = float(np.sum(score ** 2)) or 1.0
+    strength = {}
+    for column in X.columns:
+        values = X[column]
+        if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+            x = values.to_numpy(dtype=float)
+            x = np.where(np.isnan(x), np.nanmean(x) if np.isfinite(x).any() else 0.0, x)
+            x = x - x.mean()
+            spread = float(np.sqrt(np.sum(x ** 2) * total))
+            strength[column] = abs(float(np.sum(x * score))) / spread if spread else 0.0
+        else:  # the correlation ratio: the share of the output's spread its levels explain
+            codes = pd.factorize(values.astype(str))[0]
+            sums, counts = np.bincount(codes, score), np.bincount(codes)
+            strength[column] = float(np.sum(sums ** 2 / np.maximum(counts, 1)) / total)
+    return sorted(strength, key=lambda c: (-strength[c], str(c)))[:n]
+
+
+def _shuffled_drops(pipeline: Pipeline, X: pd.DataFrame, y: Any, columns: list[Any], *,
+                    scoring: str | Callable[..., float], n_repeats: int, seed: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and spread of the score's drop when each of ``columns`` is shuffled."""
+    scorer = skm.check_scoring(pipeline, scoring=scoring) if isinstance(scoring, str) else scoring
+    base = scorer(pipeline, X, y)
+    rng = np.random.RandomState(seed)
+    shuffled = X.copy()
+    means, stds = [], []
+    for column in columns:
+        original = shuffled[column]
+        drops = []
+        for _ in range(n_repeats):
+            shuffled[column] = original.to_numpy()[rng.permutation(len(X))]
+            drops.append(base - scorer(pipeline, shuffled, y))
+        shuffled[column] = original
+        means.append(float(np.mean(drops)))
+        stds.append(float(np.std(drops)))
+    return np.asarray(means), np.asarray(stds)
 
 
 # --------------------------------------------------------------------------- error analysis

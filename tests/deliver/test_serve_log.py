@@ -26,6 +26,7 @@ from core.deliver._history import RunStore
 from core.deliver._log import PredictionLog, log_folder, model_identity
 from core.deliver._serve import DRIFT_MIN_RECORDS, create_app
 from core.ingest._read import read_table
+from core.monitor import monitor_card
 from core.recipe import ModelChoice, Recipe
 from core.train._runner import train
 
@@ -140,6 +141,11 @@ def test_served_predictions_and_feedback_are_logged_and_shown(bundle, trained, t
     kept = log.read_feedback()
     assert kept["request_id"].tolist() == ["order17", three["ids"][2]]
     assert kept["actual"].tolist() == ["1", "0"]
+    # ... and the monitor sees the four predictions and the two outcomes, as `tabwright monitor`
+    report = monitor_card(card, window="hour", workspace=tmp_path,
+                          model_bytes=(bundle / "model.joblib").read_bytes())
+    assert int(report.windows["rows"].sum()) == 4 and int(report.windows["requests"].sum()) == 2
+    assert int(report.windows["labelled"].sum()) == 2
 
 
 def test_no_answered_prediction_is_lost_when_the_server_is_killed(bundle, trained, tmp_path):

@@ -595,3 +595,20 @@ def test_error_analysis_without_probabilities_lists_misclassified_rows(titanic, 
 def test_metric_help_is_one_plain_sentence_or_two_per_metric():
     for name, text in ((name, m.help) for name, m in METRICS.items()):
         assert text.endswith(".") and 20 < len(text) < 220, name
+
+
+def test_on_a_wide_table_only_the_columns_the_predictions_follow_are_shuffled():
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame(rng.normal(size=(400, 60)), columns=[f"c{i}" for i in range(60)])
+    X["colour"] = rng.choice(["red", "blue"], 400)
+    y = pd.Series((X["c7"] + 0.5 * X["c3"] + rng.normal(scale=0.3, size=400) > 0).astype(int))
+    model = make_pipeline(LogisticRegression()).fit(X.drop(columns="colour"), y)
+    wide = X.drop(columns="colour")
+    rows = permutation_importance_data(model, wide, y, scoring="roc_auc", max_columns=5)
+    assert len(rows) == 5 and [r["feature"] for r in rows[:2]] == ["c7", "c3"]
+    full = {r["feature"]: r["importance_mean"] for r in
+            permutation_importance_data(model, wide, y, scoring="roc_auc")}
+    assert rows[0]["importance_mean"] == pytest.approx(full["c7"], rel=0.2)
