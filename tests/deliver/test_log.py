@@ -438,7 +438,8 @@ def test_clustering_takes_no_feedback(tmp_path):
 
 
 @pytest.mark.slow
-def test_reading_a_million_rows_with_twenty_inputs_is_fast(tmp_path):
+def test_a_million_rows_with_twenty_inputs_are_written_in_batches_and_read_back_whole(tmp_path):
+    # How fast: bench/monitor.py --end-to-end and bench/serve.py (speed lives in benchmarks).
     n, rng = 100_000, np.random.default_rng(0)
     columns = {f"x{i}": rng.normal(size=n).round(2) for i in range(18)}
     columns |= {"town": rng.choice(["Cork", "Cobh", "Belfast"], n), "kind": rng.choice(["a", "b"], n)}
@@ -447,18 +448,12 @@ def test_reading_a_million_rows_with_twenty_inputs_is_fast(tmp_path):
     card = {"task": "binary", "classes": [0, 1], "input_schema": {"columns": schema}}
     frame = pd.DataFrame(columns)
     with _log(tmp_path, card=card) as log:
-        started = time.process_time()
-        log.record_frame(run_id="r", frame=frame, predictions=rng.integers(0, 2, n),
-                         proba=rng.random((n, 2)), classes=[0, 1], latency_ms=1)
-        assert time.process_time() - started < 1.5  # a 100k batch: well within the 3 s target
-        for _ in range(9):
+        for _ in range(10):
             log.record_frame(run_id="r", frame=frame, predictions=rng.integers(0, 2, n),
                              proba=rng.random((n, 2)), classes=[0, 1], latency_ms=1)
-        seconds = []
-        for _ in range(3):
-            # CPU time (all threads): the machine's other work moves wall-clock time a lot
-            started = time.process_time()
-            out = log.read()
-            seconds.append(time.process_time() - started)
-    assert out.shape == (1_000_000, 5 + 2 + 20)
-    assert min(seconds) < 2.0, seconds  # ~0.5 s
+        out = log.read()
+        as_categories = log.read(categories=True)
+    assert out.shape == as_categories.shape == (1_000_000, 5 + 2 + 20)
+    assert out["input:town"].tolist()[:100] == frame["town"].tolist()[:100]
+    assert isinstance(as_categories["input:town"].dtype, pd.CategoricalDtype)
+    assert as_categories["input:town"].astype(str).tolist()[:100] == frame["town"].tolist()[:100]
