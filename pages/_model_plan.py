@@ -12,7 +12,15 @@ import streamlit as st
 from core import catalogue
 from core import settings as limits_module
 from core.project import Project
-from core.recipe import BOUNDS, CLASS_WEIGHT, SEARCH, VALIDATION, ModelChoice, Recipe
+from core.recipe import (
+    BOUNDS,
+    CLASS_WEIGHT,
+    SEARCH,
+    VALIDATION,
+    ModelChoice,
+    Recipe,
+    Stacking,
+)
 from pages import _ui
 
 AUTO_MODE = "Auto: tabwright chooses models and settings within a time budget"
@@ -103,6 +111,9 @@ def imbalance_section(recipe: Recipe, changed: Recipe) -> None:
     changed.imbalance.tune_threshold = bool(tune_threshold) and recipe.task == "binary"
 
 
+COMBINE = {"averaging": "averaging", "stacking": "stacking (a linear model learns the weights)"}
+
+
 def models_section(recipe: Recipe, changed: Recipe) -> None:
     """Auto mode and its time budget, or the models ticked by hand, and their ensemble."""
     limits = limits_module.current()
@@ -132,8 +143,15 @@ def models_section(recipe: Recipe, changed: Recipe) -> None:
             hint = f" Cost: {spec.cost}." if spec.cost else ""
             st.caption(f"{spec.what} *{spec.when}*{hint}")
     changed.models = [existing.get(name, ModelChoice(name)) for name, on in picked.items() if on]
-    changed.ensemble = bool(st.checkbox("Also average the chosen models (ensemble)",
-                                        value=recipe.ensemble, key="model_ensemble"))
+    left, right = st.columns([2, 3])
+    changed.ensemble = bool(left.checkbox("Also combine the chosen models (ensemble)",
+                                          value=recipe.ensemble, key="model_ensemble"))
+    how = right.radio("Combined by", list(COMBINE), format_func=COMBINE.get, horizontal=True,
+                      index=1 if recipe.stacking is not None else 0, key="model_combine",
+                      help="When the models are combined. Averaging weighs each model's predictions. Stacking trains a linear "
+                           "model on their out-of-fold predictions to learn the weights (not "
+                           "with a time column: later folds would teach it the future).")
+    changed.stacking = Stacking() if changed.ensemble and how == "stacking" else None
 
 
 def tuning_section(recipe: Recipe, changed: Recipe) -> None:

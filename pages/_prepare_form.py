@@ -117,6 +117,14 @@ def default_options(recipe: Recipe, numeric: list[str], duplicate_rows: int) -> 
         key="prep_interactions",
         help="Adds every pairwise product: lets linear models see effects that depend on "
              "two columns at once. Pick two or more.")
+    options["polynomial"] = a.multiselect(
+        "Squares and pairwise products of these numeric columns (degree-2 polynomial)",
+        [c_ for c_ in numeric if c_ not in options["interactions"]],
+        default=[c_ for c_ in recipe.features.polynomial
+                 if c_ in numeric and c_ not in options["interactions"]],
+        key="prep_polynomial",
+        help="Adds each column's square and every pairwise product: lets linear models bend "
+             "and combine. A column can be in this list or in the interactions, not both.")
     options["selection"] = b.selectbox("Feature selection", SELECTION,
                                        index=SELECTION.index(recipe.features.selection),
                                        key="prep_selection", help=SELECTION_HELP)

@@ -127,7 +127,7 @@ def with_preparation(recipe: Recipe, inferred_roles: dict[str, str], table: pd.D
                      max_levels: int, rare_min_fraction: float, target_encode_above: int,
                      text_max_features: int, precision: str, datetime_parts: Sequence[str],
                      interactions: Sequence[str], selection: str, k: int,
-                     drop_duplicate_rows: bool) -> Recipe:
+                     drop_duplicate_rows: bool, polynomial: Sequence[str] | None = None) -> Recipe:
     """A copy of ``recipe`` with the choices of an edited :func:`preparation_table` and defaults.
 
     A role equal to the inferred one is no override; a column whose choices are all the
@@ -144,8 +144,8 @@ def with_preparation(recipe: Recipe, inferred_roles: dict[str, str], table: pd.D
     numeric_impute, categorical_impute, scale, encode, max_levels, rare_min_fraction, \
 target_encode_above, text_max_features, precision, datetime_parts
         The defaults of :class:`core.recipe.Preparation`.
-    interactions, selection, k
-        :class:`core.recipe.Features`.
+    interactions, selection, k, polynomial
+        :class:`core.recipe.Features` (``polynomial`` None keeps the recipe's).
     drop_duplicate_rows : bool
 
     Raises
@@ -181,6 +181,8 @@ target_encode_above, text_max_features, precision, datetime_parts
     p.target_encode_above, p.text_max_features = target_encode_above, text_max_features
     p.datetime_parts = list(datetime_parts)
     changed.features.interactions = list(interactions)
+    if polynomial is not None:
+        changed.features.polynomial = list(polynomial)
     changed.features.selection = selection
     changed.features.k = int(k)
     changed.drop_duplicate_rows = bool(drop_duplicate_rows)

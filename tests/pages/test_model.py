@@ -112,3 +112,16 @@ def test_an_interpretable_brief_offers_only_readable_models_and_says_why():
                    if c.key and c.key.startswith("model_pick_"))
     assert picks == ["decision_tree", "dummy", "linear_svm", "logistic_regression"]
     assert "Your brief asks for a model a person can read" in page_text(at)
+
+
+def test_chosen_models_can_be_stacked_instead_of_averaged():
+    at = open_page("model", titanic())
+    at.radio(key="model_mode").set_value("Choose models myself")
+    at.checkbox(key="model_ensemble").check()
+    at.radio(key="model_combine").set_value("stacking")
+    _submit(at, "Save the plan")
+    recipe = current(at).recipe
+    assert recipe.ensemble and recipe.stacking is not None and not recipe.stacking.passthrough
+    at.radio(key="model_combine").set_value("averaging")
+    _submit(at, "Save the plan")
+    assert current(at).recipe.stacking is None

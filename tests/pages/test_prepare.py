@@ -42,6 +42,7 @@ def test_applying_the_form_changes_the_recipe_and_clears_the_trained_model():
     at.selectbox(key="prep_numeric_impute").select("mean")
     at.number_input(key="prep_max_levels").set_value(10)
     at.multiselect(key="prep_interactions").set_value(["age", "fare"])
+    at.multiselect(key="prep_polynomial").set_value(["sibsp", "parch"])
     at.checkbox(key="prep_drop_duplicates").check()
     at.selectbox(key="prep_precision").select("float32")
     at.button[0].click()  # "Apply preparation", the form's submit button
@@ -55,6 +56,7 @@ def test_applying_the_form_changes_the_recipe_and_clears_the_trained_model():
     assert "embark_town" in recipe.drop
     assert recipe.preparation.numeric_impute == "mean" and recipe.preparation.max_levels == 10
     assert recipe.features.interactions == ["age", "fare"]
+    assert recipe.features.polynomial == ["sibsp", "parch"]
     assert recipe.drop_duplicate_rows
     assert recipe.preparation.precision == "float32"
     assert project.result is None
