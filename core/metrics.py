@@ -12,26 +12,17 @@ leaderboard, ensembling and threshold tuning all use the same numbers without re
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from core.lazy import LazyModule
 
-class _LazyModule:
-    """A module imported on first use: scikit-learn takes about a second to import, and the
-    registry (names, labels, directions) is all that ``tabwright monitor`` and the recipe need
-    to start; the scores import it when first computed."""
-
-    def __init__(self, name: str) -> None:
-        self._name = name
-
-    def __getattr__(self, attribute: str) -> Any:
-        return getattr(importlib.import_module(self._name), attribute)
-
-
-m = _LazyModule("sklearn.metrics")
+m = LazyModule("sklearn.metrics")
+"""scikit-learn's metrics, imported when first scored: it takes about a second to import, and
+the registry (names, labels, directions) is all that ``tabwright monitor`` and the recipe need
+to start."""
 
 _CLASSIFICATION = ("binary", "multiclass")
 

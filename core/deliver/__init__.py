@@ -11,8 +11,7 @@ without importing the web server, the report templates or scikit-learn's model c
 starts in a fraction of the time. ``from core.deliver import X`` works as usual.
 """
 
-import importlib
-from typing import Any
+from core import lazy
 
 _HOMES = {
     "check_drift": "_drift", "drift_figure": "_drift",
@@ -35,16 +34,4 @@ _HOMES = {
 }
 """Each public name and the module that defines it."""
 
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'core.deliver' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"core.deliver.{_HOMES[name]}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__all__, __getattr__, __dir__ = lazy.exports(__name__, _HOMES)

@@ -12,8 +12,7 @@ Names load on first use (PEP 562), so ``tabwright monitor`` imports neither plot
 training code.
 """
 
-import importlib
-from typing import Any
+from core import lazy
 
 _HOMES = {
     "MonitorReport": "_windows", "Thresholds": "_windows", "monitor_report": "_windows",
@@ -24,17 +23,4 @@ _HOMES = {
 }
 """Each public name and the module that defines it (``figures`` is the module itself)."""
 
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'core.monitor' has no attribute {name!r}")
-    module = importlib.import_module(f"core.monitor.{_HOMES[name]}")
-    value = module if name == _HOMES[name] else getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__all__, __getattr__, __dir__ = lazy.exports(__name__, _HOMES)

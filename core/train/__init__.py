@@ -10,8 +10,7 @@ Names load on first use (PEP 562, as in :mod:`core.deliver`): a command that nee
 does not import the others.
 """
 
-import importlib
-from typing import Any
+from core import lazy
 
 _HOMES = {
     "train_clustering": "_cluster", "RunEstimate": "_estimate", "describe": "_estimate",
@@ -23,16 +22,4 @@ _HOMES = {
 }
 """Each public name and the module that defines it."""
 
-__all__ = sorted(_HOMES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _HOMES:
-        raise AttributeError(f"module 'core.train' has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"core.train.{_HOMES[name]}"), name)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_HOMES))
+__all__, __getattr__, __dir__ = lazy.exports(__name__, _HOMES)
