@@ -219,35 +219,31 @@ def cmd_predict(args: argparse.Namespace) -> int:
                              "Add --log to record the predictions, or drop --log-inputs.")
     model, card = deliver.load_bundle(args.model, trust=args.trust)
     table = _load(args.data, sheet=args.sheet)
-    started = time.perf_counter()
-    predictions, notices = deliver.predict_table(model, card, table.frame)
-    latency_ms = (time.perf_counter() - started) * 1000
+    if args.log:
+        predictions, notices, health = deliver.predict_and_log(
+            model, card, table.frame, inputs=args.log_inputs or "full",
+            model_bytes=_model_file(args.model).read_bytes())
+    else:
+        predictions, notices = deliver.predict_table(model, card, table.frame)
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
-    if args.log:
-        with deliver.PredictionLog.for_card(card, model_bytes=_model_file(args.model).read_bytes(),
-                                    inputs=args.log_inputs or "full", background=False) as log:
-            columns = [f"proba_{c}" for c in card.get("classes") or []]
-            proba = predictions[columns].to_numpy() if columns and set(columns) <= set(
-                predictions.columns) else None
-            ids = log.record_frame(run_id=log.run_id, frame=table.frame,
-                                   predictions=predictions.iloc[:, 0], proba=proba,
-                                   classes=card.get("classes"), latency_ms=latency_ms)
-            health = log.health()
-        predictions.insert(0, "id", ids)
-        if health["ok"]:
-            print(f"Logged {len(ids):,} predictions in {health['folder']} (their ids are in the "
-                  "id column: send feedback with them)", file=sys.stderr)
-        else:
-            print(f"warning: the predictions were not logged: {health['last_error']}",
-                  file=sys.stderr)
-    payload = ingest.to_safe_csv(predictions)
-    if args.out in (None, "-"):
+    if args.log and health["ok"]:
+        print(f"Logged {len(predictions):,} predictions in {health['folder']} (their ids are in "
+              "the id column: send feedback with them)", file=sys.stderr)
+    elif args.log:
+        print(f"warning: the predictions were not logged: {health['last_error']}", file=sys.stderr)
+    _write_csv(predictions, args.out, f"{len(predictions):,} predictions")
+    return 0
+
+
+def _write_csv(frame: Any, target: str | None, what: str) -> None:
+    """A table as CSV (formulas neutralised) to stdout or a file, saying what was written."""
+    payload = ingest.to_safe_csv(frame)
+    if target in (None, "-"):
         sys.stdout.buffer.write(payload)
     else:
-        _write_file(args.out, payload)
-        print(f"Wrote {len(predictions):,} predictions to {args.out}", file=sys.stderr)
-    return 0
+        _write_file(target, payload)
+        print(f"Wrote {what} to {target}", file=sys.stderr)
 
 
 def cmd_feedback(args: argparse.Namespace) -> int:
@@ -343,12 +339,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     if args.json is not None:
         _write_json(json.loads(out.to_json(orient="records")), args.json)
         return 0
-    payload = ingest.to_safe_csv(out)
-    if args.out in (None, "-"):
-        sys.stdout.buffer.write(payload)
-    else:
-        _write_file(args.out, payload)
-        print(f"Wrote the contributions of {len(out):,} rows to {args.out}", file=sys.stderr)
+    _write_csv(out, args.out, f"the contributions of {len(out):,} rows")
     return 0
 
 
