@@ -7,7 +7,7 @@ them and passes the user's choices on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import streamlit as st
 
@@ -98,16 +98,10 @@ def _promote(name: str, run_ids: list[str], labels: dict[str, str]) -> None:
         why = st.text_input("Why this run? (required)", key=PROMOTE_NOTE_KEY,
                             placeholder="e.g. higher recall on last month's claims")
         clicked = st.form_submit_button("Promote to production", icon="🏆", key="runs_promote")
-    if not clicked:
-        return
-    try:
-        RunStore().promote(run_id, note=why, who=_who(), owner=_state.owner())
-    except TabwrightError as exc:
-        _ui.show_error(exc)
-        return
-    _state.flash("success", f"Promoted to production for {escape_markdown(name)}: "
-                            f"{escape_markdown(labels.get(run_id, run_id))}.")
-    st.rerun()
+    if clicked:
+        _record(RunStore().promote, run_id,
+                done=f"Promoted to production for {escape_markdown(name)}: "
+                     f"{escape_markdown(labels.get(run_id, run_id))}.", note=why)
 
 
 def _rollback(name: str, labels: dict[str, str]) -> None:
@@ -123,15 +117,20 @@ def _rollback(name: str, labels: dict[str, str]) -> None:
                             placeholder="e.g. the new model flags too many good customers")
         clicked = st.form_submit_button(f"Roll back to {labels.get(target, target)}", icon="↩️",
                                         key="runs_rollback")
-    if not clicked:
-        return
+    if clicked:
+        _record(RunStore().rollback, name,
+                done=f"Rolled back {escape_markdown(name)} to "
+                     f"{escape_markdown(labels.get(target, target))}.", note=why)
+
+
+def _record(change: Callable[..., dict[str, Any]], subject: str, *, done: str, note: str) -> None:
+    """Promote or roll back as this person, with their reason; say so, or show why not."""
     try:
-        RunStore().rollback(name, note=why, who=_who(), owner=_state.owner())
+        change(subject, note=note, who=_who(), owner=_state.owner())
     except TabwrightError as exc:
         _ui.show_error(exc)
         return
-    _state.flash("success", f"Rolled back {escape_markdown(name)} to "
-                            f"{escape_markdown(labels.get(target, target))}.")
+    _state.flash("success", done)
     st.rerun()
 
 
