@@ -21,6 +21,7 @@ import dataclasses
 import difflib
 import json
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -42,6 +43,8 @@ VALIDATION = ("auto", "kfold", "stratified", "repeated", "group", "timeseries", 
 SEARCH = ("none", "grid", "random", "optuna")
 CLASS_WEIGHT = ("none", "balanced")
 SOURCE_KINDS = ("sql",)
+RELATIONS = ("one_to_one", "many_to_one", "one_to_many")
+AGGREGATES = ("count", "sum", "mean", "min", "max", "last", "nunique", "days_since_last")
 
 
 @dataclass(frozen=True)
@@ -489,6 +492,143 @@ class DataSource:
 
 
 @dataclass
+class Aggregate:
+    """One feature made from a related table's rows per key (a one-to-many join).
+
+    Attributes
+    ----------
+    function : str
+        One of :data:`AGGREGATES`: ``count`` (rows, no column), ``sum``, ``mean``, ``min``,
+        ``max``, ``last`` (the value of the latest event; needs the join's event-time column),
+        ``nunique`` (distinct values) or ``days_since_last`` (days from the latest event to the
+        row's cutoff; needs a cutoff).
+    column : str or None
+        The related table's column it summarises (``None`` for ``count`` and
+        ``days_since_last``).
+    """
+
+    function: str
+    column: str | None = None
+
+    def validate(self, where: str) -> None:
+        _check_choice(f"{where} aggregate", self.function, AGGREGATES)
+        needs_column = self.function not in ("count", "days_since_last")
+        if needs_column and not (isinstance(self.column, str) and self.column):
+            raise TabwrightError(f"{where}: {self.function} needs a column of the related "
+                                 f"table, got {self.column!r}.",
+                                 "Name the column to summarise.")
+        if not needs_column and self.column is not None:
+            raise TabwrightError(f"{where}: {self.function} takes no column, got {self.column!r}.",
+                                 "Leave the column empty.")
+
+
+@dataclass
+class Cutoff:
+    """Which related events a main-table row may see: only those strictly before its cutoff.
+
+    Attributes
+    ----------
+    event_column : str
+        The related table's event-time column (when each order, visit or payment happened).
+    main_column : str or None
+        The main table's prediction-time column: each row's own moment of prediction.
+    date : str or None
+        A fixed ISO date (``"2024-01-01"``) for every row instead of ``main_column``.
+    """
+
+    event_column: str
+    main_column: str | None = None
+    date: str | None = None
+
+    def validate(self, where: str) -> None:
+        if not (isinstance(self.event_column, str) and self.event_column):
+            raise TabwrightError(f"{where}.cutoff needs the related table's event-time column, "
+                                 f"got {self.event_column!r}.",
+                                 "Name the column that says when each related row happened.")
+        if (self.main_column is None) == (self.date is None):
+            raise TabwrightError(f"{where}.cutoff needs exactly one of a prediction-time column "
+                                 f"or a fixed date, got column {self.main_column!r} and date "
+                                 f"{self.date!r}.",
+                                 "Name the main table's prediction-time column, or give one date.")
+        if self.date is not None:
+            try:
+                date.fromisoformat(str(self.date)[:10])
+            except ValueError:
+                raise TabwrightError(f"{where}.cutoff date must be an ISO date, got "
+                                     f"{self.date!r}.", "Write it as 2024-01-31.") from None
+
+
+@dataclass
+class Join:
+    """A second table joined to the main one on a key, before anything is prepared.
+
+    One-to-one and many-to-one joins add the related table's ``columns`` to each main row
+    (a left join: exactly the main table's rows, unmatched rows get missing values). A
+    one-to-many join never multiplies rows: the related rows are summarised per key by
+    ``aggregates``, and with a ``cutoff`` only events strictly before each row's cutoff count.
+    New columns are named ``{name}_{column}`` (or ``{name}_{function}_{column}``), so they
+    cannot collide with the main table's.
+
+    Attributes
+    ----------
+    name : str
+        The related table's short name (its file name without extension), used in column names.
+    main_key, related_key : str
+        The key column in each table.
+    relation : str
+        One of :data:`RELATIONS`, as found when the join was set up; a join whose data no
+        longer has this relation is refused, never silently changed.
+    columns : list of str
+        For one-to-one and many-to-one: the related columns to add (empty: all but the key).
+    aggregates : list of Aggregate
+        For one-to-many: the features to compute per key.
+    cutoff : Cutoff or None
+        For one-to-many: which events each row may see (``None``: all of them, with a warning
+        that aggregates may contain the future).
+    """
+
+    name: str
+    main_key: str
+    related_key: str
+    relation: str = "many_to_one"
+    columns: list[str] = field(default_factory=list)
+    aggregates: list[Aggregate] = field(default_factory=list)
+    cutoff: Cutoff | None = None
+
+    def validate(self, where: str = "join") -> None:
+        for what, value in (("name", self.name), ("main_key", self.main_key),
+                            ("related_key", self.related_key)):
+            if not (isinstance(value, str) and value.strip()):
+                raise TabwrightError(f"{where}.{what} must be non-empty text, got {value!r}.",
+                                     "Name the related table and the key column in each table.")
+        _check_choice(f"{where} relation", self.relation, RELATIONS)
+        if not isinstance(self.columns, list) or not all(isinstance(c, str) for c in self.columns):
+            raise TabwrightError(f"{where}.columns must be a list of column names, got "
+                                 f"{self.columns!r}.", "List the related columns to add.")
+        if self.relation == "one_to_many":
+            if not self.aggregates:
+                raise TabwrightError(f"{where} is one-to-many, so it needs at least one "
+                                     "aggregate, got none.",
+                                     "Add count, sum, mean, ... of the related rows per key.")
+            if self.columns:
+                raise TabwrightError(f"{where} is one-to-many, so it adds aggregates, not "
+                                     f"columns, got columns {self.columns!r}.",
+                                     "Clear columns; choose aggregates instead.")
+        elif self.aggregates or self.cutoff is not None:
+            raise TabwrightError(f"{where} is {self.relation.replace('_', '-')}, so it adds "
+                                 "columns; aggregates and a cutoff are for one-to-many joins.",
+                                 "Clear aggregates and cutoff, or set relation to one_to_many.")
+        for i, aggregate in enumerate(self.aggregates):
+            aggregate.validate(f"{where}.aggregates[{i}]")
+            if aggregate.function in ("last", "days_since_last") and self.cutoff is None:
+                raise TabwrightError(f"{where}: {aggregate.function} needs to know when each "
+                                     "related row happened, got no cutoff.",
+                                     "Set the cutoff's event-time column, or drop this aggregate.")
+        if self.cutoff is not None:
+            self.cutoff.validate(where)
+
+
+@dataclass
 class Recipe:
     """Everything decided about one model, and nothing that was fitted.
 
@@ -524,6 +664,7 @@ class Recipe:
     brief: Brief = field(default_factory=Brief)
     source: DataSource | None = None
     sensitive: list[str] = field(default_factory=list)
+    joins: list[Join] = field(default_factory=list)
     version: int = RECIPE_VERSION
 
     # ---- validation -------------------------------------------------------------------
@@ -570,6 +711,7 @@ class Recipe:
         if self.source is not None:
             self.source.validate()
         self._check_sensitive()
+        self._check_joins()
         if self.target and self.target in self.drop:
             raise TabwrightError(
                 f"The target {self.target!r} cannot also be dropped.",
@@ -593,6 +735,19 @@ class Recipe:
                 "more than once.",
                 "Remove the repeated names.",
             )
+
+    def _check_joins(self) -> None:
+        if not isinstance(self.joins, list):
+            raise TabwrightError(f"joins must be a list, got {self.joins!r}.",
+                                 "Use a recipe.json written by tabwright.")
+        for i, join in enumerate(self.joins):
+            join.validate(f"joins[{i}]")
+        names = [j.name for j in self.joins]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise TabwrightError(f"Each joined table needs its own name, got "
+                                 f"{', '.join(map(repr, repeated))} more than once.",
+                                 "Rename one of the related tables.")
 
     def _check_stacking(self) -> None:
         self.stacking.validate()
@@ -629,6 +784,11 @@ class Recipe:
         if self.split.time_column:
             named.append(("time column", self.split.time_column))
         named += [("sensitive column", c) for c in self.sensitive]
+        for join in self.joins:
+            named.append((f"key of the join with {join.name!r}", join.main_key))
+            if join.cutoff is not None and join.cutoff.main_column:
+                named.append((f"prediction-time column of the join with {join.name!r}",
+                              join.cutoff.main_column))
         for what, column in named:
             if column not in present:
 
@@ -662,8 +822,10 @@ class Recipe:
             del data["preparation"]["reduce"]
         if not self.imbalance.costs.stated:  # and costs,
             del data["imbalance"]["costs"]
-        if not self.sensitive:  # and sensitive columns
+        if not self.sensitive:  # and sensitive columns,
             del data["sensitive"]
+        if not self.joins:  # and joins
+            del data["joins"]
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:
@@ -714,6 +876,18 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
                                      "Map each column name to its settings.")
             kwargs[name] = {k: _build(ColumnPrep, _obj(v, f"{where}.{name}.{k}"),
                                       f"{where}.{name}.{k}") for k, v in value.items()}
+        elif sub == "joins":
+            if not isinstance(value, list):
+                raise TabwrightError(f"{where}.joins must be a list, got {value!r}.",
+                                     "List the joins as objects.")
+            kwargs[name] = [_build(Join, _obj(v, f"{where}.joins[{i}]"), f"{where}.joins[{i}]")
+                            for i, v in enumerate(value)]
+        elif sub == "aggregates":
+            if not isinstance(value, list):
+                raise TabwrightError(f"{where}.aggregates must be a list, got {value!r}.",
+                                     "List the aggregates as objects with a function.")
+            kwargs[name] = [_build(Aggregate, _obj(v, f"{where}.aggregates[{i}]"),
+                                   f"{where}.aggregates[{i}]") for i, v in enumerate(value)]
         elif sub == "models":
             if not isinstance(value, list):
                 raise TabwrightError(f"{where}.models must be a list, got {value!r}.",
@@ -750,8 +924,11 @@ _SUBTYPES: dict[tuple[str, str], Any] = {
     ("Preparation", "columns"): "columns",
     ("Preparation", "reduce"): Reduction,
     ("Imbalance", "costs"): Costs,
+    ("Recipe", "joins"): "joins",
+    ("Join", "aggregates"): "aggregates",
+    ("Join", "cutoff"): Cutoff,
 }
-_NULLABLE = {("Recipe", "source"), ("Recipe", "stacking")}
+_NULLABLE = {("Recipe", "source"), ("Recipe", "stacking"), ("Join", "cutoff")}
 
 
 def diff(old: Recipe, new: Recipe) -> list[dict[str, Any]]:
