@@ -1,14 +1,20 @@
-"""Auto-mode quality against the AutoML peers, on every dataset in ../shared/datasets.
+"""Auto-mode quality against the AutoML peers, on the 16 benchmark tables (../shared/datasets and
+../shared/datasets-more).
 
-For each dataset: one seed-0 80/20 split (stratified for classification), auto mode at each
-budget, and two references on the same split — scikit-learn's HistGradientBoosting with
-defaults and a linear pipeline. The primary metric is ROC-AUC (binary), accuracy (multiclass)
-or RMSE (regression); each score is scaled as (score − dummy) / (best peer − dummy), where the
-peers are the numbers measured on this machine and quoted in the issue.
+For each table: the seed-0 80/20 split of bench/_split.py (stratified for classification), auto
+mode at each budget, and the peers measured on the same split by bench/peers.py, read from
+bench/peers.json: AutoGluon 60 s, FLAML 30 s and 60 s, and two scikit-learn references
+(HistGradientBoosting with defaults, a linear pipeline). The primary metric is ROC-AUC (binary),
+accuracy (multiclass) or RMSE (regression); each score is scaled as
+(score − dummy) / (best peer − dummy), where the best peer is the best of those five.
 
-    python bench/quality.py                       # 30 s and 60 s budgets, every dataset
+    python bench/quality.py                       # 30 s and 60 s budgets, all 16 tables
+    python bench/quality.py --suite public        # the 8 tables of ../shared/datasets only
     python bench/quality.py --budgets 60 --datasets titanic adult
     python bench/quality.py --json bench/out/quality.json
+
+Measure the peers first (in their own venv, see bench/peers-venv.sh):
+    /work/bench-venv/bin/python bench/peers.py
 """
 
 from __future__ import annotations
@@ -20,56 +26,25 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import (
-    HistGradientBoostingClassifier,
-    HistGradientBoostingRegressor,
-)
-from sklearn.impute import SimpleImputer
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import (
-    accuracy_score,
-    f1_score,
-    mean_squared_error,
-    r2_score,
-    roc_auc_score,
-)
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder, StandardScaler
+from sklearn.metrics import f1_score, r2_score
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import _split
 from core.ingest import infer_roles, read_table
 from core.recipe import Recipe  # noqa: E402
 from core.train import train
 
-DATASETS = ROOT.parent / "shared" / "datasets"
-
-# Peer scores on the same seed-0 80/20 splits, this machine (from the issue).
-PEERS = {
-    "titanic": {"FLAML 30 s": .8571, "FLAML 60 s": .8470, "AutoGluon 60 s": .8470},
-    "adult": {"FLAML 30 s": .9262, "FLAML 60 s": .9231, "AutoGluon 60 s": .9274},
-    "bank_marketing": {"FLAML 30 s": .9353, "FLAML 60 s": .9343, "AutoGluon 60 s": .9396},
-    "german_credit": {"FLAML 30 s": .7802, "FLAML 60 s": .7583, "AutoGluon 60 s": .7823},
-    "churn": {"FLAML 30 s": .8656, "FLAML 60 s": .8673, "AutoGluon 60 s": .8598},
-    "soybean": {"FLAML 30 s": .9343, "FLAML 60 s": .9343, "AutoGluon 60 s": .9124},
-    "california_housing": {"FLAML 30 s": 46710, "FLAML 60 s": 46710, "AutoGluon 60 s": 42620},
-    "life_expectancy": {"FLAML 30 s": 1.574, "FLAML 60 s": 1.429, "AutoGluon 60 s": 1.561},
-}
-PRIMARY = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
+PEERS_FILE = ROOT / "bench" / "peers.json"
+PEER_LABELS = ("AutoGluon 60 s", "FLAML 30 s", "FLAML 60 s", "HGB defaults", "linear")
+SHORT = {"AutoGluon 60 s": "AG 60s", "FLAML 30 s": "FLAML 30s", "FLAML 60 s": "FLAML 60s",
+         "HGB defaults": "HGB", "linear": "linear"}
+PRIMARY = _split.PRIMARY
 
 
-def primary_score(task, y_true, model, X, classes=None):
-    if task == "binary":
-        proba = model.predict_proba(X)[:, 1]
-        return roc_auc_score(y_true == model.classes_[1], proba)
-    pred = model.predict(X)
-    if task == "multiclass":
-        return accuracy_score(y_true, pred)
-    return float(np.sqrt(mean_squared_error(y_true, pred)))
+def primary_score(task, y_true, model, X):
+    return _split.model_score(task, y_true, model, X)
 
 
 def secondary(task, y_true, model, X):
@@ -81,66 +56,50 @@ def secondary(task, y_true, model, X):
     return {}
 
 
-def dummy_score(task, y_train, y_test):
-    if task == "binary":
-        return 0.5
-    if task == "multiclass":
-        return float((y_test == y_train.mode().iloc[0]).mean())
-    return float(np.sqrt(np.mean((y_test - y_train.mean()) ** 2)))
-
-
-def reference_models(task, X):
-    numeric = [c for c in X if pd.api.types.is_numeric_dtype(X[c]) and not pd.api.types.is_bool_dtype(X[c])]
-    other = [c for c in X if c not in numeric]
-    linear_prep = ColumnTransformer([
-        ("num", make_pipeline(SimpleImputer(strategy="median"), StandardScaler()), numeric),
-        ("cat", make_pipeline(SimpleImputer(strategy="most_frequent"),
-                              OneHotEncoder(handle_unknown="ignore")), other)])
-    tree_prep = ColumnTransformer([
-        ("num", "passthrough", numeric),
-        ("cat", OrdinalEncoder(handle_unknown="use_encoded_value", unknown_value=-1,
-                               encoded_missing_value=-1), other)])
-    if task == "regression":
-        return {"linear": make_pipeline(linear_prep, Ridge()),
-                "HGB defaults": make_pipeline(tree_prep, HistGradientBoostingRegressor(random_state=0))}
-    return {"linear": make_pipeline(linear_prep, LogisticRegression(max_iter=2000)),
-            "HGB defaults": make_pipeline(tree_prep, HistGradientBoostingClassifier(random_state=0))}
-
-
 def scaled(task, value, dummy, best):
+    if value is None:
+        return None
     return (value - dummy) / (best - dummy)
 
 
-def run(names, budgets):
-    manifest = json.loads((DATASETS / "datasets.json").read_text())["datasets"]
+def read_peers(path=PEERS_FILE) -> dict:
+    if not Path(path).exists():
+        sys.exit(f"{path} not found: measure the peers first, /work/bench-venv/bin/python bench/peers.py")
+    return json.loads(Path(path).read_text())["tables"]
+
+
+def peer_scores(measured: dict) -> dict:
+    """Label → score (None when that peer failed or was not run) for one table."""
+    peers = measured.get("peers", {})
+    return {label: peers.get(label, {}).get("score") for label in PEER_LABELS}
+
+
+def run(names, budgets, suite="all"):
+    measured_all = read_peers()
     rows = []
-    for entry in manifest:
-        if names and entry["name"] not in names:
-            continue
-        table = read_table(DATASETS / entry["file"])
-        frame = table.frame
-        target, task = entry["target"], entry["task"]
-        frame = frame[frame[target].notna()]
+    for entry in _split.tables(suite, names):
+        name, target, task = entry["name"], entry["target"], entry["task"]
+        if name not in measured_all:
+            sys.exit(f"{name}: no peer scores in {PEERS_FILE.name}; run bench/peers.py --datasets {name}")
+        measured = measured_all[name]
+        frame, train_idx, test_idx = _split.split(read_table(entry["path"]).frame, target, task)
+        if _split.split_fingerprint(frame, test_idx) != measured["split"]:
+            sys.exit(f"{name}: this split differs from the one the peers were measured on "
+                     f"({PEERS_FILE.name}); run bench/peers.py --datasets {name} --force")
         y = frame[target]
-        stratify = y if task != "regression" else None
-        train_idx, test_idx = train_test_split(np.arange(len(frame)), test_size=0.2,
-                                               random_state=0, stratify=stratify)
-        X = frame.drop(columns=[target])
-        X_train, X_test = X.iloc[train_idx], X.iloc[test_idx]
-        y_train, y_test = y.iloc[train_idx], y.iloc[test_idx]
-        dummy = dummy_score(task, y_train, y_test)
-        peers = PEERS[entry["name"]]
-        greater = task != "regression"
-        best_peer = max(peers.values()) if greater else min(peers.values())
-        row = {"dataset": entry["name"], "task": task, "metric": PRIMARY[task], "rows": len(frame),
-               "dummy": dummy, "best_peer": best_peer}
-        for name, model in reference_models(task, X_train.astype({c: object for c in X_train
-                                                                  if X_train[c].dtype == bool})).items():
-            t0 = time.perf_counter()
-            model.fit(X_train, y_train)
-            row[name] = primary_score(task, y_test, model, X_test)
-            row[f"{name} fit_s"] = time.perf_counter() - t0
-        roles = {c.name: c.role for c in infer_roles(X)}
+        X_test = frame.drop(columns=[target]).iloc[test_idx]
+        y_test = y.iloc[test_idx]
+        dummy = _split.dummy_score(task, y.iloc[train_idx], y_test)
+        peers = peer_scores(measured)
+        present = [v for v in peers.values() if v is not None]
+        best_peer = max(present) if _split.greater_is_better(task) else min(present)
+        best_label = next(k for k, v in peers.items() if v == best_peer)
+        row = {"dataset": name, "suite": entry["suite"], "task": task, "metric": PRIMARY[task],
+               "rows": len(frame), "dummy": dummy, "best_peer": best_peer, "best_peer_label": best_label}
+        for label, value in peers.items():
+            row[label] = value
+            row[f"{label} scaled"] = scaled(task, value, dummy, best_peer)
+        roles = {c.name: c.role for c in infer_roles(frame.drop(columns=[target]))}
         for budget in budgets:
             recipe = Recipe(target=target, task=task, time_budget=budget, seed=0)
             t0 = time.perf_counter()
@@ -159,41 +118,93 @@ def run(names, budgets):
             row.update({f"auto {budget:g}s {k}": v for k, v in
                         secondary(task, y_test.loc[result.X_test.index], result.pipeline,
                                   result.X_test).items()})
-            print(f"{entry['name']:<20} auto {budget:>4g}s  {PRIMARY[task]} {value:.4f}  "
+            print(f"{name:<20} auto {budget:>4g}s  {PRIMARY[task]} {value:.4f}  "
                   f"scaled {row[f'auto {budget:g}s scaled']:.3f}  ({fit_s:.1f} s, "
                   f"{result.leaderboard[0]['label'][:50]})", flush=True)
         rows.append(row)
     return rows
 
 
+def _raw(value, metric):
+    if value is None:
+        return "fail"
+    return f"{value:.4g}" if metric == "rmse" else f"{value:.4f}"
+
+
+def _num(value):
+    return "fail" if value is None else f"{value:.3f}"
+
+
 def print_table(rows, budgets):
-    head = f"{'dataset':<20}{'metric':<10}{'dummy':>10}{'linear':>10}{'HGB':>10}{'best peer':>11}"
-    for b in budgets:
-        head += f"{f'auto {b:g}s':>11}{'scaled':>8}"
-    print("\n" + head)
+    autos = [f"auto {b:g}s" for b in budgets]
+    labels = list(PEER_LABELS)
+    head = f"{'dataset':<20}{'metric':<10}{'dummy':>10}" + "".join(
+        f"{SHORT[x]:>11}" for x in labels) + "".join(f"{a:>11}" for a in autos)
+    print("\nRaw scores (roc_auc, accuracy: higher is better; rmse: lower is better)")
+    print(head)
     print("-" * len(head))
     for r in rows:
-        line = (f"{r['dataset']:<20}{r['metric']:<10}{r['dummy']:>10.4g}{r['linear']:>10.4g}"
-                f"{r['HGB defaults']:>10.4g}{r['best_peer']:>11.4g}")
-        for b in budgets:
-            line += f"{r[f'auto {b:g}s']:>11.4g}{r[f'auto {b:g}s scaled']:>8.3f}"
-        print(line)
-    for b in budgets:
-        values = [r[f"auto {b:g}s scaled"] for r in rows]
-        print(f"auto {b:g}s: mean scaled {np.mean(values):.3f}, min {np.min(values):.3f} "
+        print(f"{r['dataset']:<20}{r['metric']:<10}{_raw(r['dummy'], r['metric']):>10}"
+              + "".join(f"{_raw(r[x], r['metric']):>11}" for x in labels)
+              + "".join(f"{_raw(r[a], r['metric']):>11}" for a in autos))
+
+    columns = labels + autos
+    head = f"{'dataset':<20}{'best peer':>11}" + "".join(f"{SHORT.get(x, x):>11}" for x in columns)
+    print("\nScaled: (score − dummy) / (best peer − dummy); best peer = best of "
+          + ", ".join(PEER_LABELS))
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        print(f"{r['dataset']:<20}{SHORT[r['best_peer_label']]:>11}"
+              + "".join(f"{_num(r[f'{x} scaled']):>11}" for x in columns))
+    print("-" * len(head))
+    for what, fn in (("mean", np.mean), ("min", np.min)):
+        cells = []
+        for x in columns:
+            values = [r[f"{x} scaled"] for r in rows if r[f"{x} scaled"] is not None]
+            failed = len(rows) - len(values)
+            cell = _num(fn(values)) if values else "-"
+            cells.append(cell + ("*" if failed else ""))
+        print(f"{what:<20}{'':>11}" + "".join(f"{c:>11}" for c in cells))
+    if any(r[f"{x} scaled"] is None for r in rows for x in columns):
+        print("* over the tables where that peer ran (it failed on some)")
+    for a in autos:
+        values = [r[f"{a} scaled"] for r in rows]
+        print(f"{a}: mean scaled {np.mean(values):.3f}, min {np.min(values):.3f} "
               f"(targets: min ≥ 0.97, mean ≥ 0.99 at 60 s)")
-    for name in ("linear", "HGB defaults"):
-        values = [scaled(r["task"], r[name], r["dummy"], r["best_peer"]) for r in rows]
-        print(f"{name}: mean scaled {np.mean(values):.3f}")
+        behind = sorted((r for r in rows if r[f"{a} scaled"] < 0.9995), key=lambda r: r[f"{a} scaled"])
+        if behind:
+            print(f"  behind the best peer on {len(behind)} of {len(rows)}: " + ", ".join(
+                f"{r['dataset']} {r[f'{a} scaled'] - 1:+.3f} ({SHORT[r['best_peer_label']]})"
+                for r in behind))
+
+    for a in autos:
+        compare(rows, a, "AutoGluon 60 s")
+
+
+def compare(rows, auto, peer):
+    pairs = [(r["dataset"], r[f"{auto} scaled"], r[f"{peer} scaled"]) for r in rows
+             if r[f"{peer} scaled"] is not None]
+    if not pairs:
+        return
+    diffs = [a - p for _, a, p in pairs]
+    wins = sum(d > 0.0005 for d in diffs)
+    losses = sum(d < -0.0005 for d in diffs)
+    print(f"\n{auto} vs {peer}: ahead on {wins}, level on {len(diffs) - wins - losses}, behind on "
+          f"{losses} of {len(diffs)} tables; mean scaled difference {np.mean(diffs):+.3f}")
+    for name, a, p in sorted(pairs, key=lambda t: t[1] - t[2]):
+        if a - p < -0.0005:
+            print(f"  behind on {name:<20} {a:.3f} vs {p:.3f} ({a - p:+.3f})")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--budgets", type=float, nargs="+", default=[30, 60])
     parser.add_argument("--datasets", nargs="*")
+    parser.add_argument("--suite", choices=["public", "more", "all"], default="all")
     parser.add_argument("--json", help="also write the rows as JSON")
     args = parser.parse_args()
-    rows = run(args.datasets, args.budgets)
+    rows = run(args.datasets, args.budgets, args.suite)
     print_table(rows, args.budgets)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

@@ -151,7 +151,14 @@ def models_section(recipe: Recipe, changed: Recipe) -> None:
                       help="When the models are combined. Averaging weighs each model's predictions. Stacking trains a linear "
                            "model on their out-of-fold predictions to learn the weights (not "
                            "with a time column: later folds would teach it the future).")
-    changed.stacking = Stacking() if changed.ensemble and how == "stacking" else None
+    passthrough = right.checkbox(
+        "With stacking: the stacking model also sees the prepared inputs (passthrough)",
+        value=bool(recipe.stacking and recipe.stacking.passthrough), key="model_passthrough",
+        help="Off: it learns only how much to trust each model. On: it can also correct them "
+             "from the inputs, which helps when models err on different kinds of rows, and "
+             "overfits more easily on small data.")
+    changed.stacking = (Stacking(passthrough=bool(passthrough))
+                        if changed.ensemble and how == "stacking" else None)
 
 
 def tuning_section(recipe: Recipe, changed: Recipe) -> None:

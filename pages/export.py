@@ -44,25 +44,25 @@ def _card(run_key: str, data_name: str, run_id: str | None, _result: TrainResult
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _zip(run_key: str, data_name: str, project_name: str, run_id: str | None, _result: TrainResult,
-         _profile: Any, _table: Any) -> bytes:
-    return bundle_zip(_result, data_name=data_name, run_id=run_id, table=_table,
-                      report=_report(run_key, data_name, project_name, _result, _profile))
+def _zip(report_key: str, data_name: str, project_name: str, run_id: str | None, _project: Project) -> bytes:
+    return bundle_zip(_project.result, data_name=data_name, run_id=run_id, table=_project.table,
+                      report=_report(report_key, data_name, project_name, _project))
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _report(run_key: str, data_name: str, project_name: str, _result: TrainResult, _profile: Any) -> dict[str, Any]:
-    return build_report(_result, project_name=project_name, profile=_profile, data_name=data_name)
+def _report(report_key: str, data_name: str, project_name: str, _project: Project) -> dict[str, Any]:
+    return build_report(_project.result, project_name=project_name, profile=_project.profile,
+                        data_name=data_name, recipe=_project.recipe, frame=_project.frame)
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _report_html(run_key: str, data_name: str, project_name: str, _result: TrainResult, _profile: Any) -> bytes:
-    return render_html(_report(run_key, data_name, project_name, _result, _profile)).encode()
+def _report_html(report_key: str, data_name: str, project_name: str, _project: Project) -> bytes:
+    return render_html(_report(report_key, data_name, project_name, _project)).encode()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _report_markdown(run_key: str, data_name: str, project_name: str, _result: TrainResult, _profile: Any) -> bytes:
-    return render_markdown(_report(run_key, data_name, project_name, _result, _profile)).encode()
+def _report_markdown(report_key: str, data_name: str, project_name: str, _project: Project) -> bytes:
+    return render_markdown(_report(report_key, data_name, project_name, _project)).encode()
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -89,12 +89,14 @@ def _downloads(project: Project) -> None:
     key = _ui.run_key(project)
     data_name = project.table.name if project.table is not None else "data.csv"
     name = _project_name(project, data_name)
-    profile, table, run_id = project.profile, project.table, project.run_id
+    table, run_id = project.table, project.run_id
+    # The report also reads the costs and sensitive columns as the recipe states them now.
+    report_key = f"{key}|{project.recipe.sensitive}|{project.recipe.imbalance.costs}"
     files = _files(key, data_name, run_id, result)
     st.subheader("Downloads")
     _ui.explain("Files are prepared when you click; the report takes a few seconds the first time.")
     _download_row("Model bundle (.zip)", "model_bundle.zip",
-                  functools.partial(_zip, key, data_name, name, run_id, result, profile, table),
+                  functools.partial(_zip, report_key, data_name, name, run_id, project),
                   "application/zip",
                   "**Everything below in one zip**, with a README, a `Dockerfile`, pinned "
                   "`requirements.txt` and tabwright's wheel: unzip it and run `tabwright serve` "
@@ -117,11 +119,11 @@ def _downloads(project: Project) -> None:
                   "Every choice, resolved: `tabwright train DATA.csv --recipe recipe.json` rebuilds "
                   "this exact model.", key="export_recipe")
     _download_row("Report (.html)", "report.html",
-                  functools.partial(_report_html, key, data_name, name, result, profile), "text/html",
+                  functools.partial(_report_html, report_key, data_name, name, project), "text/html",
                   "The full report with interactive charts, in one file that opens offline in any "
                   "browser.", key="export_html")
     _download_row("Report (.md)", "report.md",
-                  functools.partial(_report_markdown, key, data_name, name, result, profile),
+                  functools.partial(_report_markdown, report_key, data_name, name, project),
                   "text/markdown", "The same report as Markdown, for a wiki page or a pull request.",
                   key="export_markdown")
     _download_row("train.py", "train.py", functools.partial(_script, key, data_name, result, table),

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
@@ -32,7 +33,15 @@ from sklearn.pipeline import Pipeline
 from core import catalogue
 from core.deliver._card import model_card
 from core.deliver._drift import drift_figure
-from core.evaluate import diagnose_fit, figures, permutation_importance_data
+from core.errors import TabwrightError
+from core.evaluate import (
+    decisions_report,
+    diagnose_fit,
+    figures,
+    group_rows_table,
+    partial_dependence_report,
+    permutation_importance_data,
+)
 from core.formatting import format_percent, json_safe
 from core.metrics import (
     METRICS,
@@ -41,6 +50,7 @@ from core.metrics import (
     metric_label,
     score,
 )
+from core.recipe import Recipe
 from core.run import TrainResult
 
 REPORT_FORMAT = "tabwright-report/1"
@@ -71,7 +81,8 @@ _env = Environment(
 def build_report(result: TrainResult, *, project_name: str = "tabwright model", profile: Any = None,
                  data_name: str = "data.csv", drift: dict[str, Any] | None = None,
                  learning_curve: dict[str, Any] | None = None,
-                 importance: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+                 importance: list[dict[str, Any]] | None = None,
+                 recipe: Recipe | None = None, frame: pd.DataFrame | None = None) -> dict[str, Any]:
     """Everything about one trained run, as JSON-safe data.
 
     Parameters
@@ -92,16 +103,24 @@ def build_report(result: TrainResult, *, project_name: str = "tabwright model", 
     importance : list of dict, optional
         Precomputed :func:`core.evaluate._heldout.permutation_importance_data` rows; computed on at
         most ``IMPORTANCE_ROWS`` test rows when omitted.
+    recipe : Recipe, optional
+        The project's recipe as it reads now, for the costs of mistakes and the sensitive
+        columns (marking them does not retrain); the run's own recipe when omitted.
+    frame : DataFrame, optional
+        The training table, for sensitive columns that are not model inputs (without it their
+        groups are reported as not available).
 
     Returns
     -------
     dict
         Keys: ``format``, ``title``, ``created``, ``data_name``, ``summary``, ``brief``,
         ``bar``, ``data``, ``findings``, ``recipe_sentences``, ``recipe``, ``leaderboard``,
-        ``evaluation``, ``diagnostics``, ``figures`` (``[{"id", "title", "section",
-        "figure"}]``, figure = plotly JSON), ``drift``, ``notes``, ``model_card``.
+        ``evaluation``, ``diagnostics``, ``dependence`` (a sentence per partial-dependence
+        curve), ``decisions`` (costs and fairness, or None), ``figures`` (``[{"id", "title",
+        "section", "figure"}]``, figure = plotly JSON), ``drift``, ``notes``, ``model_card``.
     """
 
+    decisions = _decisions(result, recipe or result.recipe, frame)
     recipe = result.recipe
     metric = result.metric
     best_row = result.leaderboard[0] if result.leaderboard else {}
@@ -112,6 +131,8 @@ def build_report(result: TrainResult, *, project_name: str = "tabwright model", 
     fit = _fit_diagnosis(result, best_row)
     bar = _bar(recipe.brief, evaluation.get("metrics", {}))
     figs = _figures(result, importance, learning_curve, drift)
+    dependence = _dependence(result, importance)
+    figs += [{k: d[k] for k in ("id", "section", "title", "figure")} for d in dependence]
     notes = list(result.notes) + ([result.noise_note] if result.noise_note else [])
     report = {
         "format": REPORT_FORMAT,
@@ -130,6 +151,9 @@ def build_report(result: TrainResult, *, project_name: str = "tabwright model", 
                         "rows": result.leaderboard},
         "evaluation": _evaluation_summary(evaluation),
         "diagnostics": {"fit": fit, "importance": importance, "learning_curve": learning_curve},
+        "dependence": [{"id": d["id"], "feature": d["feature"], "sentence": d["sentence"]}
+                       for d in dependence],
+        "decisions": _decisions_display(decisions),
         "figures": figs,
         "drift": drift,
         "notes": notes,
@@ -539,6 +563,39 @@ def _importance(result: TrainResult) -> list[dict[str, Any]] | None:
     return permutation_importance_data(result.pipeline, result.X_test, result.y_test,
                                        scoring=metric_scorer(result), max_rows=IMPORTANCE_ROWS,
                                        max_columns=IMPORTANCE_COLUMNS)
+
+
+def _dependence(result: TrainResult, importance: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The report's light partial-dependence curves of the most important columns."""
+    if result.task == "clustering" or not importance or result.X_train is None:
+        return []
+    return partial_dependence_report(result, importance=importance)
+
+
+def _decisions(result: TrainResult, recipe: Recipe, frame: pd.DataFrame | None
+               ) -> dict[str, Any] | None:
+    """The costs of mistakes and the fairness tables, when the recipe states them."""
+    if result.task == "clustering" or result.y_test is None:
+        return None
+    try:
+        return decisions_report(result, recipe, frame=frame)
+    except TabwrightError:  # e.g. costs on a model without probabilities: the page says why
+        return None
+
+
+def _decisions_display(decisions: dict[str, Any] | None) -> dict[str, Any] | None:
+    """``decisions`` with each available fairness table's rows as the page shows them."""
+    if not decisions:
+        return None
+    tables = []
+    for table in decisions.get("fairness") or []:
+        shown = dict(table)
+        if table.get("available", True) and table.get("groups"):
+            frame = group_rows_table(table)
+            shown["display_columns"] = [str(c) for c in frame.columns]
+            shown["display_rows"] = json_safe(frame.to_dict("records"))
+        tables.append(shown)
+    return {"costs": decisions.get("costs"), "fairness": tables}
 
 
 # --------------------------------------------------------------------------- figures

@@ -52,6 +52,9 @@ PDP_GRID = 30
 """Most grid values per column."""
 PDP_FEATURES = 4
 """Columns plotted by default: the most important by permutation importance."""
+REPORT_ROWS, REPORT_GRID, REPORT_FEATURES = 300, 12, 3
+"""The report's lighter curves: fewer rows, grid values and columns (about a twentieth of the
+page's predictions), so every exported bundle can carry them."""
 FLAT_POINTS = 0.01
 """A probability curve moving less than this (1 point) is called flat."""
 FLAT_SHARE = 0.02
@@ -217,7 +220,8 @@ def top_features(result: TrainResult, *, importance: list[dict[str, Any]] | None
     return [r["feature"] for r in (useful or plotted)[:top]]
 
 
-def partial_dependence_for(result: TrainResult, feature: Any, *, class_label: Any = None) -> dict[str, Any]:
+def partial_dependence_for(result: TrainResult, feature: Any, *, class_label: Any = None,
+                           rows: int = PDP_ROWS, grid: int = PDP_GRID) -> dict[str, Any]:
     """:func:`partial_dependence_data` of one column for a run, on its training rows.
 
     By default, two classes show the run's positive class, and more the most common class in
@@ -233,12 +237,16 @@ def partial_dependence_for(result: TrainResult, feature: Any, *, class_label: An
     return partial_dependence_data(result.pipeline, result.X_train, feature, task=result.task,
                                    role=result.plan.roles.get(feature, "categorical"),
                                    class_label=class_label, target=result.recipe.target,
-                                   seed=result.recipe.seed)
+                                   rows=rows, grid=grid, seed=result.recipe.seed)
 
 
 def partial_dependence_report(result: TrainResult, *, importance: list[dict[str, Any]] | None = None,
-                              top: int = PDP_FEATURES, class_label: Any = None) -> list[dict[str, Any]]:
+                              top: int = REPORT_FEATURES, class_label: Any = None,
+                              rows: int = REPORT_ROWS, grid: int = REPORT_GRID) -> list[dict[str, Any]]:
     """Partial-dependence figures and sentences of a run's most important columns, for a report.
+
+    Lighter than the page's curves by default (``REPORT_ROWS`` rows, ``REPORT_GRID`` grid
+    values, ``REPORT_FEATURES`` columns); a column that cannot be plotted is skipped.
 
     Returns
     -------
@@ -251,7 +259,11 @@ def partial_dependence_report(result: TrainResult, *, importance: list[dict[str,
         return []
     out = []
     for i, feature in enumerate(top_features(result, importance=importance, top=top)):
-        curve = partial_dependence_for(result, feature, class_label=class_label)
+        try:
+            curve = partial_dependence_for(result, feature, class_label=class_label, rows=rows,
+                                           grid=grid)
+        except TabwrightError:  # e.g. no values in the sampled rows: the report goes on
+            continue
         fig = partial_dependence_figure(curve)
         out.append({"id": f"partial_dependence_{i}", "section": "explain",
                     "title": fig.layout.title.text, "figure": json.loads(fig.to_json()),

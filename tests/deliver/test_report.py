@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from html.parser import HTMLParser
 
@@ -11,7 +12,7 @@ from core.deliver._report import _env, build_report, render_html, render_markdow
 from core.explore._profile import profile_table
 from core.ingest._read import read_table
 from core.formatting import format_percent
-from core.recipe import ModelChoice, Recipe, Reduction
+from core.recipe import Costs, Imbalance, ModelChoice, Recipe, Reduction
 from core.train._runner import train
 
 IMG = "<img src=x onerror=alert(1)>"
@@ -50,8 +51,10 @@ def hostile(sample_dir):
     profile = profile_table(frame, target="survived")
     recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")])
     result = train(frame, recipe)
+    # Marked sensitive on the project (not in the run's recipe): the report reads the project's.
+    marked = dataclasses.replace(recipe, sensitive=["embark_town", IMG])
     report = build_report(result, project_name=f"Project {SCRIPT}", profile=profile,
-                          data_name=f"{IMG}.csv")
+                          data_name=f"{IMG}.csv", recipe=marked, frame=frame)
     return result, report, render_html(report)
 
 
@@ -66,7 +69,8 @@ def test_report_is_json_safe_data_with_every_part(hostile):
     assert {r["feature"] for r in report["diagnostics"]["importance"]} == set(result.X_test.columns)
     ids = [f["id"] for f in report["figures"]]
     assert ids == ["leaderboard", "confusion_matrix", "confusion_matrix_normalized", "roc", "pr",
-                   "calibration", "importance"]
+                   "calibration", "importance", "partial_dependence_0", "partial_dependence_1",
+                   "partial_dependence_2"]
     assert all(f["figure"]["data"] for f in report["figures"])
     assert report["model_card"]["target"] == "survived"
     # The views are renderings of the data alone: a stored report renders the same file.
@@ -120,6 +124,54 @@ def test_html_is_self_contained(hostile):
     assert 4_000_000 < len(html.encode()) < 7_000_000
 
 
+def test_partial_dependence_of_the_top_columns_is_told_and_drawn(hostile):
+    result, report, html = hostile
+    dependence = report["dependence"]
+    top = [r["feature"] for r in report["diagnostics"]["importance"]
+           if result.plan.roles.get(r["feature"]) in ("numeric", "categorical", "boolean")][:3]
+    assert [d["feature"] for d in dependence] == top
+    assert all(d["sentence"].startswith("The predicted chance of survived = 1") for d in dependence)
+    drawn = {f["id"]: f for f in report["figures"] if f["section"] == "explain"}
+    assert set(drawn) == {d["id"] for d in dependence}
+    assert 'id="dependence"' in html and all(f'figure-{i}' in html for i in drawn)
+    md = render_markdown(report)
+    assert "## How predictions follow the columns" in md
+    assert all(f"- {d['sentence'][:30]}" in md for d in dependence if "<" not in d["sentence"])
+
+
+def test_fairness_tables_follow_the_projects_sensitive_columns_and_escape_groups(hostile):
+    _, report, html = hostile
+    tables = report["decisions"]["fairness"]
+    assert [t["column"] for t in tables] == ["embark_town", IMG]
+    town = tables[0]
+    assert town["available"] and SCRIPT in [g["group"] for g in town["groups"]]
+    assert town["display_columns"][:4] == ["group", "rows", "base rate", "selection rate"]
+    assert town["display_rows"][-1]["group"] == "all rows"
+    assert report["decisions"]["costs"] is None  # no costs stated
+    assert 'id="decisions"' in html and ">By embark_town</h3>" in html
+    assert "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    md = render_markdown(report)
+    assert "### By embark\\_town" in md
+    header = next(line for line in md.splitlines() if line.startswith("| group |"))
+    rows = [line for line in md.splitlines() if line.startswith("| ") and line.count(" | ") == header.count(" | ")]
+    assert any("&lt;/script&gt;" in line for line in rows)  # a hostile group is one cell
+    assert "<script" not in md
+
+
+def test_costs_are_in_the_report(sample_dir):
+    frame = read_table(sample_dir / "titanic.csv").frame
+    recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")],
+                    imbalance=Imbalance(costs=Costs(fp_cost=5, fn_cost=50)))
+    report = build_report(train(frame, recipe))
+    costs = report["decisions"]["costs"]
+    assert costs["costs"] == {"fp_cost": 5.0, "fn_cost": 50.0, "tp_gain": 0.0}
+    assert costs["sentence"].startswith("For these costs the cheapest threshold")
+    assert report["decisions"]["fairness"] == []
+    html, md = render_html(report), render_markdown(report)
+    assert "What mistakes cost" in html and costs["sentence"] in html
+    assert "A false positive costs 5, a false negative 50." in md
+
+
 def test_templates_are_autoescaped_by_file_name():
     assert _env.autoescape("report.html.j2") is True
     assert _env.autoescape("report.md.j2") is False
@@ -149,7 +201,9 @@ def test_regression_report_with_drift_and_learning_curve(sample_dir):
                                 scoring="neg_root_mean_squared_error", train_sizes=(0.3, 0.6, 1.0))
     report = build_report(result, drift=drift, learning_curve=curve, data_name="ca.csv")
     ids = [f["id"] for f in report["figures"]]
-    assert ids == ["leaderboard", "residuals", "predicted_vs_actual", "importance", "learning_curve", "drift"]
+    assert ids == ["leaderboard", "residuals", "predicted_vs_actual", "importance", "learning_curve",
+                   "drift", "partial_dependence_0", "partial_dependence_1", "partial_dependence_2"]
+    assert all("predicted" in d["sentence"] for d in report["dependence"])
     assert report["findings"] == [] and report["data"]["from_profile"] is False
     assert report["diagnostics"]["fit"]["metric"] == "rmse"
     # Importance is in the run's metric, errors turned into "drop in score": the top one helps.

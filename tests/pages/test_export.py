@@ -48,3 +48,4 @@ def test_export_names_the_saved_run_the_bundle_comes_from():
     at = open_page("export", project)
     assert not at.exception
     assert f"Project: `titanic` · Run: `{project.run_id}`" in texts(at)
+

@@ -122,6 +122,10 @@ def test_chosen_models_can_be_stacked_instead_of_averaged():
     _submit(at, "Save the plan")
     recipe = current(at).recipe
     assert recipe.ensemble and recipe.stacking is not None and not recipe.stacking.passthrough
+    at.checkbox(key="model_passthrough").check()
+    _submit(at, "Save the plan")
+    assert current(at).recipe.stacking.passthrough is True
+    assert at.checkbox(key="model_passthrough").value is True  # the page shows what is saved
     at.radio(key="model_combine").set_value("averaging")
     _submit(at, "Save the plan")
     assert current(at).recipe.stacking is None
