@@ -19,7 +19,7 @@ from core import deliver, explore, ingest, monitor, settings
 from core import evaluate as evaluation
 from core import train as training
 from core.errors import TabwrightError
-from core.recipe import DataSource, Recipe
+from core.recipe import DataSource, Join, Recipe
 
 # The stage packages load their names on first use: each command imports only what it runs
 # (``tabwright monitor`` reads a log without loading the web server or the training code).
@@ -80,6 +80,44 @@ def _data(args: argparse.Namespace,
     return table, DataSource(kind="sql", url=table.name, query=query)
 
 
+def _joined(args: argparse.Namespace, table: ingest.LoadedTable, joins: list[Join]
+            ) -> tuple[ingest.LoadedTable, list[Join]]:
+    """The table with ``--with`` tables joined: by ``joins`` (a recipe's or a model's), or by
+    joins planned from the best keys (``--on``, ``--cutoff``). Says what was joined on stderr."""
+    given = getattr(args, "with_", None) or []
+    on, cutoff = getattr(args, "on", None), getattr(args, "cutoff", None)
+    if (on or cutoff) and not given:
+        raise TabwrightError("--on and --cutoff describe a join: they need --with FILE.",
+                             "Add --with orders.csv (the related table), or drop them.")
+    related: dict[str, ingest.LoadedTable] = {}
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep or Path(item).exists():
+            name, path = "", item
+        loaded = _load(path)
+        related[name or ingest.related_name(loaded.name)] = loaded
+    if joins and (on or cutoff):
+        raise TabwrightError("The recipe says how its tables are joined, so --on and --cutoff "
+                             "do not apply.", "Drop them, or edit the recipe's joins.")
+    if joins and len(joins) == 1 and len(related) == 1 and joins[0].name not in related:
+        related = {joins[0].name: next(iter(related.values()))}  # one table: its name is clear
+    if not joins:
+        joins = ingest.plan_joins(table, related, on=on, cutoff=cutoff) if related else []
+    elif extra := sorted(set(related) - {j.name for j in joins}):
+        raise TabwrightError(f"This data is not joined with {', '.join(map(repr, extra))}.",
+                             "Pass only the tables it is joined with: "
+                             + ", ".join(j.name for j in joins) + ".")
+    if not joins:
+        return table, joins
+    joined, reports = ingest.joined_table(table, related, joins)
+    for line in ingest.describe_joins(joins, list(reports)):
+        print(f"join: {line}", file=sys.stderr)
+    for report in reports:
+        for warning in report.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+    return joined, joins
+
+
 def _query(url: str, query: str) -> ingest.LoadedTable:
     """Run a query; the password comes from TABWRIGHT_DB_PASSWORD or, in a terminal, a prompt."""
     try:
@@ -93,6 +131,7 @@ def _query(url: str, query: str) -> ingest.LoadedTable:
 
 def cmd_profile(args: argparse.Namespace) -> int:
     table, _ = _data(args)
+    table, _ = _joined(args, table, [])
     profile = explore.profile_table(table.frame, target=args.target)
     data = profile.to_dict()
     data["file"] = {"name": table.name, "encoding": table.encoding, "delimiter": table.delimiter,
@@ -165,6 +204,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         recipe = Recipe()
     table, recipe.source = _data(args, recipe.source)
+    table, recipe.joins = _joined(args, table, recipe.joins)
     if args.target:
         recipe.target = args.target
     if args.task and args.task != "auto":
@@ -177,6 +217,10 @@ def cmd_train(args: argparse.Namespace) -> int:
         recipe.metric = args.metric
     if args.seed is not None:
         recipe.seed = args.seed
+    if args.max_trials is not None:
+        recipe.max_trials = args.max_trials
+    if args.finalize is not None:
+        recipe.finalize = "on" if args.finalize else "off"
     if not recipe.target and recipe.task != "clustering":
         raise TabwrightError("train needs --target COL (or --task clustering).",
                              "Name the column to predict.")
@@ -201,6 +245,9 @@ def cmd_train(args: argparse.Namespace) -> int:
           f"test {metric} {_fmt(result.evaluation['metrics'].get(metric))}")
     for row in result.leaderboard[:10]:
         print(f"  {row['label'][:60]:<60} {_fmt(row.get(metric)):>9} ± {_fmt(row.get(metric + '_std'))}")
+    if result.final_rows:
+        print(f"The delivered model was refitted on all {result.final_rows:,} rows after the test "
+              f"(the test score is the {result.n_train:,}-row model's).")
     print(f"Wrote {out}/ ({', '.join(sorted(p.name for p in out.iterdir()))}) in {result.seconds:.1f} s")
     return 0
 
@@ -219,6 +266,16 @@ def cmd_predict(args: argparse.Namespace) -> int:
                              "Add --log to record the predictions, or drop --log-inputs.")
     model, card = deliver.load_bundle(args.model, trust=args.trust)
     table = _load(args.data, sheet=args.sheet)
+    joins = Recipe.from_dict(card["recipe"]).joins if card.get("recipe") else []
+    if joins and not args.with_:
+        raise TabwrightError(
+            "This model was trained on data joined with "
+            + ", ".join(repr(j.name) for j in joins) + ", and no such table was given.",
+            "Pass it with --with " + " --with ".join(f"{j.name}=FILE" for j in joins) + ".")
+    if args.with_ and not joins:
+        raise TabwrightError("This model was trained on one table, so --with does not apply.",
+                             "Drop --with.")
+    table, _ = _joined(args, table, joins)
     if args.log:
         predictions, notices, health = deliver.predict_and_log(
             model, card, table.frame, inputs=args.log_inputs or "full",
@@ -469,6 +526,21 @@ def _sheet_flag(parser: argparse.ArgumentParser) -> None:
                         help="the sheet to read from an Excel workbook (default: its first sheet)")
 
 
+def _join_flags(parser: argparse.ArgumentParser, *, plan: bool = True) -> None:
+    parser.add_argument("--with", dest="with_", action="append", default=[],
+                        metavar="[NAME=]FILE",
+                        help="a related table to join (e.g. orders.csv; repeat for more). "
+                             "One-to-many tables are summarised per key, never repeating rows"
+                             + ("" if plan else "; a model trained on joined data needs the "
+                                                "same tables"))
+    if plan:
+        parser.add_argument("--on", metavar="KEY|MAIN_KEY=RELATED_KEY",
+                            help="the join key (default: the best match tabwright finds)")
+        parser.add_argument("--cutoff", metavar="MAIN_TIME:EVENT_TIME|DATE:EVENT_TIME",
+                            help="aggregate only related events strictly before each row's "
+                                 "moment of prediction (e.g. signup_date:order_date)")
+
+
 def _query_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sql", metavar="QUERY", help="read the rows this query returns (with --db)")
     parser.add_argument("--db", metavar="URL",
@@ -490,6 +562,7 @@ def build_parser() -> argparse.ArgumentParser:
     _query_flags(p)
     p.add_argument("--target", help="the column to predict (enables target-aware findings)")
     p.add_argument("--json", metavar="PATH|-", help="write the profile as JSON ('-' for stdout)")
+    _join_flags(p)
     p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("train", help="Train, compare and evaluate models; write a model bundle.")
@@ -501,8 +574,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--task", choices=["auto", "binary", "multiclass", "regression", "clustering"],
                    default="auto")
     p.add_argument("--recipe", metavar="FILE", help="a recipe.json from the app or a previous run")
+    _join_flags(p)
     p.add_argument("--time-budget", type=float, metavar="SECONDS",
                    help="wall-clock budget for auto mode (default 60)")
+    p.add_argument("--max-trials", type=int, metavar="N",
+                   help="plan auto mode's search by count, not by the clock: the same data, seed "
+                        "and N give the same model on any machine (the budget then only caps it)")
+    p.add_argument("--finalize", action=argparse.BooleanOptionalAction, default=None,
+                   help="after the test evaluation, refit the chosen model on every row, test "
+                        "rows included (default: on in auto mode up to 50,000 rows)")
     p.add_argument("--metric", help="metric to optimise (e.g. roc_auc, f1, rmse)")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", default="tabwright-model", metavar="DIR",
@@ -529,6 +609,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="record the predictions in the project's prediction log, and add an id "
                         "column to send feedback with")
     _log_inputs_flag(p)
+    _join_flags(p, plan=False)
     p.set_defaults(func=cmd_predict)
 
     p = sub.add_parser("evaluate", help="Metrics of a trained model on a labelled CSV.")

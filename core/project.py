@@ -18,10 +18,27 @@ from core.catalogue import default_models
 from core.deliver import RunStore
 from core.errors import TabwrightError
 from core.explore import Finding, Profile, profile_table
-from core.ingest import LoadedTable, read_query, read_table
-from core.recipe import ColumnPrep, DataSource, ModelChoice, Recipe, apply_suggestion
+from core.ingest import (
+    JoinReport,
+    JoinSuggestion,
+    LoadedTable,
+    default_join,
+    joined_table,
+    read_query,
+    read_table,
+    related_name,
+    suggest_joins,
+)
+from core.recipe import (
+    ColumnPrep,
+    DataSource,
+    Join,
+    ModelChoice,
+    Recipe,
+    apply_suggestion,
+)
 from core.run import TrainResult
-from core.train import RunContext, TrainingJob
+from core.train import RunContext, TrainingJob, finalize
 
 
 @dataclass(frozen=True)
@@ -29,7 +46,10 @@ class Project:
     """One user's work: the data, its profile, the recipe, and the latest training result.
 
     ``cleared`` holds a sentence when the last change threw away results that depended on an
-    earlier choice, so the UI can say so visibly.
+    earlier choice, so the UI can say so visibly. With joined tables (``recipe.joins``),
+    ``table`` is the joined table every stage works on, ``base`` the main table as it was
+    read, ``related`` each related table by its join's name, and ``join_reports`` what each
+    join found (matched rows, warnings).
     """
 
     table: LoadedTable | None = None
@@ -39,6 +59,9 @@ class Project:
     run_id: str | None = None
     applied: tuple[str, ...] = ()
     cleared: str | None = None
+    base: LoadedTable | None = None
+    related: tuple[tuple[str, LoadedTable], ...] = ()
+    join_reports: tuple[JoinReport, ...] = ()
 
     @property
     def frame(self) -> pd.DataFrame:
@@ -103,6 +126,74 @@ def load_table(project: Project, table: LoadedTable, *, source: DataSource | Non
     recipe = recommended_recipe(profile, recipe)
     cleared = "Loaded new data: earlier results were cleared." if project.result is not None else None
     return Project(table=table, profile=profile, recipe=recipe, cleared=cleared)
+
+
+# ---- a second table ------------------------------------------------------------------------
+
+
+def join_suggestions(project: Project, related: LoadedTable) -> list[JoinSuggestion]:
+    """The key pairs the main table and ``related`` could be joined on, best first."""
+    main = project.base or project.table
+    if main is None:
+        raise TabwrightError("Load the main table first.", "Upload a file or pick a sample.")
+    return suggest_joins(main.frame, related.frame, name=related_name(related.name))
+
+
+def suggested_join(project: Project, related: LoadedTable, suggestion: JoinSuggestion) -> Join:
+    """The join a suggestion makes by default (see :func:`core.ingest.default_join`)."""
+    main = project.base or project.table
+    return default_join(main.frame, related.frame, suggestion, name=related_name(related.name))
+
+
+def add_join(project: Project, related: LoadedTable, join: Join) -> Project:
+    """Join ``related`` to the project's data as ``join`` says; every stage then works on the
+    joined table. The recipe keeps the user's choices and gains the join; results are cleared
+    (the data changed) and the data is profiled again, so the leakage checks see the new
+    columns.
+
+    Raises
+    ------
+    TabwrightError
+        When the join is unsafe (it would repeat main rows), its keys cannot be compared, a
+        name is taken, or another join already uses ``join.name``.
+    """
+    if any(name == join.name for name, _ in project.related):
+        raise TabwrightError(f"A table named {join.name!r} is joined already.",
+                             "Remove that join first, or rename the file.")
+    recipe = project.recipe.copy()
+    recipe.joins = [*recipe.joins, join]
+    related_tables = (*project.related, (join.name, related))
+    return _rejoin(project, recipe, related_tables)
+
+
+def remove_join(project: Project, name: str) -> Project:
+    """The project without the join named ``name`` (and its columns)."""
+    recipe = project.recipe.copy()
+    recipe.joins = [j for j in recipe.joins if j.name != name]
+    gone = {c for r in project.join_reports if r.name == name for c in r.columns_added}
+    recipe.drop = [c for c in recipe.drop if c not in gone]
+    recipe.roles = {c: r for c, r in recipe.roles.items() if c not in gone}
+    recipe.preparation.columns = {c: p for c, p in recipe.preparation.columns.items()
+                                  if c not in gone}
+    return _rejoin(project, recipe, tuple((n, t) for n, t in project.related if n != name))
+
+
+def _rejoin(project: Project, recipe: Recipe, related: tuple[tuple[str, LoadedTable], ...]
+            ) -> Project:
+    base = project.base or project.table
+    if base is None:
+        raise TabwrightError("Load the main table first.", "Upload a file or pick a sample.")
+    table, reports = joined_table(base, dict(related), recipe.joins)
+    if recipe.target and recipe.target not in table.frame.columns:
+        recipe.target = None
+    profile = profile_table(table.frame, target=recipe.target, codes=table.codes)
+    recipe.validate(list(table.frame.columns))
+    cleared = ("The data changed (a table was joined or removed): earlier results were cleared."
+               if project.result is not None else None)
+    return dataclasses.replace(project, table=table, profile=profile, recipe=recipe, result=None,
+                               run_id=None, cleared=cleared,
+                               base=base if recipe.joins else None, related=related,
+                               join_reports=reports)
 
 
 def set_target(project: Project, target: str | None, *, task: str | None = None) -> Project:
@@ -216,6 +307,34 @@ def collect_training(project: Project, job: TrainingJob, *, owner: str) -> Colle
     else:
         messages.append(("success", f"Training finished in {result.seconds:.1f} s."))
     return CollectedRun(with_result(project, result, run_id=run_id), run_id, tuple(messages))
+
+
+def finalize_project(project: Project, *, owner: str) -> CollectedRun:
+    """Refit the project's model on every row (:func:`core.train.finalize`) and make that the
+    project's result; a run saved in the history is saved again as a new run (the model is a
+    different one), which says what it came from.
+
+    Raises
+    ------
+    TabwrightError
+        When there is no trained model, or it cannot be finalized (a clustering).
+    """
+    if project.result is None:
+        raise TabwrightError("There is no trained model to refit.", "Train a model first.")
+    finalized = finalize(project.result)
+    messages: list[tuple[str, str]] = [
+        ("success", f"Refitted on all {finalized.final_rows:,} rows. The test scores stay those "
+                    f"of the model fitted on {finalized.n_train:,} rows.")]
+    run_id = None
+    if project.run_id is not None:
+        try:
+            run_id = RunStore().record(
+                finalized, data_name=project.table.name if project.table is not None else "data.csv",
+                hypothesis=f"Run {project.run_id} refitted on every row", owner=owner)
+        except TabwrightError as exc:
+            messages.append(("warning", "The refitted model could not be saved in the history: "
+                                        f"{exc.message} {exc.hint}"))
+    return CollectedRun(with_result(project, finalized, run_id=run_id), run_id, tuple(messages))
 
 
 def _started_from(project: Project, context: RunContext | None) -> bool:

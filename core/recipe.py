@@ -42,6 +42,7 @@ REDUCE = ("none", "pca", "svd")
 VALIDATION = ("auto", "kfold", "stratified", "repeated", "group", "timeseries", "loo")
 SEARCH = ("none", "grid", "random", "optuna")
 CLASS_WEIGHT = ("none", "balanced")
+FINALIZE = ("auto", "on", "off")
 SOURCE_KINDS = ("sql",)
 RELATIONS = ("one_to_one", "many_to_one", "one_to_many")
 AGGREGATES = ("count", "sum", "mean", "min", "max", "last", "nunique", "days_since_last")
@@ -87,6 +88,7 @@ BOUNDS: dict[str, Bounds] = {
     "imbalance.costs.tp_gain": Bounds(0.0, 1e12),
     "search.trials": Bounds(1, 10_000, integer=True),
     "search.time_budget": Bounds(1, 86_400),
+    "max_trials": Bounds(1, 10_000, integer=True),
     "brief.max_latency_ms": Bounds(0.001, 600_000),
 }
 
@@ -566,8 +568,8 @@ class Join:
     (a left join: exactly the main table's rows, unmatched rows get missing values). A
     one-to-many join never multiplies rows: the related rows are summarised per key by
     ``aggregates``, and with a ``cutoff`` only events strictly before each row's cutoff count.
-    New columns are named ``{name}_{column}`` (or ``{name}_{function}_{column}``), so they
-    cannot collide with the main table's.
+    New columns are named ``{name}_{column}`` (or ``{name}_{function}_{column}``); a name the
+    main table already has is refused. Times without a zone are read as UTC.
 
     Attributes
     ----------
@@ -576,10 +578,14 @@ class Join:
     main_key, related_key : str
         The key column in each table.
     relation : str
-        One of :data:`RELATIONS`, as found when the join was set up; a join whose data no
-        longer has this relation is refused, never silently changed.
+        One of :data:`RELATIONS`, as found when the join was set up. A one-to-one or
+        many-to-one join whose related keys now repeat is refused (it would repeat main rows),
+        never silently changed; a one-to-many join whose related keys happen to be unique
+        still summarises them, with a warning.
     columns : list of str
-        For one-to-one and many-to-one: the related columns to add (empty: all but the key).
+        For one-to-one and many-to-one: the related columns to add (empty: all but the key;
+        :func:`core.ingest.default_join` lists them, so a related table with more columns
+        later adds nothing the model did not see).
     aggregates : list of Aggregate
         For one-to-many: the features to compute per key.
     cutoff : Cutoff or None
@@ -634,13 +640,19 @@ class Recipe:
 
     ``task`` may be ``None`` until a target is chosen; :func:`core.train._runner.train` fills it from
     the data when it is. ``auto`` with ``time_budget`` lets tabwright choose models and
-    hyperparameters itself within that wall-clock budget. ``ensemble`` averages the chosen
+    hyperparameters itself within that wall-clock budget; with ``max_trials`` it plans its
+    search by count instead (the same data, seed and count give the same model on any
+    machine; the budget then only caps it). ``ensemble`` averages the chosen
     models' predictions (weighted by ``ModelChoice.weight``) when that wins on validation in
     auto mode, and always when set on a fixed list of models; with ``stacking`` a meta-model
-    learns how to combine them instead (auto mode tries stacking too, and keeps it when it wins). ``source`` says where the data
-    came from when it was a database query (``None`` for a file). ``sensitive`` names the
-    columns (model inputs or not) whose groups the Evaluate stage compares for fairness; it
-    changes what is measured, not how a model is trained.
+    learns how to combine them instead (auto mode tries stacking too, and keeps it when it
+    wins). ``finalize`` refits the chosen configuration on every row (test rows included)
+    after the test evaluation: ``on``, ``off``, or ``auto`` (on in auto mode for tables of up
+    to :data:`core.train.FINALIZE_AUTO_ROWS` rows; a resolved recipe says on or off).
+    ``source`` says where the data came from when it was a database query (``None`` for a
+    file). ``sensitive`` names the columns (model inputs or not) whose groups the Evaluate
+    stage compares for fairness; it changes what is measured, not how a model is trained.
+    ``joins`` are second tables joined to this one before anything else (see :class:`Join`).
     """
 
     target: str | None = None
@@ -659,6 +671,8 @@ class Recipe:
     search: Search = field(default_factory=Search)
     auto: bool = True
     time_budget: float = 60.0
+    max_trials: int | None = None
+    finalize: str = "auto"
     metric: str | None = None
     seed: int = 0
     brief: Brief = field(default_factory=Brief)
@@ -698,6 +712,10 @@ class Recipe:
                           f"For a {self.task} task use one of: {', '.join(allowed)}.")
         _check_number("seed", self.seed, "seed")
         _check_number("time budget (seconds)", self.time_budget, "time_budget")
+        if self.max_trials is not None:
+            _check_number("number of trials", self.max_trials, "max_trials")
+        _check_choice("finalize", self.finalize, FINALIZE,
+                      "Use on (refit on every row after testing), off, or auto.")
         if not self.auto and not self.models:
             raise TabwrightError(
                 "Choose at least one model, or switch on auto mode, got neither.",
@@ -824,8 +842,12 @@ class Recipe:
             del data["imbalance"]["costs"]
         if not self.sensitive:  # and sensitive columns,
             del data["sensitive"]
-        if not self.joins:  # and joins
+        if not self.joins:  # and joins,
             del data["joins"]
+        if self.max_trials is None:  # and a search planned by count,
+            del data["max_trials"]
+        if self.finalize == "auto":  # and the final refit's default
+            del data["finalize"]
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:

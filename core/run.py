@@ -79,6 +79,15 @@ class TrainResult:
     train_score: float | None = None
     noise_note: str | None = None
     cancelled: bool = False
+    final_pipeline: Any = None
+    final_rows: int | None = None
+
+    @property
+    def delivered(self) -> Any:
+        """The model a user takes away: refitted on every row when the run was finalized
+        (:func:`core.train.finalize`), else ``pipeline``. ``pipeline`` stays the model the test
+        rows measured, so every evaluation keeps using it."""
+        return self.pipeline if self.final_pipeline is None else self.final_pipeline
 
 
 def fingerprint(frame: pd.DataFrame) -> str:

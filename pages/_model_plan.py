@@ -10,7 +10,6 @@ from __future__ import annotations
 import streamlit as st
 
 from core import catalogue
-from core import settings as limits_module
 from core.project import Project
 from core.recipe import (
     BOUNDS,
@@ -22,6 +21,7 @@ from core.recipe import (
     Stacking,
 )
 from pages import _ui
+from pages._model_budget import budget_section
 
 AUTO_MODE = "Auto: tabwright chooses models and settings within a time budget"
 CHOOSE_MODE = "Choose models myself"
@@ -116,21 +116,15 @@ COMBINE = {"averaging": "averaging", "stacking": "stacking (a linear model learn
 
 def models_section(recipe: Recipe, changed: Recipe) -> None:
     """Auto mode and its time budget, or the models ticked by hand, and their ensemble."""
-    limits = limits_module.current()
     st.subheader("Models to try")
     specs = _model_choices(recipe)
     if recipe.brief.interpretable:
         st.info("Your brief asks for a model a person can read, so only readable models are "
                 "offered: " + ", ".join(s.label for s in specs) + ".", icon="🔍")
     modes = [AUTO_MODE, CHOOSE_MODE]
-    left, right = st.columns([3, 1])
-    mode = left.radio("How", modes, index=0 if recipe.auto else 1, key="model_mode")
+    mode = st.radio("How", modes, index=0 if recipe.auto else 1, key="model_mode")
     changed.auto = mode == AUTO_MODE
-    changed.time_budget = float(right.number_input(
-        "Auto mode's time budget (s)", 5.0, float(limits.max_training_seconds),
-        float(min(recipe.time_budget, limits.max_training_seconds)), 5.0,
-        key="model_budget", help="Auto mode tries a baseline, a linear model and strong "
-                                 "tree models, then searches settings until time is up."))
+    budget_section(recipe, changed)
     st.caption("With **Choose models**, exactly the ticked models are trained (with a "
                "baseline for comparison):")
     existing = {m.name: m for m in recipe.models}

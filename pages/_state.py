@@ -103,6 +103,11 @@ def upload_key() -> str:
     return f"upload_{st.session_state.get(_UPLOADS, 0)}"
 
 
+def related_upload_key() -> str:
+    """The related-table uploader's key, renewed like :func:`upload_key`."""
+    return f"related_upload_{st.session_state.get(_UPLOADS, 0)}"
+
+
 def release_upload(key: str) -> None:
     """Let go of an uploaded file once it has been read.
 
@@ -140,3 +145,19 @@ def kept_workbook(fingerprint: str) -> bytes | None:
     """The kept workbook's bytes if the table ``fingerprint`` was read from it."""
     kept = st.session_state.get(_WORKBOOK)
     return kept[1] if kept is not None and kept[0] == fingerprint else None
+
+
+_RELATED = "tabwright_related"
+
+
+def keep_related(table: Any) -> None:
+    """Keep a related table that was read but not joined yet (``None`` lets it go)."""
+    if table is None:
+        st.session_state.pop(_RELATED, None)
+    else:
+        st.session_state[_RELATED] = table
+
+
+def kept_related() -> Any:
+    """The related table waiting to be joined, if any."""
+    return st.session_state.get(_RELATED)

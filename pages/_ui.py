@@ -128,7 +128,7 @@ def next_step(stage: str, *, label: str | None = None) -> None:
 def run_key(project: Project) -> str:
     """Identifies one training result for caching (its run id, else the result's identity)."""
     r = project.result
-    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}"
+    return f"{project.run_id or 'unsaved'}:{r.fingerprint}:{r.seconds:.6f}:{r.final_rows or 0}"
 
 
 def show_error(exc: TabwrightError) -> None:

@@ -14,6 +14,7 @@ from core.ingest import ROLE_HELP, role_overrides, role_table
 from core.project import Project, load_data, set_target, update_recipe
 from core.recipe import ROLES
 from pages import _column_filter, _data_sql, _data_upload, _state, _ui
+from pages._data_join import join_section
 
 SAMPLE_DIR = Path(__file__).resolve().parent.parent / "sample_data"
 PREVIEW_ROWS = 20
@@ -157,4 +158,5 @@ else:
     _how_it_was_read(project)
     _target_line(project)
     _roles_editor(project)
+    join_section(project)
     _ui.next_step("data")

@@ -31,6 +31,7 @@ from core.metrics import metric_label
 from core.project import Project
 from core.run import TrainResult
 from pages import _ui
+from pages._export_finalize import finalize_section
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
@@ -155,7 +156,8 @@ def _model_card(project: Project) -> None:
         facts.append(f"**Decision threshold:** {card['threshold']:.3f}")
     training = card["training_data"]
     facts.append(f"**Trained on:** {training['rows_train']:,} rows of {training['name']} "
-                 f"(tested on {training['rows_test']:,}; data fingerprint `{training['fingerprint']}`)")
+                 f"(tested on {training['rows_test']:,}; data fingerprint `{training['fingerprint']}`)"
+                 + (f", then refitted on all {training['rows_final']:,}" if training.get("rows_final") else ""))
     facts.append(f"**Project:** `{card['project']}`"
                  + (f" · **Run:** `{card['run_id']}`" if card.get("run_id") else ""))
     st.markdown("  \n".join(facts))
@@ -191,6 +193,7 @@ def _schema_row(column: dict[str, Any]) -> dict[str, Any]:
 project = _ui.page_header("export")
 if not _ui.require(project, "export"):
     st.stop()
+finalize_section(project)
 _downloads(project)
 _model_card(project)
 _ui.next_step("export")

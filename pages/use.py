@@ -20,7 +20,15 @@ from core.ingest import LoadedTable, read_table, to_safe_csv
 from core.project import Project, load_data, update_recipe
 from core.recipe import Recipe
 from core.run import TrainResult
-from pages import _data_upload, _state, _ui, _use_challenger, _use_drift, _use_serving
+from pages import (
+    _data_upload,
+    _state,
+    _ui,
+    _use_challenger,
+    _use_drift,
+    _use_joins,
+    _use_serving,
+)
 
 CURRENT = "current"
 PREVIEW_ROWS = 50
@@ -55,7 +63,7 @@ def _choose_model(project: Project, runs: list[dict[str, Any]]
                "tabwright only uses models it trained itself, in this session.")
     if choice == CURRENT:
         data_name = project.table.name if project.table is not None else "data.csv"
-        return (project.result.pipeline,
+        return (project.result.delivered,
                 _current_card(_ui.run_key(project), data_name, project.run_id, project.result),
                 project.result.recipe, project.run_id)
     try:
@@ -142,6 +150,10 @@ def _logged(card: dict[str, Any], table: LoadedTable) -> tuple[pd.DataFrame, lis
 
 def _retrain(project: Project, table: LoadedTable, data: bytes, recipe: Recipe) -> None:
     st.markdown("**Retrain on this data with the same recipe**")
+    if recipe.joins:
+        st.caption("This model's data is joined from several tables: load the main table on the "
+                   "Data page and join the related ones there, then train.")
+        return
     st.caption("Loads this file as the project's data with the resolved recipe of the model above "
                "(same preparation, models and settings), then takes you to Train.")
     if st.button("Retrain on this data", icon="🔁", key="use_retrain"):
@@ -167,6 +179,9 @@ st.subheader("Predict a file")
 upload = _upload()
 if upload is not None:
     table, data = upload
+    table = _use_joins.with_related(table, recipe)
+    if table is None:
+        st.stop()
     _predictions(model, card, table)
     _use_drift.drift_section(model, card, table)
     _retrain(project, table, data, recipe)

@@ -402,3 +402,76 @@ def test_explain_gives_each_columns_part_and_evaluate_by_compares_groups(bundle,
     assert males["n"] == (titanic["sex"] == "male").sum()
     assert males["base_rate"] == pytest.approx(titanic.loc[titanic["sex"] == "male", "survived"].mean())
     assert run("evaluate", bundle, datasets_dir / "titanic.csv", "--trust", "--by", "sex").returncode == 0
+
+
+@pytest.fixture(scope="module")
+def customers_and_orders(tmp_path_factory):
+    """Customers (one row each, a signup date) and their orders (many each, dated)."""
+    folder = tmp_path_factory.mktemp("joined")
+    rng = np.random.default_rng(5)
+    n, m = 400, 4000
+    customers = pd.DataFrame({
+        "customer_id": np.arange(n),
+        "signup_date": (pd.Timestamp("2024-01-01")
+                        + pd.to_timedelta(rng.integers(0, 300, n), "D")).strftime("%Y-%m-%d"),
+        "age": rng.integers(18, 80, n)})
+    orders = pd.DataFrame({
+        "cust_id": rng.integers(0, n - 20, m),
+        "order_date": (pd.Timestamp("2023-06-01")
+                       + pd.to_timedelta(rng.integers(0, 600, m), "D")).strftime("%Y-%m-%d"),
+        "amount": rng.gamma(2.0, 30.0, m).round(2)})
+    spent = orders.groupby("cust_id")["amount"].sum().reindex(customers["customer_id"]).fillna(0)
+    customers["big"] = np.where(spent.to_numpy() > spent.median(), "yes", "no")
+    customers.to_csv(folder / "customers.csv", index=False)
+    orders.to_csv(folder / "orders.csv", index=False)
+    customers.drop(columns="big").head(25).to_csv(folder / "new.csv", index=False)
+    return folder
+
+
+def test_train_with_a_related_table_joins_it_and_predict_needs_it_too(customers_and_orders,
+                                                                       tmp_path):
+    folder = customers_and_orders
+    done = run("train", folder / "customers.csv", "--with", folder / "orders.csv",
+               "--target", "big", "--cutoff", "signup_date:order_date", "--time-budget", "10",
+               "--out", tmp_path / "m", "--quiet")
+    assert done.returncode == 0, done.stderr
+    assert "join: Joined orders" in done.stderr and "before each row's signup_date" in done.stderr
+    recipe = json.loads((tmp_path / "m" / "recipe.json").read_text())
+    [join] = recipe["joins"]
+    assert (join["main_key"], join["related_key"], join["relation"]) == \
+        ("customer_id", "cust_id", "one_to_many")
+    assert join["cutoff"] == {"event_column": "order_date", "main_column": "signup_date",
+                              "date": None}
+    card = json.loads((tmp_path / "m" / "model.json").read_text())
+    assert "orders_count" in [c["name"] for c in card["input_schema"]["columns"]]
+    assert any("joined tables ('orders')" in line for line in card["limitations"])
+    assert r"Joins orders on customer\_id = cust\_id" in (tmp_path / "m" / "report.md").read_text()
+    predicted = run("predict", tmp_path / "m", folder / "new.csv", "--with",
+                    f"orders={folder / 'orders.csv'}")
+    assert predicted.returncode == 0, predicted.stderr
+    assert len(pd.read_csv(io.StringIO(predicted.stdout))) == 25
+    missing = run("predict", tmp_path / "m", folder / "new.csv")
+    assert missing.returncode == 2
+    assert "joined with 'orders'" in missing.stderr and "--with orders=FILE" in missing.stderr
+    # The bundle's train.py joins the same way with pandas alone.
+    script = tmp_path / "m" / "train.py"
+    ran = subprocess.run([sys.executable, str(script), str(folder / "customers.csv"),
+                          f"orders={folder / 'orders.csv'}"], capture_output=True, text=True,
+                         cwd=tmp_path, timeout=300, env=os.environ | {"PYTHONPATH": ""})
+    assert ran.returncode == 0, ran.stderr
+    assert "tabwright measured" in ran.stdout
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--on", "customer_id"], "need --with"),
+    (["--with", "ORDERS", "--on", "nope"], "cannot join the data with 'orders'"),
+    (["--with", "ORDERS", "--cutoff", "signup_date"], "--cutoff must be MAIN_TIME:EVENT_TIME"),
+    (["--with", "/no/such.csv"], "No file at"),
+])
+def test_join_flags_explain_bad_input_in_one_line(args, fragment, customers_and_orders):
+    folder = customers_and_orders
+    args = [str(folder / "orders.csv") if a == "ORDERS" else a for a in args]
+    done = run("profile", folder / "customers.csv", *args)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], lines

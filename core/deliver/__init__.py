@@ -15,7 +15,7 @@ from core import lazy
 
 _HOMES = {
     "check_drift": "_drift", "drift_figure": "_drift",
-    "bundle_files": "_export", "bundle_zip": "_export", "load_bundle": "_export",
+    "bundle_files": "_export", "bundle_zip": "_export", "load_bundle": "_bundle",
     "model_card": "_export", "write_bundle": "_export",
     "RunStore": "_history", "comparison_tables": "_history", "history_table": "_history",
     "run_label": "_history", "run_summary": "_history", "run_time": "_history",
@@ -24,7 +24,7 @@ _HOMES = {
     "render_training_script": "_script",
     "create_app": "_serve", "run_server": "_serve",
     "project_name": "_card", "project_name_for": "_card", "report_title": "_card",
-    "model_files": "_export", "bundle_file_descriptions": "_export", "is_run_id": "_history",
+    "model_files": "_bundle", "bundle_file_descriptions": "_export", "is_run_id": "_history",
     "promotions_table": "_history", "PRODUCTION_BADGE": "_history",
     "SERVING_REQUIREMENTS": "_container", "container_files": "_container",
     "log_folder": "_log", "PredictionLog": "_log",

@@ -96,12 +96,25 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
     intended = brief.decision or brief.problem or (
         f"Predict {recipe.target!r} ({result.task}) for rows like the training data."
         if recipe.target else "Group rows like the training data into clusters.")
+    seen = result.final_rows or result.n_train
     limitations = [
-        f"Trained on {result.n_train:,} rows of {data_name!r}; rows unlike them (new categories, "
+        f"Trained on {seen:,} rows of {data_name!r}; rows unlike them (new categories, "
         "values outside the training ranges) get less reliable predictions.",
         "Relations in the data are associations, not causes.",
         "Check for drift (tabwright drift) before trusting it on newer data.",
     ]
+    if recipe.joins:
+        names = ", ".join(repr(j.name) for j in recipe.joins)
+        limitations.insert(1, f"Some inputs are made from joined tables ({names}): to predict, "
+                              "give the same tables (tabwright predict --with) or, to the REST "
+                              "server, records with the joined columns already computed.")
+    if result.final_rows:
+        limitations.insert(1, f"The test scores were measured on the model fitted on "
+                              f"{result.n_train:,} training rows before it saw the "
+                              f"{result.n_test:,} test rows; this model was then refitted on "
+                              f"every row ({result.final_rows:,}), so no rows are left to test "
+                              "it: expect scores like the test scores, a little better if "
+                              "anything.")
     if result.task in ("binary", "multiclass"):
         limitations.append("Probabilities come from the model; check the calibration curve "
                            "before reading them as frequencies.")
@@ -128,6 +141,7 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         "recipe": recipe.to_dict(),
         "training_data": {"name": data_name, "fingerprint": result.fingerprint,
                           "rows_train": result.n_train, "rows_test": result.n_test,
+                          "rows_final": result.final_rows,
                           "columns": len(result.plan.roles) + len(result.plan.dropped) +
                           (1 if recipe.target else 0)},
         "seed": recipe.seed,

@@ -63,9 +63,8 @@ SERVING_REQUIREMENTS: tuple[str, ...] = (
     "typing-inspection", "typing-extensions", "anyio", "python-multipart", "opentelemetry-api",
     "uvicorn", "click", "uvloop", "httptools", "websockets",  # uvicorn picks the C ones up
     "orjson", "prometheus-client",  # JSON responses, GET /metrics
-    # Imported at start-up, though serving never calls them: loading a bundle
-    # (core.deliver._export) imports the report (jinja2, plotly) and the data readers (fastexcel).
-    "packaging", "fastexcel", "plotly", "jinja2", "markupsafe",
+    # Imported at start-up, though serving never calls them: the drift check's figure (plotly).
+    "packaging", "plotly",
 )
 """The distributions ``tabwright serve`` imports: its server, the model's libraries, and what
 ``core.cli`` imports at start-up (``tests/deliver/test_container.py`` runs the serving path in

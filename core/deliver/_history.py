@@ -1,7 +1,7 @@
 """Run history: every trained run, its recipe, scores and model bundle, in one sqlite file.
 
 The workspace is ``$TABWRIGHT_WORKSPACE`` (default ``~/.tabwright``): ``runs.sqlite`` holds one
-row per run and ``runs/<run_id>/`` the model's files (:func:`core.deliver._export.model_files`:
+row per run and ``runs/<run_id>/`` the model's files (:func:`core.deliver._bundle.model_files`:
 the signed model, its card, recipe and scores; the Export page makes the rest). Each run
 belongs to an ``owner``; every read filters by owner, and a run of another owner is reported
 exactly like a run that does not exist, so nobody learns that it does.
@@ -35,8 +35,8 @@ from typing import Any
 
 import pandas as pd
 
+from core.deliver._bundle import load_bundle, model_files
 from core.deliver._card import project_name  # noqa: F401 — the history's default project
-from core.deliver._export import load_bundle, model_files
 from core.errors import TabwrightError
 from core.formatting import json_safe
 from core.metrics import METRICS, metric_label

@@ -43,6 +43,7 @@ from core.evaluate import (
     permutation_importance_data,
 )
 from core.formatting import format_percent, json_safe
+from core.ingest import describe_joins
 from core.metrics import (
     METRICS,
     is_default_threshold,
@@ -238,7 +239,8 @@ def _data_summary(result: TrainResult, profile: dict[str, Any] | None) -> dict[s
                 "target": result.recipe.target, "task": result.task,
                 "duplicate_rows": profile["duplicate_rows"],
                 "missing_cell_fraction": profile["missing_cell_fraction"],
-                "rows_train": result.n_train, "rows_test": result.n_test, "from_profile": True}
+                "rows_train": result.n_train, "rows_test": result.n_test,
+                "rows_final": result.final_rows, "from_profile": True}
     columns = [{"name": name, "role": role, "dtype": str(result.X_train[name].dtype),
                 "missing_fraction": float(result.X_train[name].isna().mean()), "n_unique": None,
                 "used_as": _used_as(name, result)} for name, role in roles.items()]
@@ -247,7 +249,8 @@ def _data_summary(result: TrainResult, profile: dict[str, Any] | None) -> dict[s
     return {"rows": result.n_train + result.n_test, "n_columns": len(columns) + bool(result.recipe.target),
             "columns": columns, "target": result.recipe.target, "task": result.task,
             "duplicate_rows": None, "missing_cell_fraction": None,
-            "rows_train": result.n_train, "rows_test": result.n_test, "from_profile": False}
+            "rows_train": result.n_train, "rows_test": result.n_test,
+            "rows_final": result.final_rows, "from_profile": False}
 
 
 def _used_as(column: str, result: TrainResult) -> str:
@@ -338,7 +341,7 @@ def _names(columns: list[Any]) -> str:
 def recipe_sentences(result: TrainResult) -> list[str]:
     """The resolved recipe as plain sentences, from what the fitted model really does."""
     recipe, original = result.recipe, result.original_recipe
-    out: list[str] = []
+    out: list[str] = list(describe_joins(recipe.joins)) if recipe.joins else []
     if recipe.target:
         out.append(f"The target is {recipe.target!r} ({result.task}).")
         out.append("Rows with a missing target are dropped.")

@@ -43,7 +43,7 @@ and follows promotions: a new production run is loaded, self-checked and warmed 
 background thread, then swapped in between requests; requests already running finish on the
 model they started with.
 
-Loading: :func:`run_server` loads a bundle with :func:`core.deliver._export.load_bundle` — joblib,
+Loading: :func:`run_server` loads a bundle with :func:`core.deliver._bundle.load_bundle` — joblib,
 which runs code while loading — so serve only bundles you wrote yourself.
 """
 
@@ -84,8 +84,8 @@ from pydantic import (
 from sklearn.model_selection import FixedThresholdClassifier
 from starlette.routing import Route
 
+from core.deliver._bundle import load_bundle
 from core.deliver._drift import _compare
-from core.deliver._export import load_bundle
 from core.deliver._fastpredict import FastModel, checked, same_outputs
 from core.deliver._history import RunStore
 from core.deliver._log import PredictionLog, model_identity, request_id, row_ids

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from core.deliver._export import load_bundle
+from core.deliver._bundle import load_bundle
 from core.deliver._history import RunStore, is_run_id, project_name
 from core.deliver._predict import _align_labels
 from core.deliver._schema import validate_input
@@ -146,7 +146,7 @@ def challenge(champion_model: Any, champion_card: dict[str, Any], frame: pd.Data
     Parameters
     ----------
     champion_model : estimator
-        The fitted champion (as :func:`core.deliver._export.load_bundle` returns it).
+        The fitted champion (as :func:`core.deliver._bundle.load_bundle` returns it).
     champion_card : dict
         Its model card: the recipe, task, metric, classes, threshold and input schema.
     frame : DataFrame
@@ -233,7 +233,7 @@ def retrain(champion: str | Path, frame: pd.DataFrame, *, store: RunStore, data_
     ----------
     champion : str or Path
         A run id in ``store`` (the owner's run), or a model bundle folder
-        (:func:`core.deliver._export.load_bundle`; only bundles this workspace signed load).
+        (:func:`core.deliver._bundle.load_bundle`; only bundles this workspace signed load).
     frame : DataFrame
         New labelled data.
     store : RunStore

@@ -80,10 +80,12 @@ def training_plan(frame: pd.DataFrame, recipe: Recipe, *, limits: Limits | None 
                                   interpretable=recipe.brief.interpretable)
         if catalogue.is_wide(search_rows, n_features):
             notes.append(catalogue.wide_reason(search_rows, n_features))
+        within = (f"{recipe.max_trials} trials (planned by count: the same model on any "
+                  f"machine), capped at {recipe.time_budget:g} s" if recipe.max_trials
+                  else f"{recipe.time_budget:g} s")
         search = (f"Auto mode: baselines first, then strong defaults, then an Optuna search across "
                   f"the best model families, then an averaging ensemble and a stack of the "
-                  f"best models, kept if they win, all within "
-                  f"{recipe.time_budget:g} s.")
+                  f"best models, kept if they win, all within {within}.")
         if train_rows > AUTO_SEARCH_ROWS:
             notes.append(f"Auto mode compares models on a {AUTO_SEARCH_ROWS:,}-row sample of the "
                          f"{train_rows:,} training rows, then refits the winner on every training "

@@ -24,9 +24,7 @@ import numpy as np
 import optuna
 import pandas as pd
 from sklearn.base import clone
-from sklearn.ensemble import VotingClassifier, VotingRegressor
-from sklearn.model_selection import FixedThresholdClassifier, train_test_split
-from sklearn.pipeline import Pipeline
+from sklearn.model_selection import train_test_split
 from threadpoolctl import threadpool_limits
 
 from core import catalogue, metrics, settings
@@ -35,9 +33,7 @@ from core.evaluate import evaluate_classifier, evaluate_regressor
 from core.evaluate._costs import cheapest_threshold, threshold_counts
 from core.ingest import detect_task, infer_roles
 from core.prepare import (
-    FeaturePlan,
     build_pipeline,
-    build_preprocessor,
     estimate_encoded_features,
     plan_features,
     resolve_precision,
@@ -53,6 +49,12 @@ from core.run import (
 from core.settings import Limits
 from core.settings import current as current_limits
 from core.train._cluster import train_clustering
+from core.train._final import (
+    final_model,
+    finalize,
+    should_finalize,
+    stack_passthrough,
+)
 from core.train._memory import give_back_memory, mb_words
 from core.train._split import (
     AUTO_SEARCH_ROWS,
@@ -69,8 +71,6 @@ from core.train._stacking import (
     fit_from_out_of_fold,
     meta_fold_ids,
     meta_model,
-    positional,
-    stacked_model,
 )
 
 # Greedy ensemble selection: how many of the best distinct configurations it draws from, and
@@ -350,6 +350,8 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
                      X=X_search, y=y_search, folds=folds, cancel=cancel, report=report,
                      started=started, notes=notes, dask_scheduler=dask_scheduler,
                      full_X=X_train, full_y=y_train)
+    runner.all_rows = len(X_train) + len(X_test)
+    runner.finalize_planned = should_finalize(recipe, auto=recipe.auto, rows=runner.all_rows)
     with threadpool_limits(limits=threads), warnings.catch_warnings(), _cluster(dask_scheduler):
         warnings.simplefilter("ignore")
         cancelled = False
@@ -378,8 +380,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
             evaluation["validation_threshold_counts"] = runner.threshold_counts
     resolved = runner.resolved_recipe(best, threshold)
     board = runner.leaderboard()
-    report(Progress(1.0, "Done", best=board[0] if board else None, leaderboard=board))
-    return TrainResult(
+    result = TrainResult(
         recipe=resolved, original_recipe=original, task=task, metric=metric, plan=plan,
         classes=None if classes is None else [_scalar(c) for c in classes],
         leaderboard=board, best=best.name, pipeline=pipeline, threshold=threshold,
@@ -389,6 +390,16 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         cv_description=cv_description, train_score=train_score,
         noise_note=runner.noise_note(), cancelled=cancelled,
     )
+    if runner.finalize_planned and not cancelled:
+        if runner.finalize_affordable(best):
+            runner.report_progress(0.96, "Refitting the chosen model on every row (finalize)")
+            result = finalize(result, threads=threads)
+            result.seconds = time.monotonic() - started
+        else:
+            notes.append("The model was not refitted on every row: that would overrun the time "
+                         "budget. Refit it on the Export page, or train with finalize on.")
+    report(Progress(1.0, "Done", best=board[0] if board else None, leaderboard=board))
+    return result
 
 
 # ---- data preparation before any fit ----------------------------------------------------
@@ -465,6 +476,13 @@ class _Runner:
         # Whether every fold is scored (auto mode may score fewer on large data).
         self.all_folds = True
         self.threshold_counts: dict[str, Any] | None = None
+        # Auto mode planned by count (recipe.max_trials): no choice may depend on the clock,
+        # which then only caps the run (see _time_for).
+        self.by_count = recipe.auto and recipe.max_trials is not None
+        self.capped = False
+        # Whether the run will refit on every row at the end: the search leaves time for it.
+        self.finalize_planned = False
+        self.all_rows = len(self.full_X)
 
     # ---- evaluation of one configuration ----
     def evaluate(self, model: str, params: dict[str, Any] | None = None, *, note: str = "") -> Candidate:
@@ -634,6 +652,8 @@ class _Runner:
         allowed: dict[str, bool] = {}
         for model, params in catalogue.auto_portfolio(self.task, n_rows=len(self.X),
                                                       interpretable=interpretable, **shape):
+            if self.by_count and self._trials_left() <= 0:
+                break
             if model not in allowed:
                 allowed[model] = self._allowed(model)
             if not allowed[model]:
@@ -642,7 +662,7 @@ class _Runner:
                 self.notes.append(f"{catalogue.get(model).label} ({_describe(params)}) skipped: "
                                   "not enough time left in the budget.")
                 continue
-            self.fraction = self._elapsed_fraction(budget)
+            self.fraction = self._progress_fraction(budget)
             self.evaluate(model, params, note="auto portfolio" if params else "")
         linear = "logistic_regression" if self.task != "regression" else "ridge"
         if interpretable:
@@ -661,7 +681,23 @@ class _Runner:
         if len(self._usable()) > 2:
             self._try_ensemble(deadline)
             self._try_stacking(deadline)
+        if self.capped:
+            self.notes.append(
+                f"The time budget ({budget:g} s) ran out after {self._trials_done()} of the "
+                f"{self.recipe.max_trials} planned trials, so this run depends on the machine's "
+                "speed: raise the budget, or plan fewer trials, for a run that repeats exactly.")
 
+    def _trials_done(self) -> int:
+        """Configurations evaluated so far (ensembles and stacks not counted)."""
+        return sum(1 for c in self.candidates if not c.members)
+
+    def _trials_left(self) -> int:
+        return (self.recipe.max_trials or 0) - self._trials_done()
+
+    def _progress_fraction(self, budget: float) -> float:
+        if self.by_count:
+            return min(0.9, 0.9 * self._trials_done() / max(self.recipe.max_trials or 1, 1))
+        return self._elapsed_fraction(budget)
     def _narrow_folds(self) -> bool:
         """On large data, score auto mode's candidates on the fewest folds that still hold
         ``AUTO_VALIDATION_ROWS`` validation rows; return whether every fold is kept.
@@ -701,7 +737,7 @@ class _Runner:
                                            **shape).items()}
             if not self._time_for(model, deadline, params):
                 raise optuna.TrialPruned()
-            self.fraction = self._elapsed_fraction(budget)
+            self.fraction = self._progress_fraction(budget)
             value = self.evaluate(model, params, note="auto search").mean(self.metric)
             if math.isnan(value):
                 return -1e18 if greater else 1e18
@@ -711,6 +747,16 @@ class _Runner:
             if self.cancel.cancelled or self._reserve_left(deadline) <= 0:
                 study.stop()
 
+        if self.by_count:
+            def stop_at_cap(study, trial):
+                if self.cancel.cancelled or self.capped or time.monotonic() >= deadline:
+                    self.capped = self.capped or time.monotonic() >= deadline
+                    study.stop()
+
+            if self._trials_left() > 0 and pool:
+                study.optimize(objective, n_trials=self._trials_left(), callbacks=[stop_at_cap],
+                               catch=())
+            return
         remaining = self._reserve_left(deadline)
         if remaining > 0:
             study.optimize(objective, timeout=remaining, callbacks=[stop_when_due], catch=())
@@ -734,6 +780,8 @@ class _Runner:
         else:
             planned = None if self.budget is None else self.budget / 2
             refit = self._seconds_per_refit_row(top) * self._refit_rows(top, planned)
+            if self.finalize_planned:  # a second refit, on the test rows too
+                refit += self._seconds_per_refit_row(top) * self.all_rows
         return deadline - time.monotonic() - refit - self._evaluate_seconds()
 
     def _seconds_per_refit_row(self, members: list[Candidate]) -> float:
@@ -774,6 +822,9 @@ class _Runner:
         model twice the slowest fit so far. Erring long keeps the budget when few folds leave
         no second fold to notice an overrun.
         """
+        if self.by_count:  # the clock only caps a run planned by count
+            self.capped = self.capped or time.monotonic() >= deadline
+            return not self.capped
         if not self._has_real_model():
             return True
         params = params or {}
@@ -827,7 +878,7 @@ class _Runner:
                 pool.append(cand)
         if len(pool) < 2:
             return
-        affordable = deadline - time.monotonic() - self._evaluate_seconds()
+        affordable = self._affordable(deadline)
         counts = [0] * len(pool)
         total = None
         best_score = None
@@ -854,6 +905,21 @@ class _Runner:
         ens = Candidate("ensemble", {}, scores, fit, total, True,
                         note="weighted average of the members' predictions", members=members)
         self.candidates.append(ens)
+
+    def finalize_affordable(self, best: Candidate) -> bool:
+        """Whether refitting ``best`` on every row fits in the budget (always when finalize
+        was asked for, and when planned by count), with the budget's 10% slack."""
+        if self.recipe.finalize == "on" or self.by_count or self.deadline is None:
+            return True
+        members = [c for c, _ in best.members] if best.members else [best]
+        seconds = self._seconds_per_refit_row(members) * self.all_rows
+        return time.monotonic() + seconds <= self.deadline + 0.1 * (self.budget or 0)
+
+    def _affordable(self, deadline: float) -> float:
+        """Seconds the final refit of an ensemble or stack may take (any, planned by count)."""
+        if self.by_count:
+            return math.inf
+        return deadline - time.monotonic() - self._evaluate_seconds()
 
     def _chosen_members(self, choices: list[ModelChoice]) -> list[tuple[Candidate, float]]:
         """The evaluated candidates of the models the user chose for an ensemble, with their
@@ -909,7 +975,7 @@ class _Runner:
         for cand in ranked:
             if all(cand.model != m.model for m in chosen + families):
                 families.append(cand)
-        affordable = deadline - time.monotonic() - self._evaluate_seconds()
+        affordable = self._affordable(deadline)
         members: list[Candidate] = []
         for cand in chosen + families:
             if len(members) < ENSEMBLE_RESERVE and \
@@ -943,7 +1009,7 @@ class _Runner:
     def _meta_model(self, stacking: Stacking) -> Any:
         return meta_model(self.task, seed=self.recipe.seed,
                           class_weight=self.recipe.imbalance.class_weight,
-                          passthrough=_passthrough(self.plan, self.recipe, self.task, stacking))
+                          passthrough=stack_passthrough(self.plan, self.recipe, self.task, stacking))
 
     def _mean_fold_score(self, oof: np.ndarray) -> float:
         """The metric on all out-of-fold predictions at once (cheap enough to call often)."""
@@ -1008,7 +1074,7 @@ class _Runner:
         if not keep.all():
             X, y = X[keep], y[keep]
             self.notes.append(f"Dropped {int((~keep).sum()):,} outlier rows from training (not from testing).")
-        if self.deadline is not None and len(X) > len(self.X):
+        if self.deadline is not None and not self.by_count and len(X) > len(self.X):
             members = [c for c, _ in best.members] if best.members else [best]
             left = self.deadline - time.monotonic() - self._evaluate_seconds()
             rows = min(len(X), self._refit_rows(members, max(left, 0.0)))
@@ -1089,46 +1155,6 @@ class _Runner:
     def report_progress(self, fraction: float, message: str, model: str | None = None) -> None:
         board = self.leaderboard()
         self.report(Progress(fraction, message, model, board[0] if board else None, board))
-
-
-def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
-                members: list[tuple[str, dict[str, Any], float]], threshold: float | None, *,
-                stacking: Stacking | None = None) -> Any:
-    """The unfitted model a run exports: one pipeline, a weighted soft-voting ensemble of
-    pipelines, or with ``stacking`` a stack of them (:mod:`core.train._stacking`; fit it with
-    :func:`~core.train._stacking.fit_from_out_of_fold`), wrapped in a fixed decision
-    threshold when one was tuned."""
-    if len(members) == 1:
-        model, params, _ = members[0]
-        estimator: Any = build_pipeline(plan, recipe, model, params, task=task)
-    else:
-
-        estimators = [(f"m{i}_{model}", build_pipeline(plan, recipe, model, params, task=task))
-                      for i, (model, params, _) in enumerate(members)]
-        weights = [w for _, _, w in members]
-        if stacking is not None:
-            voting: Any = stacked_model(estimators, task, folds=recipe.validation.folds,
-                                        seed=recipe.seed,
-                                        class_weight=recipe.imbalance.class_weight,
-                                        passthrough=_passthrough(plan, recipe, task, stacking))
-        elif task == "regression":
-            voting = VotingRegressor(estimators, weights=weights)
-        else:
-            voting = VotingClassifier(estimators, voting="soft", weights=weights)
-        estimator = Pipeline([("model", voting)])
-    if task == "binary" and not metrics.is_default_threshold(threshold):
-        estimator = FixedThresholdClassifier(estimator, threshold=threshold,
-                                             response_method="predict_proba")
-    return estimator
-
-
-def _passthrough(plan: FeaturePlan, recipe: Recipe, task: str, stacking: Stacking) -> Any:
-    """What a stack's meta-model prepares of the inputs it is handed: the linear models'
-    preparation, by position (:func:`core.train._stacking.positional`), or ``None``."""
-    if not stacking.passthrough:
-        return None
-    prep, _ = build_preprocessor(plan, recipe, task=task, style="linear")
-    return positional(prep, plan.features)
 
 
 @contextlib.contextmanager

@@ -35,6 +35,7 @@ models' preparation, fitted on the meta-model's rows.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import numpy as np
@@ -182,6 +183,22 @@ def fit_from_out_of_fold(model: Any, X: pd.DataFrame, y: pd.Series,
         model.n_features_in_ = inner.n_features_in_
         if hasattr(inner, "feature_names_in_"):
             model.feature_names_in_ = inner.feature_names_in_
+    return model
+
+
+def refit_members(model: Any, X: pd.DataFrame, y: pd.Series) -> Any:
+    """A copy of a fitted stacked ``model`` whose models are refitted on ``(X, y)`` and whose
+    meta-model is kept (AutoGluon's ``refit_full``): the meta-model learnt how far to trust
+    each model from out-of-fold predictions, which more rows for the models do not change in
+    kind, and refitting it would cost every model ``cv`` more fits."""
+    model = copy.deepcopy(model)
+    inner = model.estimator_ if isinstance(model, FixedThresholdClassifier) else model
+    stack = inner.steps[-1][1]
+    target = (stack._label_encoder.transform(y) if hasattr(stack, "_label_encoder")
+              else np.asarray(y, dtype=float))
+    names, estimators = stack._validate_estimators()
+    stack.estimators_ = [clone(estimator).fit(X, target) for estimator in estimators]
+    stack.named_estimators_ = Bunch(**dict(zip(names, stack.estimators_)))
     return model
 
 

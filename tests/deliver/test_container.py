@@ -34,6 +34,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 import core
+from core.deliver._bundle import load_bundle
 from core.deliver._container import (
     DIST_NAME,
     ENTRY_POINT,
@@ -48,7 +49,7 @@ from core.deliver._container import (
     tabwright_wheel,
     wheel_name,
 )
-from core.deliver._export import bundle_files, load_bundle, write_bundle
+from core.deliver._export import bundle_files, write_bundle
 from core.deliver._predict import predict_table
 from core.ingest import read_table
 from core.recipe import ModelChoice, Recipe

@@ -1,4 +1,4 @@
-"""Tests for core.deliver._export: the model card and the one bundle, written, zipped and loaded."""
+"""Tests for core.deliver._export: the model card and the one bundle, written and zipped."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import json
 import re
 import zipfile
 
-import joblib
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,7 +24,6 @@ from core.deliver._export import (
     bundle_files,
     bundle_zip,
     library_versions,
-    load_bundle,
     model_card,
     model_files,
     project_name_for,
@@ -61,59 +59,6 @@ def workspace(monkeypatch, tmp_path):
     return folder
 
 
-def test_write_and_load_a_bundle_round_trip(result, tmp_path):
-    out = write_bundle(result, tmp_path / "nested" / "bundle", data_name="tiny.csv")
-    assert out == tmp_path / "nested" / "bundle"
-    assert {p.name for p in out.iterdir()} == set(FILES)
-    model, card = load_bundle(out)
-    sample = result.X_test.head(20)
-    np.testing.assert_array_equal(model.predict(sample), result.pipeline.predict(sample))
-    np.testing.assert_allclose(model.predict_proba(sample), result.pipeline.predict_proba(sample))
-    assert card["target"] == "y" and card["task"] == "binary" and card["classes"] == ["no", "yes"]
-    assert card["training_data"]["name"] == "tiny.csv"
-    # the model.joblib path works as well as the folder
-    model_again, _ = load_bundle(out / "model.joblib")
-    np.testing.assert_array_equal(model_again.predict(sample), model.predict(sample))
-
-
-def test_a_tampered_model_file_is_refused(result, tmp_path):
-    out = write_bundle(result, tmp_path / "bundle")
-    tampered = joblib.load(out / "model.joblib")  # loading our own file in the test is safe
-    buffer = io.BytesIO()
-    joblib.dump({"not": "the model", "pipeline": tampered}, buffer)
-    (out / "model.joblib").write_bytes(buffer.getvalue())
-    with pytest.raises(TabwrightError, match="Refusing to load") as info:
-        load_bundle(out)
-    assert "--trust" in info.value.hint
-    model, _ = load_bundle(out, trust=True)  # the user vouches for it
-    assert model["not"] == "the model"
-
-
-def test_a_bundle_from_another_workspace_or_without_a_signature_is_refused(result, tmp_path,
-                                                                          monkeypatch):
-    out = write_bundle(result, tmp_path / "bundle")
-    monkeypatch.setenv("TABWRIGHT_WORKSPACE", str(tmp_path / "elsewhere"))
-    with pytest.raises(TabwrightError, match="Refusing to load"):
-        load_bundle(out)
-    monkeypatch.setenv("TABWRIGHT_WORKSPACE", str(tmp_path / "workspace"))
-    load_bundle(out)
-    (out / "model.sig").unlink()
-    with pytest.raises(TabwrightError, match="Refusing to load"):
-        load_bundle(out)
-
-
-def test_missing_or_broken_files_are_explained(result, tmp_path):
-    with pytest.raises(TabwrightError, match="No model found"):
-        load_bundle(tmp_path / "nothing here")
-    out = write_bundle(result, tmp_path / "bundle")
-    (out / "model.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(TabwrightError, match="not valid JSON"):
-        load_bundle(out)
-    (out / "model.json").unlink()
-    with pytest.raises(TabwrightError, match="model card .* is missing"):
-        load_bundle(out)
-
-
 def test_an_unwritable_output_folder_is_a_user_error(result, tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("x")
@@ -145,7 +90,7 @@ def test_the_model_card(result):
     assert [c["name"] for c in card["input_schema"]["columns"]] == list(result.X_train.columns)
     assert card["training_data"] == {"name": "tiny.csv", "fingerprint": result.fingerprint,
                                      "rows_train": result.n_train, "rows_test": result.n_test,
-                                     "columns": 3}
+                                     "rows_final": None, "columns": 3}
     assert card["training_data"]["rows_train"] + card["training_data"]["rows_test"] == 300
     assert any("calibration curve" in line for line in card["limitations"])
     assert "'y'" in card["intended_use"]

@@ -16,8 +16,8 @@ from core.deliver._fastpredict import (
     verified,
 )
 from core.deliver._predict import predict_table
-from core.ingest._read import read_table
 from core.deliver._serve import create_app
+from core.ingest._read import read_table
 from core.recipe import Imbalance, ModelChoice, Recipe, Reduction
 from core.train._runner import train
 

@@ -10,8 +10,8 @@ import pytest
 
 from core.deliver._report import _env, build_report, render_html, render_markdown
 from core.explore._profile import profile_table
-from core.ingest._read import read_table
 from core.formatting import format_percent
+from core.ingest._read import read_table
 from core.recipe import Costs, Imbalance, ModelChoice, Recipe, Reduction
 from core.train._runner import train
 

@@ -11,6 +11,7 @@ from core.explore import (
     chart_order,
     correlation_columns,
     correlation_note,
+    eda,
     linked_view_choices,
     missing_reading,
     profile_table,
@@ -18,9 +19,12 @@ from core.explore import (
     signal_tables,
     strongest_pairs,
 )
-from core.explore import eda
 from core.explore._readout import LINKED_COLOUR_LEVELS, STRONGEST_PAIRS
-from core.explore.eda import MAX_CORRELATION_COLUMNS, MAX_MISSING_COLUMNS, target_relation_data
+from core.explore.eda import (
+    MAX_CORRELATION_COLUMNS,
+    MAX_MISSING_COLUMNS,
+    target_relation_data,
+)
 from tests.explore.wide_tables import wide_frame
 
 

@@ -223,3 +223,64 @@ def test_a_wide_tables_roles_are_filtered_and_edits_keep_the_hidden_columns(app,
     edit_table(app, app.data_editor[0].key, {3: {"Role": "categorical"}})
     app.run()
     assert current(app).recipe.roles == {"x00": "categorical", "x83": "categorical"}
+
+
+def _customers_and_orders() -> tuple[bytes, bytes]:
+    rng = np.random.default_rng(3)
+    n = 120
+    signup = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 200, n), "D")
+    customers = pd.DataFrame({"customer_id": [f"C{i:03d}" for i in range(n)],
+                              "signup_date": signup.strftime("%Y-%m-%d"),
+                              "plan": rng.choice(["basic", "pro"], n),
+                              "churned": rng.choice(["yes", "no"], n)})
+    m = 900
+    orders = pd.DataFrame({"cust": [f"C{i:03d}" for i in rng.integers(0, n - 10, m)],
+                           "order_date": (pd.Timestamp("2023-10-01") + pd.to_timedelta(
+                               rng.integers(0, 400, m), "D")).strftime("%Y-%m-%d"),
+                           "amount": rng.gamma(2.0, 20.0, m).round(2)})
+    return customers.to_csv(index=False).encode(), orders.to_csv(index=False).encode()
+
+
+def test_a_related_table_is_joined_with_a_cutoff_explained_and_removed(app):
+    customers, orders = _customers_and_orders()
+    app.file_uploader(key="upload_0").upload("customers.csv", customers, "text/csv")
+    app.run()
+    app.file_uploader(key="related_upload_1").upload("orders.csv", orders, "text/csv")
+    app.run()
+    text = page_text(app)
+    assert "orders.csv" in text and "find their customer_id in orders.cust" in text
+    key_choice = app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("join_key_")))
+    assert key_choice.value == 0 and "one-to-many" in key_choice.format_func(0)
+    see = next(r for r in app.radio if r.key.startswith("join_see_"))
+    assert see.value == "column"  # a prediction time exists: only earlier events, by default
+    features = next(m for m in app.multiselect if m.key.startswith("join_features_"))
+    assert "orders_count" in features.value and "orders_days_since_last" in features.value
+    app.button(key="join_apply").click().run()
+    project = current(app)
+    join = project.recipe.joins[0]
+    assert (join.main_key, join.related_key, join.relation) == ("customer_id", "cust", "one_to_many")
+    assert (join.cutoff.main_column, join.cutoff.event_column) == ("signup_date", "order_date")
+    assert project.frame.shape[0] == 120 and "orders_count" in project.frame.columns
+    assert project.base.frame.shape == (120, 4)
+    assert (project.frame["orders_count"] == 0).sum() >= 10  # the customers without orders
+    text = page_text(app)
+    assert "Joined orders.csv." in plain(app.success[0].value)
+    assert "orders: one-to-many on customer_id = cust" in plain(text)
+    app.button(key="join_remove_orders").click().run()
+    project = current(app)
+    assert project.recipe.joins == [] and project.base is None
+    assert list(project.frame.columns) == ["customer_id", "signup_date", "plan", "churned"]
+
+
+def test_joining_without_a_cutoff_warns_that_summaries_may_hold_the_future(app):
+    customers, orders = _customers_and_orders()
+    app.file_uploader(key="upload_0").upload("customers.csv", customers, "text/csv")
+    app.run()
+    app.file_uploader(key="related_upload_1").upload("orders.csv", orders, "text/csv")
+    app.run()
+    next(r for r in app.radio if r.key.startswith("join_see_")).set_value("all").run()
+    assert any("can learn from the future" in w.value for w in app.warning)
+    app.button(key="join_apply").click().run()
+    project = current(app)
+    assert project.recipe.joins[0].cutoff is None
+    assert any("may include events after" in w for r in project.join_reports for w in r.warnings)

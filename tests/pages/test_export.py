@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.pages.conftest import current
 from tests.pages.helpers_late import (  # noqa: F401 (workspace is a fixture)
     open_page,
     texts,
@@ -49,3 +50,18 @@ def test_export_names_the_saved_run_the_bundle_comes_from():
     assert not at.exception
     assert f"Project: `titanic` · Run: `{project.run_id}`" in texts(at)
 
+
+
+def test_export_refits_on_every_row_and_says_which_model_the_downloads_hold():
+    project = trained_project(record=True)
+    at = open_page("export", project)
+    assert "the 179 test rows were kept aside to measure it" in texts(at)
+    at.button(key="export_finalize").click().run()
+    assert not at.exception
+    finalized = current(at)
+    assert finalized.result.final_rows == 891 and finalized.result.n_train == 712
+    assert finalized.run_id and finalized.run_id != project.run_id  # saved as a new run
+    page = texts(at)
+    assert "The model you download was refitted on all 891 rows after the test" in page
+    assert "then refitted on all 891" in page
+    assert not at.get("button") or all(b.key != "export_finalize" for b in at.button)

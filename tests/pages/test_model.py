@@ -129,3 +129,19 @@ def test_chosen_models_can_be_stacked_instead_of_averaged():
     at.radio(key="model_combine").set_value("averaging")
     _submit(at, "Save the plan")
     assert current(at).recipe.stacking is None
+
+
+def test_auto_mode_can_be_planned_by_count_and_says_what_each_plan_promises():
+    at = open_page("model", titanic())
+    assert "same model, to the byte" not in page_text(at)
+    at.radio(key="model_plan_by").set_value("count")
+    at.number_input(key="model_max_trials").set_value(12)
+    at.selectbox(key="model_finalize").set_value("on")
+    _submit(at, "Save the plan")
+    recipe = current(at).recipe
+    assert recipe.max_trials == 12 and recipe.finalize == "on"
+    assert "same model, to the byte, on any machine" in page_text(at)
+    at.radio(key="model_plan_by").set_value("clock")
+    _submit(at, "Save the plan")
+    assert current(at).recipe.max_trials is None
+    assert "may try less and choose differently" in page_text(at)

@@ -7,6 +7,19 @@ import json
 
 import pandas as pd
 
+from core.ingest import read_table
+from core.project import (
+    Project,
+    add_join,
+    join_suggestions,
+    load_data,
+    set_target,
+    suggested_join,
+    update_recipe,
+    with_result,
+)
+from core.recipe import ModelChoice
+from core.train._runner import train
 from tests.pages.conftest import plain
 from tests.pages.helpers_late import (  # noqa: F401
     PROJECT_KEY,
@@ -17,6 +30,7 @@ from tests.pages.helpers_late import (  # noqa: F401
     trained_project,
     workspace,
 )
+from tests.pages.test_data import _customers_and_orders
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -165,3 +179,27 @@ def test_a_challenger_is_trained_compared_and_recorded(workspace):
     assert {r["project"] for r in runs} == {"titanic"}
     said = [plain(e.value).lower() for e in [*at.success, *at.info]]
     assert any("challenger" in text for text in said), said
+
+
+def test_a_model_of_joined_tables_asks_for_them_and_joins_them_as_in_training(workspace):
+    customers, orders = _customers_and_orders()
+    project = set_target(load_data(Project(), customers, name="customers.csv"), "churned")
+    related = read_table(orders, name="orders.csv")
+    project = add_join(project, related,
+                       suggested_join(project, related, join_suggestions(project, related)[0]))
+    recipe = project.recipe.copy()
+    recipe.auto, recipe.models = False, [ModelChoice("logistic_regression")]
+    project = update_recipe(project, recipe)
+    result = train(project.frame, project.recipe, inferred_roles=project.effective_roles())
+    at = open_page("use", with_result(project, result))
+    new = pd.read_csv(io.BytesIO(customers)).drop(columns=["churned"]).head(30)
+    _upload(at, "new_customers.csv", new)
+    assert "Waiting for orders." in plain(texts(at))
+    at.file_uploader(key="use_related_orders").upload("orders.csv", orders, "text/csv")
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Joined orders" in texts(at)
+    preview = table_with(at, "prediction")
+    expected = result.delivered.predict(project.frame.drop(columns=["churned"]).head(30))
+    assert list(preview["prediction"]) == list(expected)
+    assert "orders_count" in preview.columns
