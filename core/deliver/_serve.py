@@ -815,9 +815,19 @@ def create_app(model: Any, card: dict[str, Any], *, log: PredictionLog | None = 
     async def metrics() -> Response:
         return Response(monitor.exposition(), media_type=CONTENT_TYPE_LATEST)
 
+    joins = (card.get("recipe") or {}).get("joins") or []
+    schema_body = dict(card["input_schema"])
+    if joins:  # a record must carry the joined columns already computed
+        schema_body["joined"] = {
+            "tables": [j["name"] for j in joins],
+            "note": "Some columns are made from related tables joined on a key (see the model "
+                    "card's recipe.joins). Send records with those columns already computed, "
+                    "or predict files with `tabwright predict MODEL DATA --with NAME=FILE`, "
+                    "which joins them as in training."}
+
     @app.get("/schema", summary="The input columns the model needs")
     async def schema() -> dict[str, Any]:
-        return card["input_schema"]
+        return schema_body
 
     return app
 

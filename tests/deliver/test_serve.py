@@ -121,6 +121,19 @@ def test_null_values_are_allowed(served):
     assert response.json()["predictions"] == expected["prediction"].tolist()
 
 
+def test_the_schema_of_a_model_on_joined_tables_says_records_carry_the_joined_columns(served):
+    result, card, _ = served
+    joined = json.loads(json.dumps(card))
+    joined["recipe"]["joins"] = [{"name": "orders", "main_key": "id", "related_key": "cid",
+                                  "relation": "one_to_many", "columns": [],
+                                  "aggregates": [{"function": "count", "column": None}],
+                                  "cutoff": None}]
+    body = TestClient(create_app(result.pipeline, joined)).get("/schema").json()
+    assert body["columns"] == card["input_schema"]["columns"]
+    assert body["joined"]["tables"] == ["orders"]
+    assert "--with NAME=FILE" in body["joined"]["note"]
+
+
 def test_health_schema_and_openapi(served):
     _, card, client = served
     health = client.get("/health").json()
