@@ -79,6 +79,9 @@ ENSEMBLE_POOL = 10
 ENSEMBLE_ROUNDS = 25
 # Auto mode keeps time to refit the best configuration of this many model families.
 ENSEMBLE_RESERVE = 4
+# A model family whose best portfolio score is further than this share of the best model's
+# gain over the baseline behind the best is not searched (see _Runner._promising).
+FAR_BEHIND = 0.5
 
 
 @dataclass
@@ -677,6 +680,7 @@ class _Runner:
             # has no later fold to be stopped at: on large data forests join only the portfolio.
             pool = ["hist_gradient_boosting", linear]
         pool = [m for m in pool if allowed.get(m, False) and catalogue.get(m).space]
+        pool = self._promising(pool)
         self._optuna_across(pool, deadline, budget)
         if len(self._usable()) > 2:
             self._try_ensemble(deadline)
@@ -686,6 +690,34 @@ class _Runner:
                 f"The time budget ({budget:g} s) ran out after {self._trials_done()} of the "
                 f"{self.recipe.max_trials} planned trials, so this run depends on the machine's "
                 "speed: raise the budget, or plan fewer trials, for a run that repeats exactly.")
+
+    def _promising(self, pool: list[str]) -> list[str]:
+        """The search pool without families far behind the best: a model whose best
+        portfolio score closes less than ``1 - FAR_BEHIND`` of the best's gain over the
+        baseline is not searched (re-tuning a ridge regression with twice boosting's error
+        spent a third of a run's trials), though its portfolio candidates may still join an
+        ensemble. A family not scored yet stays."""
+        usable = self._usable()
+        dummy = [c.mean(self.metric) for c in usable if c.model == "dummy"]
+        scored = {m: [c.mean(self.metric) for c in usable if c.model == m and not c.members]
+                  for m in pool}
+        if not dummy or not any(scored.values()):
+            return pool
+        greater = metrics.greater_is_better(self.metric)
+        best_of = {m: (max(v) if greater else min(v)) for m, v in scored.items() if v}
+        best = max(best_of.values()) if greater else min(best_of.values())
+        gain = abs(best - dummy[0])
+        if gain <= 0:
+            return pool
+        kept = [m for m in pool if m not in best_of
+                or abs(best - best_of[m]) <= FAR_BEHIND * gain]
+        for m in pool:
+            if m not in kept:
+                self.notes.append(
+                    f"{catalogue.get(m).label} was not searched further: its best setting closed "
+                    f"{1 - abs(best - best_of[m]) / gain:.0%} of the gap between the baseline "
+                    "and the best model.")
+        return kept or pool
 
     def _trials_done(self) -> int:
         """Configurations evaluated so far (ensembles and stacks not counted)."""

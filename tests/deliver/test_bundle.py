@@ -6,37 +6,17 @@ import io
 
 import joblib
 import numpy as np
-import pandas as pd
 import pytest
 
 from core.deliver._bundle import load_bundle
 from core.deliver._container import wheel_name
 from core.deliver._export import write_bundle
 from core.errors import TabwrightError
-from core.recipe import ModelChoice, Recipe
-from core.train._runner import train
+from tests.deliver.test_export import result, workspace  # noqa: F401 (the same tiny run)
 
 FILES = ["README.md", "model.joblib", "model.sig", "model.skops", "model.json", "recipe.json",
          "metrics.json", "leaderboard.json", "report.html", "report.md", "train.py", "Dockerfile",
          "requirements.txt", wheel_name()]
-
-
-@pytest.fixture(scope="module")
-def result():
-    rng = np.random.default_rng(0)
-    n = 300
-    frame = pd.DataFrame({"x": rng.normal(size=n), "colour": rng.choice(["red", "blue"], n)})
-    frame["y"] = np.where(frame["x"] + 0.5 * rng.normal(size=n) > 0, "yes", "no")
-    return train(frame, Recipe(target="y", auto=False, models=[ModelChoice("logistic_regression")]),
-                 inferred_roles={"x": "numeric", "colour": "categorical"})
-
-
-@pytest.fixture(autouse=True)
-def workspace(monkeypatch, tmp_path):
-    """Each test signs with a key in its own workspace, never the user's ~/.tabwright."""
-    folder = tmp_path / "workspace"
-    monkeypatch.setenv("TABWRIGHT_WORKSPACE", str(folder))
-    return folder
 
 
 def test_write_and_load_a_bundle_round_trip(result, tmp_path):

@@ -241,12 +241,16 @@ def _customers_and_orders() -> tuple[bytes, bytes]:
     return customers.to_csv(index=False).encode(), orders.to_csv(index=False).encode()
 
 
-def test_a_related_table_is_joined_with_a_cutoff_explained_and_removed(app):
+def _upload_both(app) -> None:
     customers, orders = _customers_and_orders()
     app.file_uploader(key="upload_0").upload("customers.csv", customers, "text/csv")
     app.run()
     app.file_uploader(key="related_upload_1").upload("orders.csv", orders, "text/csv")
     app.run()
+
+
+def test_a_related_table_is_joined_with_a_cutoff_explained_and_removed(app):
+    _upload_both(app)
     text = page_text(app)
     assert "orders.csv" in text and "find their customer_id in orders.cust" in text
     key_choice = app.selectbox(key=next(s.key for s in app.selectbox if s.key.startswith("join_key_")))
@@ -273,11 +277,7 @@ def test_a_related_table_is_joined_with_a_cutoff_explained_and_removed(app):
 
 
 def test_joining_without_a_cutoff_warns_that_summaries_may_hold_the_future(app):
-    customers, orders = _customers_and_orders()
-    app.file_uploader(key="upload_0").upload("customers.csv", customers, "text/csv")
-    app.run()
-    app.file_uploader(key="related_upload_1").upload("orders.csv", orders, "text/csv")
-    app.run()
+    _upload_both(app)
     next(r for r in app.radio if r.key.startswith("join_see_")).set_value("all").run()
     assert any("can learn from the future" in w.value for w in app.warning)
     app.button(key="join_apply").click().run()
