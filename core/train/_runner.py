@@ -682,7 +682,7 @@ class _Runner:
         pool = [m for m in pool if allowed.get(m, False) and catalogue.get(m).space]
         pool = self._promising(pool)
         self._optuna_across(pool, deadline, budget)
-        if len(self._usable()) > 2:
+        if len(self._usable()) > 2 and not interpretable:  # a blend of models is not readable
             self._try_ensemble(deadline)
             self._try_stacking(deadline)
         if self.capped:
@@ -940,12 +940,13 @@ class _Runner:
 
     def finalize_affordable(self, best: Candidate) -> bool:
         """Whether refitting ``best`` on every row fits in the budget (always when finalize
-        was asked for, and when planned by count), with the budget's 10% slack."""
+        was asked for, and when planned by count); the budget's last tenth is left for
+        what follows (the evaluation, the bundle)."""
         if self.recipe.finalize == "on" or self.by_count or self.deadline is None:
             return True
         members = [c for c, _ in best.members] if best.members else [best]
         seconds = self._seconds_per_refit_row(members) * self.all_rows
-        return time.monotonic() + seconds <= self.deadline + 0.1 * (self.budget or 0)
+        return time.monotonic() + seconds <= self.deadline
 
     def _affordable(self, deadline: float) -> float:
         """Seconds the final refit of an ensemble or stack may take (any, planned by count)."""

@@ -339,3 +339,18 @@ def test_auto_mode_on_a_wide_table_tries_wide_models_and_beats_a_plain_logistic_
                   inferred_roles=roles_of(frame))
     assert auto.evaluation["metrics"]["roc_auc"] > plain.evaluation["metrics"]["roc_auc"]
     assert auto.pipeline.predict(frame.drop(columns="y").head(3)).shape == (3,)
+
+
+def test_auto_mode_does_not_search_a_model_family_far_behind_the_best():
+    """A target a straight line cannot follow: ridge closes little of boosting's gain over
+    the baseline, so the search spends its trials on the models that can."""
+    rng = np.random.default_rng(4)
+    n = 500
+    frame = pd.DataFrame({"a": rng.uniform(-3, 3, n), "b": rng.uniform(-3, 3, n)})
+    frame["y"] = 10 * np.sin(2 * frame["a"]) * np.cos(2 * frame["b"]) + rng.normal(0, 0.3, n)
+    # The portfolio is 9 configurations; 3 more are searched.
+    result = train(frame, Recipe(target="y", task="regression", max_trials=12, time_budget=300,
+                                 finalize="off"))
+    assert any(n.startswith("Ridge regression was not searched further") for n in result.notes)
+    searched = [r["model"] for r in result.leaderboard if r["note"] == "auto search"]
+    assert searched and "ridge" not in searched
