@@ -19,9 +19,9 @@ from sklearn.tree import DecisionTreeClassifier
 
 from core.errors import TabwrightError
 from core.formatting import format_number
-from core.ingest import (
+from core.ingest import _join_keys
+from core.ingest._join import (
     JoinReport,
-    _join_keys,
     apply_joins,
     default_join,
     describe_joins,
