@@ -10,18 +10,26 @@ result Excel saved with the file, and nothing when the file was written by a pro
 does not calculate), and macros never run (an .xlsm's VBA project is never opened; nothing
 in a workbook is executed).
 
-Before fastexcel sees the file, everything that could make it run out of memory is refused
-from the zip's directory and the sheet's XML, streamed in small chunks:
+Before fastexcel sees the file, what can be told cheaply from the zip's directory and the
+sheet's first rows (streamed in small chunks) is refused with a plain message:
 
 - a password-protected workbook (an OLE container holding an ``EncryptedPackage`` stream);
 - a zip bomb: members whose uncompressed sizes add up to more than ``max_decompressed_bytes``
-  (Python's zipfile then holds each member to its stated size and checks its CRC, so a
-  directory that lies is a damaged file);
-- a sheet whose used range is over the row, column or cell limit. calamine holds a sheet's
-  whole used range as a grid of 32-byte cells, so two cells far apart (A1 and XFD1048576)
-  would ask for 550 GB and abort the process: the range is checked from the sheet's
-  ``<dimension>`` first, then from every cell reference in its XML, which a scan looks for
-  with a pattern that only matches references beyond the expected range.
+  (Python's zipfile then holds each member it reads to its stated size and checks its CRC, so
+  a directory that lies about the parts read here is a damaged file);
+- a sheet whose declared used range (its ``<dimension>``) is over the row, column or cell
+  limit.
+
+fastexcel then reads the sheet in a process of its own (:mod:`core.ingest._excel_child`), never
+in the app's: calamine holds a sheet's whole used range as a grid of 32-byte cells, so two cells
+far apart (A1 and XFD1048576, with or without cell references in the XML) ask for 550 GB, and
+Rust aborts the process that asked. That process's memory is limited (beyond what it holds
+after its imports) to ``_READ_MEMORY`` times ``max_decompressed_bytes`` and its processor time
+to ``_READ_SECONDS_PER_GIB`` seconds a GiB of it, so a hostile sheet ends that process only.
+The sheet is then scanned for a cell reference beyond the expected range (with a pattern that
+only matches those), and the person is told which cell, or else that reading the sheet needs
+more memory or time than its size allows. The columns come back as an Arrow IPC stream
+through a pipe, and the range they span is checked against the limits again.
 
 The header row is the first row (of the sheet's first rows) holding at least half as many
 values as the widest of them, and two at least when the table is wider than one column: a
@@ -31,25 +39,31 @@ column of a frame pandas wrote) is still the header.
 
 from __future__ import annotations
 
+import contextlib
 import io
-import logging
+import json
 import math
 import os
 import re
+import signal
 import string
+import subprocess
+import sys
+import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import NamedTuple
 from xml.etree import ElementTree
 
-import fastexcel
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from core.errors import TabwrightError
+from core.ingest import _excel_child
 from core.settings import Limits
 
 __all__ = ["CELL_BYTES", "OLE_MAGIC", "WORKBOOK_SUFFIXES", "Sheet", "is_workbook", "read_sheet",
@@ -76,11 +90,37 @@ _HEADER_SHARE = 0.5
 _REF = re.compile(r"([A-Z]{1,3})([0-9]+)")
 _FIX_HINT = ("Open it in Excel (or LibreOffice), save it again as an Excel workbook (.xlsx), "
              "and upload that; or save the sheet as CSV.")
-# fastexcel logs a warning for a column without a type (all empty); the notes say so instead.
-logging.getLogger("fastexcel").setLevel(logging.ERROR)
+_TRIM_HINT = ("Delete the unused rows and columns below and to the right of the table (Ctrl+End "
+              "shows the sheet's last cell), save, and upload it again; or ")
+_READ_MEMORY = 4
+"""The memory the process reading a sheet may take beyond its own, in ``max_decompressed_bytes``:
+calamine's grid (at most ``max_decompressed_bytes``: the cell limit), the list of cells it
+holds before the grid (40 bytes a cell, grown by doubling), a copy of each text and the Arrow
+columns. A sheet at the cell limit was measured to need up to about 3 times."""
+_READ_SECONDS_PER_GIB = 60
+"""Processor seconds the process reading a sheet may take per GiB of ``max_decompressed_bytes``
+(a 1M × 20 sheet, 1 GB of XML, takes 10 to 13), and at least ``_READ_SECONDS_MIN``."""
+_READ_SECONDS_MIN = 10
 
 _ZIP_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, EOFError, KeyError,
                OverflowError, NotImplementedError, zlib.error, OSError)
+
+
+class _Column(NamedTuple):
+    """One column as fastexcel found it: its name, its place in the sheet (0 is column A) and
+    where the name came from (``"provided"`` by the header, ``"generated"`` for a blank one)."""
+
+    name: str
+    absolute_index: int
+    column_name_from: str
+
+
+class _Stopped(Exception):
+    """The process reading the sheet was stopped by its limits; ``error`` says so plainly."""
+
+    def __init__(self, error: TabwrightError) -> None:
+        super().__init__(error.message)
+        self.error = error
 
 
 @dataclass
@@ -145,7 +185,8 @@ def read_sheet(source: bytes | str, *, sheet: str | None, limits: Limits) -> She
     ------
     TabwrightError
         For a damaged workbook, an unknown sheet (the hint lists the sheets), an empty sheet,
-        a sheet over a limit, a zip bomb, or a blank header above values.
+        a sheet over a limit, a zip bomb, a sheet that needs more memory or time to read than
+        ``max_decompressed_bytes`` allows, or a blank header above values.
     """
     try:
         archive = _open_zip(source)
@@ -165,21 +206,76 @@ def read_sheet(source: bytes | str, *, sheet: str | None, limits: Limits) -> She
                 for _ in _inflate(archive, member):
                     pass
         peek = _check_sheet(archive, sheets[chosen], chosen, limits)
-    try:
-        reader = fastexcel.read_excel(source)
-        loaded = reader.load_sheet(chosen, header_row=peek.header_row - 1, schema_sample_rows=None,
-                                   whitespace_as_null=True)
-        infos = loaded.selected_columns
-        batch = loaded.to_arrow()
-    except fastexcel.FastExcelError as exc:
-        raise _damaged(str(exc).splitlines()[0]) from None
-    del loaded, reader
+        try:
+            read, infos = _read_in_child(source, chosen, header_row=peek.header_row - 1,
+                                         limits=limits)
+        except _Stopped as stopped:
+            _check_references(archive, sheets[chosen], chosen, peek, limits)  # names the far cell
+            raise stopped.error from None
+    last_column = max((info.absolute_index + 1 for info in infos), default=peek.last_column)
+    _check_range(peek.header_row + read.num_rows, last_column, header=peek.header_row,
+                 limits=limits, sheet=chosen)
     notes = _header_note(peek.header_row)
     if sheet is None and chosen != names[0]:
         notes.insert(0, f"The first sheet, {names[0]!r}, holds no table, so sheet {chosen!r} was read.")
-    columns = _named_columns(batch, infos, sheet=chosen, header=peek.header_row,
+    columns = _named_columns(read, infos, sheet=chosen, header=peek.header_row,
                              formulas=peek.formulas, notes=notes)
     return Sheet(columns=columns, name=chosen, names=names, notes=notes)
+
+
+# --------------------------------------------------------------------------- the reading process
+
+
+def _read_in_child(source: bytes | str, sheet: str, *, header_row: int,
+                   limits: Limits) -> tuple[pa.Table, list[_Column]]:
+    """The sheet's columns as fastexcel reads them in a process of its own, under limits
+    (:mod:`core.ingest._excel_child`); raises :class:`_Stopped` when they stop it."""
+    memory = _READ_MEMORY * limits.max_decompressed_bytes
+    seconds = max(_READ_SECONDS_MIN,
+                  math.ceil(_READ_SECONDS_PER_GIB * limits.max_decompressed_bytes / 2**30))
+    with contextlib.ExitStack() as stack:
+        if isinstance(source, bytes):  # a file, which calamine streams: no copy in its memory
+            workbook = stack.enter_context(tempfile.TemporaryFile())
+            workbook.write(source)
+            workbook.flush()
+        else:
+            workbook = stack.enter_context(open(source, "rb"))
+        messages = stack.enter_context(tempfile.TemporaryFile())
+        order = {"path": f"/proc/self/fd/{workbook.fileno()}", "sheet": sheet,
+                 "header_row": header_row, "memory": memory, "seconds": seconds}
+        # subprocess, not multiprocessing: it starts the interpreter afresh (safe in a threaded
+        # app) and imports only fastexcel and pyarrow, not the app's __main__; -P keeps this
+        # package's folder off its sys.path.
+        child = stack.enter_context(subprocess.Popen(
+            [sys.executable, "-P", _excel_child.__file__, json.dumps(order)], stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=messages, pass_fds=(workbook.fileno(),)))
+        try:
+            columns = pa.ipc.open_stream(child.stdout).read_all()
+        except (pa.ArrowInvalid, OSError):  # it stopped before writing all; its status says why
+            columns = None
+        except BaseException:
+            child.kill()
+            raise
+        status = child.wait()
+        messages.seek(0)
+        said = messages.read().decode(errors="replace").strip().splitlines()
+    if status == 0 and columns is not None:
+        infos = [_Column(*c) for c in json.loads(columns.schema.metadata[_excel_child.COLUMNS_KEY])]
+        return columns.replace_schema_metadata(None), infos
+    if status == _excel_child.REFUSED:
+        raise _damaged(said[0] if said else "fastexcel refused it")
+    where = f"Reading the sheet {sheet!r} must take at most"
+    raise_it = "set TABWRIGHT_MAX_DECOMPRESSED_BYTES to raise it."
+    if status == -signal.SIGXCPU:
+        raise _Stopped(TabwrightError(
+            f"{where} {seconds:,} s of processor time (limit max_decompressed_bytes, "
+            f"{_READ_SECONDS_PER_GIB} s a GiB), got more.",
+            _TRIM_HINT + "save the sheet as CSV and upload that; or " + raise_it))
+    if status in (-signal.SIGABRT, -signal.SIGKILL, _excel_child.OUT_OF_MEMORY):
+        raise _Stopped(TabwrightError(
+            f"{where} {memory:,} bytes of memory ({_READ_MEMORY} × limit max_decompressed_bytes), "
+            "got more.", "Its used range may reach far beyond the table. " + _TRIM_HINT + raise_it))
+    raise _damaged(f"reading it stopped with status {status}: {said[-1] if said else 'no message'}")
 
 
 # --------------------------------------------------------------------------- the zip
@@ -276,16 +372,24 @@ class _Peek:
 
 
 def _check_sheet(archive: zipfile.ZipFile, member: str, sheet: str, limits: Limits) -> _Peek:
-    """Find the header and refuse a sheet over a limit, before fastexcel reads any of it."""
+    """Find the header and refuse a sheet whose declared range is over a limit, from its first
+    rows, before fastexcel reads any of it."""
     if member not in archive.NameToInfo:
         raise _damaged(f"sheet {sheet!r} has no data part")
     peek = _peek(_inflate(archive, member))
     if not peek.rows:
         raise TabwrightError(f"The sheet {sheet!r} is empty.",
                              "Choose a sheet that holds a table, or add a header row and data.")
-    header = peek.header_row
     if peek.dimension:
-        _check_range(*peek.dimension, header=header, limits=limits, sheet=sheet)
+        _check_range(*peek.dimension, header=peek.header_row, limits=limits, sheet=sheet)
+    return peek
+
+
+def _check_references(archive: zipfile.ZipFile, member: str, sheet: str, peek: _Peek,
+                      limits: Limits) -> None:
+    """Refuse a sheet with a cell reference beyond a limit anywhere in its XML: what explains
+    that reading it was stopped, in the usual case (the whole sheet is read through)."""
+    header = peek.header_row
     columns = max(peek.last_column, peek.dimension[1] if peek.dimension else 0)
     while True:  # again only in the rare sheet with cells past its declared range and first rows
         last_row, last_column = _references_beyond(_prefetched(_inflate(archive, member)), columns,
@@ -295,7 +399,6 @@ def _check_sheet(archive: zipfile.ZipFile, member: str, sheet: str, limits: Limi
         columns = last_column
     if last_row:
         _check_range(last_row, columns, header=header, limits=limits, sheet=sheet)
-    return peek
 
 
 def _peek(chunks: Iterator[bytes], *, rows: int = _PEEK_ROWS) -> _Peek:
@@ -398,28 +501,26 @@ def _after(text: str, alphabet: str) -> bytes:
 
 def _check_range(last_row: int, last_column: int, *, header: int, limits: Limits, sheet: str) -> None:
     where = f"The sheet {sheet!r} reaches cell {_column_letters(last_column)}{last_row}"
-    hint = ("Delete the unused rows and columns below and to the right of the table (Ctrl+End "
-            "shows the sheet's last cell), save, and upload it again; or ")
     if last_column > limits.max_columns:
         raise TabwrightError(
             f"{where}: a table must have at most {limits.max_columns:,} columns (limit max_columns), "
-            f"got {last_column:,}.", hint + "set TABWRIGHT_MAX_COLUMNS to raise it.")
+            f"got {last_column:,}.", _TRIM_HINT + "set TABWRIGHT_MAX_COLUMNS to raise it.")
     if last_row - header > limits.max_rows:
         raise TabwrightError(
             f"{where}: a table must have at most {limits.max_rows:,} rows (limit max_rows), got "
-            f"{last_row - header:,} below the header.", hint + "set TABWRIGHT_MAX_ROWS to raise it.")
+            f"{last_row - header:,} below the header.", _TRIM_HINT + "set TABWRIGHT_MAX_ROWS to raise it.")
     cells, most = last_row * last_column, limits.max_decompressed_bytes // CELL_BYTES
     if cells > most:
         raise TabwrightError(
             f"{where}: a sheet must have at most {most:,} cells (limit max_decompressed_bytes, "
             f"{CELL_BYTES} bytes a cell), got {cells:,}.",
-            hint + "set TABWRIGHT_MAX_DECOMPRESSED_BYTES to raise it.")
+            _TRIM_HINT + "set TABWRIGHT_MAX_DECOMPRESSED_BYTES to raise it.")
     rows = max(last_row - header, 0)
     if rows * last_column > limits.max_cells:
         raise TabwrightError(
             f"{where}: a table must have at most {limits.max_cells:,} cells (rows × columns, limit "
             f"max_cells), got {rows:,} × {last_column:,} = {rows * last_column:,}.",
-            hint + "set TABWRIGHT_MAX_CELLS to raise it.")
+            _TRIM_HINT + "set TABWRIGHT_MAX_CELLS to raise it.")
 
 
 def _column_number(letters: str) -> int:
@@ -447,11 +548,11 @@ def _header_note(header: int) -> list[str]:
     return [f"{above} skipped; the header is row {header}."]
 
 
-def _named_columns(batch: pa.RecordBatch, infos: list[fastexcel.ColumnInfo], *, sheet: str,
-                   header: int, formulas: set[int], notes: list[str]) -> pa.Table:
+def _named_columns(read: pa.Table, infos: list[_Column], *, sheet: str, header: int,
+                   formulas: set[int], notes: list[str]) -> pa.Table:
     """The columns named by the header; blank-headed empty columns and empty rows left out."""
     kept, names, dropped = [], [], []
-    for info, column in zip(infos, batch.columns):
+    for info, column in zip(infos, read.columns):
         letter = _column_letters(info.absolute_index + 1)
         empty = column.null_count == len(column)
         if info.column_name_from == "generated":

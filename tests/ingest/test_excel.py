@@ -1,5 +1,6 @@
 """Tests for core.ingest._excel (through read_table): sheets, the header row, types, formulas,
-and every hostile workbook refused before fastexcel reads it."""
+and every hostile workbook refused, before fastexcel reads it or by the limits of the process
+fastexcel reads it in (which a hostile sheet may end, this one never)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import struct
 import zipfile
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -39,14 +40,25 @@ def workbook(sheets: dict[str, list[list[Any]]]) -> bytes:
     return buffer.getvalue()
 
 
-def rewrite(data: bytes, member: str, change: Callable[[bytes], bytes]) -> bytes:
-    """``data`` (a zip) with ``member``'s bytes changed."""
+def rewrite(data: bytes, member: str, change: Callable[[bytes], bytes | Iterable[bytes]]) -> bytes:
+    """``data`` (a zip) with ``member``'s bytes changed (to bytes, or to chunks written in turn)."""
     out = io.BytesIO()
     with zipfile.ZipFile(io.BytesIO(data)) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
         for info in source.infolist():
             body = source.read(info)
-            target.writestr(info.filename, change(body) if info.filename == member else body)
+            if info.filename != member:
+                target.writestr(info.filename, body)
+                continue
+            changed = change(body)
+            with target.open(info.filename, "w", force_zip64=True) as stream:
+                for chunk in [changed] if isinstance(changed, bytes) else changed:
+                    stream.write(chunk)
     return out.getvalue()
+
+
+def drop_dimension(xml: bytes) -> bytes:
+    """A sheet's XML without its declared range, as some programs write it."""
+    return re.sub(rb'<dimension ref="[^"]*"\s*/>', b"", xml)
 
 
 SHEET1 = "xl/worksheets/sheet1.xml"
@@ -268,10 +280,10 @@ def test_a_lying_zip_directory_is_refused_as_damaged() -> None:
 
 @pytest.fixture
 def fastexcel_untouched(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Fail the test if fastexcel is asked to read anything (checks must come first)."""
+    """Fail the test if the sheet is handed to fastexcel's process (checks must come first)."""
     def refuse(*args: object, **kwargs: object) -> None:
         raise AssertionError("fastexcel was called")
-    monkeypatch.setattr(excel.fastexcel, "read_excel", refuse)
+    monkeypatch.setattr(excel, "_read_in_child", refuse)
 
 
 def test_a_zip_bomb_is_refused_from_the_directory_before_unpacking(
@@ -317,10 +329,19 @@ def sparse_bomb(dimension: bytes | None) -> bytes:
     return rewrite(data, SHEET1, far_cell)
 
 
-@pytest.mark.parametrize("dimension", [b"A1:XFD1048576", b"A1:A2", None],
-                         ids=["declared", "declared_falsely", "not_declared"])
-def test_a_sheet_over_the_cell_limit_is_refused_whatever_it_declares(
-        dimension: bytes | None, fastexcel_untouched: None) -> None:
+def test_a_sheet_declaring_a_range_over_the_cell_limit_is_refused_before_loading(
+        fastexcel_untouched: None) -> None:
+    with pytest.raises(TabwrightError) as caught:
+        read_table(sparse_bomb(b"A1:XFD1048576"), limits=Limits(max_columns=20_000))
+    assert "reaches cell XFD1048576" in caught.value.message
+    assert f"limit max_decompressed_bytes, {CELL_BYTES} bytes a cell" in caught.value.message
+    assert "Ctrl+End" in caught.value.hint
+
+
+@pytest.mark.parametrize("dimension", [b"A1:A2", None], ids=["declared_falsely", "not_declared"])
+def test_a_sheet_over_the_cell_limit_ends_only_the_reading_process_and_is_explained(
+        dimension: bytes | None) -> None:
+    # fastexcel really reads it: Rust aborts the process it reads in, and this one goes on
     with pytest.raises(TabwrightError) as caught:
         read_table(sparse_bomb(dimension), limits=Limits(max_columns=20_000))
     assert "reaches cell XFD1048576" in caught.value.message
@@ -328,9 +349,65 @@ def test_a_sheet_over_the_cell_limit_is_refused_whatever_it_declares(
     assert "Ctrl+End" in caught.value.hint
 
 
+def test_a_sheet_without_cell_references_over_the_cell_limit_is_refused() -> None:
+    # No r="..." anywhere: 16,384 cells in row 1, then a million rows counted one by one, the
+    # last with a value. No reference tells the range (the scan before reading missed it and
+    # the process aborted); the memory limit of the reading process stops it.
+    rows = (b"<row>" + b"<c><v>1</v></c>" * 16_384 + b"</row>" + b"<row><c><v>2</v></c></row>" * 2
+            + b"<row/>" * 1_048_570 + b"<row><c><v>3</v></c></row>")
+    data = rewrite(workbook({"S": [["a"], [1]]}), SHEET1, lambda xml: re.sub(
+        rb"<sheetData>.*</sheetData>", b"<sheetData>" + rows + b"</sheetData>", drop_dimension(xml),
+        flags=re.S))
+    assert len(data) < 20_000
+    with pytest.raises(TabwrightError) as caught:
+        read_table(data)
+    assert caught.value.message == (f"Reading the sheet 'S' must take at most {4 * 1024**3:,} bytes of "
+                                    "memory (4 × limit max_decompressed_bytes), got more.")
+    assert caught.value.hint.startswith("Its used range may reach far beyond the table. Delete")
+    assert "Ctrl+End" in caught.value.hint and "TABWRIGHT_MAX_DECOMPRESSED_BYTES" in caught.value.hint
+
+
+def test_a_sheet_that_takes_too_long_to_read_is_stopped(monkeypatch: pytest.MonkeyPatch) -> None:
+    def padded(xml: bytes) -> Iterator[bytes]:
+        # 50 million empty elements: 200 MB of XML in a 200 KB file, seconds to read through
+        head, tail = xml.split(b"</sheetData>")
+        yield head
+        yield from (b"<x/>" * 1_000_000 for _ in range(50))
+        yield b"</sheetData>" + tail
+
+    data = rewrite(workbook({"S": [["a", "b"], [1, 2]]}), SHEET1, padded)
+    monkeypatch.setattr(excel, "_READ_SECONDS_MIN", 1)
+    monkeypatch.setattr(excel, "_READ_SECONDS_PER_GIB", 0)
+    with pytest.raises(TabwrightError) as caught:
+        read_table(data)
+    assert caught.value.message == ("Reading the sheet 'S' must take at most 1 s of processor time "
+                                    "(limit max_decompressed_bytes, 0 s a GiB), got more.")
+    assert "save the sheet as CSV" in caught.value.hint
+
+
+def test_a_sheet_fastexcel_refuses_past_the_first_rows_is_refused_as_damaged() -> None:
+    rows = [["a", "b"]] + [[i, i] for i in range(80)]  # the rows checked first are whole
+    far_row = b'<row r="90"><c r="A90" t="s"><v>7</v></c></row>'  # a shared text that is not there
+    data = rewrite(workbook({"S": rows}), SHEET1,
+                   lambda xml: xml.replace(b"</sheetData>", far_row + b"</sheetData>"))
+    with pytest.raises(TabwrightError) as caught:
+        read_table(data)
+    assert caught.value.message.startswith("This Excel workbook is damaged or not really a workbook (")
+    assert "save it again" in caught.value.hint
+
+
+def test_a_sheet_over_a_limit_without_a_declared_range_is_refused_after_reading() -> None:
+    rows = [["a", "b", "c"]] + [[i, i, i] for i in range(100)]
+    data = rewrite(workbook({"S": rows}), SHEET1, drop_dimension)
+    with pytest.raises(TabwrightError) as caught:
+        read_table(data, limits=Limits(max_rows=50))
+    assert caught.value.message == ("The sheet 'S' reaches cell C101: a table must have at most 50 "
+                                    "rows (limit max_rows), got 100 below the header.")
+
+
 def test_cells_past_the_first_rows_widen_the_range_checked() -> None:
     rows = [["a", "b"]] + [[i, i] for i in range(80)]  # more rows than the header search reads
-    data = rewrite(workbook({"S": rows}), SHEET1, lambda xml: re.sub(rb'<dimension ref="[^"]*"\s*/>', b"", xml)
+    data = rewrite(workbook({"S": rows}), SHEET1, lambda xml: drop_dimension(xml)
                    .replace(b"</row></sheetData>", b'<c r="Z81" t="n"><v>5</v></c></row></sheetData>'))
     with pytest.raises(TabwrightError, match="reaches cell Z81"):
         read_sheet(data, sheet=None, limits=Limits(max_decompressed_bytes=CELL_BYTES * 26 * 81 - 1))
