@@ -76,7 +76,7 @@ def model_files(result: TrainResult, *, data_name: str = "data.csv", run_id: str
         import skops.io as sio
 
         safe["model.skops"] = sio.dumps(result.delivered, compression=zipfile.ZIP_DEFLATED,
-                                        compresslevel=6)
+                                        compresslevel=1)  # 2× faster than 6, 20% larger
     return {
         "model.joblib": buffer.getvalue(),
         "model.sig": sign(buffer.getvalue()).encode(),

@@ -37,7 +37,6 @@ import scipy.sparse as sp
 from sklearn import metrics as skm
 from sklearn.base import clone
 from sklearn.calibration import calibration_curve
-from sklearn.inspection import permutation_importance
 from sklearn.model_selection import learning_curve
 from sklearn.pipeline import Pipeline
 
@@ -889,15 +888,10 @@ def permutation_importance_data(
     if len(X) > max_rows:
         keep = np.sort(np.random.default_rng(seed).choice(len(X), size=max_rows, replace=False))
         X, y = X.iloc[keep], pd.Series(y).iloc[keep]
-    if max_columns is None or X.shape[1] <= max_columns:
-        result = permutation_importance(
-            pipeline, X, y, scoring=scoring, n_repeats=n_repeats, random_state=seed, n_jobs=1
-        )
-        columns, means, stds = list(X.columns), result.importances_mean, result.importances_std
-    else:
-        columns = _followed_columns(pipeline, X, max_columns)
-        means, stds = _shuffled_drops(pipeline, X, y, columns, scoring=scoring,
-                                      n_repeats=n_repeats, seed=seed)
+    columns = (list(X.columns) if max_columns is None or X.shape[1] <= max_columns
+               else _followed_columns(pipeline, X, max_columns))
+    means, stds = _shuffled_drops(pipeline, X, y, columns, scoring=scoring,
+                                  n_repeats=n_repeats, seed=seed)
     rows = [
         {"feature": column, "importance_mean": mean, "importance_std": std}
         for column, mean, std in zip(columns, means, stds)
@@ -932,22 +926,59 @@ def _followed_columns(pipeline: Pipeline, X: pd.DataFrame, n: int) -> list[Any]:
 def _shuffled_drops(pipeline: Pipeline, X: pd.DataFrame, y: Any, columns: list[Any], *,
                     scoring: str | Callable[..., float], n_repeats: int, seed: int
                     ) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and spread of the score's drop when each of ``columns`` is shuffled."""
+    """Mean and spread of the score's drop when each of ``columns`` is shuffled.
+
+    The shuffled copies are predicted together, up to ``SHUFFLED_ROWS`` rows at a time (one
+    prediction per copy cost an ensemble 0.2 s of overhead each: 16 s for 16 columns × 5
+    repeats), then scored copy by copy with ``scoring`` as usual.
+    """
     scorer = skm.check_scoring(pipeline, scoring=scoring) if isinstance(scoring, str) else scoring
     base = scorer(pipeline, X, y)
     rng = np.random.RandomState(seed)
-    shuffled = X.copy()
-    means, stds = [], []
+    copies = []
     for column in columns:
-        original = shuffled[column]
-        drops = []
         for _ in range(n_repeats):
-            shuffled[column] = original.to_numpy()[rng.permutation(len(X))]
-            drops.append(base - scorer(pipeline, shuffled, y))
-        shuffled[column] = original
-        means.append(float(np.mean(drops)))
-        stds.append(float(np.std(drops)))
-    return np.asarray(means), np.asarray(stds)
+            shuffled = X.copy()
+            shuffled[column] = X[column].to_numpy()[rng.permutation(len(X))]
+            copies.append(shuffled)
+    per_batch = max(1, SHUFFLED_ROWS // max(len(X), 1))
+    drops = []
+    for start in range(0, len(copies), per_batch):
+        batch = _Batched(pipeline, copies[start:start + per_batch])
+        for i in range(len(batch.parts)):
+            batch.part = i
+            drops.append(base - scorer(batch, batch.parts[i], y))
+    drops = np.asarray(drops, dtype=float).reshape(len(columns), n_repeats)
+    return drops.mean(axis=1), drops.std(axis=1)
+
+
+SHUFFLED_ROWS = 200_000
+"""Most shuffled rows predicted at once by permutation importance."""
+
+
+class _Batched:
+    """Stands in for a model while a scorer scores one of several frames: each prediction
+    method runs once on all of them together, and answers for the frame ``part``."""
+
+    def __init__(self, model: Any, parts: list[pd.DataFrame]) -> None:
+        self.model, self.parts, self.part = model, parts, 0
+        self._all = pd.concat(parts, ignore_index=True)
+        self._edges = np.cumsum([0] + [len(p) for p in parts])
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _answer(self, method: str) -> np.ndarray:
+        if method not in self._cache:
+            self._cache[method] = np.asarray(getattr(self.model, method)(self._all))
+        return self._cache[method][self._edges[self.part]:self._edges[self.part + 1]]
+
+    def __getattr__(self, name: str) -> Any:
+        if name in ("predict", "predict_proba", "decision_function") and hasattr(self.model, name):
+            def answer(X: Any) -> np.ndarray:
+                return self._answer(name)
+
+            answer.__name__ = name  # scikit-learn's scorers read the method's name
+            return answer
+        return getattr(self.model, name)  # what scorers look up: tags, classes, ...
 
 
 # --------------------------------------------------------------------------- error analysis
