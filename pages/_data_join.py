@@ -33,6 +33,7 @@ from core.project import (
 )
 from core.recipe import Cutoff, Join
 from pages import _state, _ui
+from pages._data_join_sql import related_query_form
 from pages._data_upload import UPLOAD_TYPES
 
 RELATIONS = {"one_to_one": "one-to-one", "many_to_one": "many-to-one",
@@ -54,6 +55,7 @@ def join_section(project: Project) -> None:
     key = _state.related_upload_key()
     st.file_uploader("A related table (CSV, TSV, Excel or Parquet)", type=UPLOAD_TYPES, key=key,
                      on_change=_on_related, args=(key,))
+    related_query_form()
     related = _state.kept_related()
     if related is not None:
         _plan(project, related)

@@ -284,3 +284,23 @@ def test_joining_without_a_cutoff_warns_that_summaries_may_hold_the_future(app):
     project = current(app)
     assert project.recipe.joins[0].cutoff is None
     assert any("may include events after" in w for r in project.join_reports for w in r.warnings)
+
+
+def test_a_related_table_can_come_from_a_database_query(app, tmp_path):
+    customers, orders = _customers_and_orders()
+    path = tmp_path / "shop.db"
+    with sqlite3.connect(path) as con:
+        pd.read_csv(io.BytesIO(orders)).to_sql("orders", con, index=False)
+    app.file_uploader(key="upload_0").upload("customers.csv", customers, "text/csv")
+    app.run()
+    app.text_input(key="join_sql_url").input(f"sqlite:///{path}")
+    app.text_area(key="join_sql_query").input("SELECT cust, order_date, amount FROM orders")
+    app.text_input(key="join_sql_name").input("Orders")
+    app.button(key="join_sql_run").click().run()
+    assert not app.exception
+    assert "Read 900 related rows as orders." in plain(app.success[0].value)
+    app.button(key="join_apply").click().run()
+    project = current(app)
+    assert project.recipe.joins[0].name == "orders"
+    assert project.recipe.joins[0].related_key == "cust"
+    assert "orders_count" in project.frame.columns and len(project.frame) == 120
