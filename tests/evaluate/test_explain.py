@@ -529,3 +529,35 @@ def test_the_partial_dependence_figure_draws_every_kept_row_and_the_average(fore
     assert list(average.x) == [str(v) for v in curve["grid"]]
     assert fig.layout.xaxis.type == "category" and fig.layout.yaxis.tickformat == ".0%"
     assert partial_dependence_figure({}) is None
+
+
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "regression", "decision", "categorical"])
+def test_curves_in_one_prediction_equal_scikit_learns_partial_dependence(kind):
+    from sklearn.compose import make_column_transformer
+    from sklearn.inspection import partial_dependence
+    from sklearn.linear_model import LinearRegression, LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder
+    from sklearn.svm import LinearSVC
+
+    from core.evaluate._dependence import _curves
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=120), "b": rng.normal(size=120),
+                      "c": rng.choice(["x", "y", "z"], 120)})
+    prep = make_column_transformer((OneHotEncoder(), ["c"]), remainder="passthrough")
+    y = {"binary": (X["a"] > 0).astype(int), "decision": (X["a"] > 0).astype(int),
+         "categorical": (X["a"] > 0).astype(int),
+         "multiclass": pd.cut(X["a"], [-9, -0.5, 0.5, 9], labels=False),
+         "regression": 2 * X["a"] + X["b"]}[kind]
+    model = make_pipeline(prep, {"regression": LinearRegression(), "decision": LinearSVC()}.get(
+        kind, LogisticRegression())).fit(X, y)
+    feature, values = ("c", np.array(["x", "z"], dtype=object)) if kind == "categorical" else \
+        ("a", np.linspace(-1, 1, 7))
+    response = {"regression": "auto", "decision": "decision_function"}.get(kind, "predict_proba")
+    expected = partial_dependence(model, X, [feature], kind="both", response_method=response,
+                                  categorical_features=[feature] if kind == "categorical" else None,
+                                  custom_values={feature: values})
+    average, individual = _curves(model, X, feature, values, response)
+    np.testing.assert_allclose(average, expected["average"], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(individual, expected["individual"], rtol=1e-9, atol=1e-12)
