@@ -239,7 +239,8 @@ class _Rows:
 def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str] | None = None,
           progress: ProgressCallback | None = None, cancel: CancelToken | None = None,
           limits: Limits | None = None, threads: int | None = None,
-          dask_scheduler: str | None = None, started: float | None = None) -> TrainResult:
+          dask_scheduler: str | None = None, started: float | None = None,
+          reserve_after: float = 0.0) -> TrainResult:
     """Train, compare and evaluate models as the recipe says.
 
     Parameters
@@ -267,6 +268,9 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         ``time.monotonic()`` when the run's clock started (default: now). A caller that read
         the data for this run alone (the command line) passes when it started reading, so auto
         mode's budget covers reading too: a 5,000-column file takes seconds to read.
+    reserve_after : float, optional
+        Seconds of the budget the caller needs after training (the command line writes the
+        bundle: reports, model files): auto mode plans to end that much earlier.
 
     Returns
     -------
@@ -360,7 +364,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         cancelled = False
         try:
             if recipe.auto:
-                runner.run_auto(recipe.time_budget)
+                runner.run_auto(max(recipe.time_budget - reserve_after, 0.5 * recipe.time_budget))
             else:
                 runner.run_chosen()
         except Cancelled:
