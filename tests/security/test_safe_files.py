@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from core.cli import main
-from core.deliver._export import load_bundle
+from core.deliver._bundle import load_bundle
 from core.errors import TabwrightError
 from tests.pages.conftest import new_app, open_page
 from tests.pages.helpers_late import trained_project
