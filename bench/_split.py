@@ -36,7 +36,8 @@ PRIMARY = {"binary": "roc_auc", "multiclass": "accuracy", "regression": "rmse"}
 SEED, TEST_SIZE = 0, 0.2
 
 # core.ingest's MISSING_MARKERS: cells read as missing. With these, pandas reads all 16 tables
-# into the same frame as core.ingest.read_table (same dtypes, same missing cells, same rows).
+# into the same frame as core.ingest.read_table: same dtypes, same values, same missing cells
+# (None in text columns), same rows; bench/quality.py checks the split's fingerprint.
 MISSING_MARKERS = ("", "NA", "N/A", "n/a", "NaN", "nan", "null", "NULL", "None", "none",
                    "?", "-", "--", "#N/A")
 
@@ -59,6 +60,12 @@ def read_csv(path) -> pd.DataFrame:
     frame = pd.read_csv(path, na_values=list(MISSING_MARKERS), keep_default_na=False,
                         skipinitialspace=True, low_memory=False)
     frame.columns = [str(c).strip() for c in frame.columns]
+    # core.ingest leaves None (not NaN) in text columns; SimpleImputer and OrdinalEncoder treat
+    # the two differently (None is a category of its own), so the references need the same.
+    for column in frame.columns[frame.dtypes == object]:
+        values = frame[column]
+        if values.isna().any():
+            frame[column] = values.where(values.notna(), None)
     return frame
 
 

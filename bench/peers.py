@@ -17,6 +17,7 @@ table/peer pair already in the file is skipped unless ``--force``; failed runs a
     /work/bench-venv/bin/python bench/peers.py                      # all 16 tables, every peer
     /work/bench-venv/bin/python bench/peers.py --suite more --peers flaml30 flaml60
     /work/bench-venv/bin/python bench/peers.py --datasets titanic --force
+    /work/bench-venv/bin/python bench/peers.py --report               # print peers.json
 """
 
 from __future__ import annotations
@@ -212,11 +213,15 @@ def run_one(key: str, entry: dict, timeout_pad: float) -> tuple[dict, dict, floa
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", kind, entry["name"],
            "" if budget is None else str(budget)]
     timeout = (600 if budget is None else 3 * budget) + timeout_pad
-    with tempfile.NamedTemporaryFile("r", suffix=".json", prefix="peers-") as result:
+    # In a scratch folder: FLAML's CatBoost writes catboost_<time>/ to the working directory
+    # (and leaves it behind when stopped).
+    with tempfile.NamedTemporaryFile("r", suffix=".json", prefix="peers-") as result, \
+            tempfile.TemporaryDirectory(prefix="peers-cwd-") as scratch:
         t0 = time.perf_counter()
         with LoadWatch() as watch:
             try:
-                proc = subprocess.run(cmd + [result.name], capture_output=True, text=True, timeout=timeout)
+                proc = subprocess.run(cmd + [result.name], capture_output=True, text=True, timeout=timeout,
+                                      cwd=scratch)
                 error = None if proc.returncode == 0 else (
                     f"exit {proc.returncode}: " + (proc.stderr or proc.stdout).strip()[-2000:])
             except subprocess.TimeoutExpired:
@@ -224,6 +229,38 @@ def run_one(key: str, entry: dict, timeout_pad: float) -> tuple[dict, dict, floa
         wall = time.perf_counter() - t0
         payload = json.loads(result.read()) if error is None else {"error": error}
     return payload, watch.record, wall
+
+
+def report(data: dict, entries: list[dict]) -> None:
+    """Print what peers.json holds: per table each peer's score, wall seconds and the load."""
+    labels = [*REFERENCE_LABELS, *(PEERS[k][0] for k in PEERS if k != "references")]
+    head = f"{'dataset':<20}{'metric':<10}{'dummy':>10}" + "".join(f"{x:>16}" for x in labels)
+    print(head + "\n" + "-" * len(head))
+    for entry in entries:
+        table = data["tables"].get(entry["name"])
+        if not table:
+            continue
+        cells = []
+        for label in labels:
+            peer = table["peers"].get(label, {})
+            if "score" in peer:
+                value = f"{peer['score']:.4g}" if table["metric"] == "rmse" else f"{peer['score']:.4f}"
+                cells.append(f"{value} ({peer['wall_s']:.0f}s)")
+            else:
+                cells.append("fail" if "error" in peer else "-")
+        dummy = f"{table['dummy']:.4g}"
+        print(f"{entry['name']:<20}{table['metric']:<10}{dummy:>10}" + "".join(f"{c:>16}" for c in cells))
+    print("(wall seconds of the peer's whole process in brackets; linear and HGB share one process)")
+    loads = [(label, peer["load"]) for e in entries for label, peer in
+             data["tables"].get(e["name"], {}).get("peers", {}).items() if "load" in peer]
+    if loads:
+        means = [x["mean_1min"] for _, x in loads]
+        others = [x["others_cores"] for _, x in loads if x.get("others_cores") is not None]
+        dates = sorted(p["date"] for e in entries for p in data["tables"].get(e["name"], {})
+                       .get("peers", {}).values() if "date" in p)
+        print(f"runs from {dates[0]} to {dates[-1]} on {loads[0][1]['cores']} cores: 1-minute load "
+              f"average {min(means):.1f}–{max(means):.1f} (mean {sum(means) / len(means):.1f}); other "
+              f"processes kept {sum(others) / max(1, len(others)):.2f} cores busy on average")
 
 
 def main():
@@ -234,6 +271,7 @@ def main():
     parser.add_argument("--force", action="store_true", help="run again what peers.json already has")
     parser.add_argument("--timeout-pad", type=float, default=300,
                         help="seconds added to 3× the budget before a run is stopped")
+    parser.add_argument("--report", action="store_true", help="only print what peers.json holds")
     parser.add_argument("--worker", nargs=4, metavar=("KIND", "TABLE", "BUDGET", "OUT"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -247,6 +285,9 @@ def main():
         parser.error(f"unknown tables: {sorted(set(args.datasets) - {e['name'] for e in entries})}")
     keys = args.peers or list(PEERS)
     data = read_results()
+    if args.report:
+        report(data, entries)
+        return
     data["environment"] = {**versions(), "machine": platform.machine(), "cores": os.cpu_count()}
     for entry in entries:
         name, task = entry["name"], entry["task"]
@@ -282,6 +323,8 @@ def main():
                           f"others {load_record['others_cores']} cores)", flush=True)
             write_results(data)
     write_results(data)
+    print()
+    report(data, entries)
 
 
 if __name__ == "__main__":
