@@ -437,3 +437,30 @@ def test_a_leading_sheet_of_notes_is_passed_over_by_default() -> None:
     assert table.notes[0] == "The first sheet, 'Read me', holds no table, so sheet 'Loans' was read."
     with pytest.raises(TabwrightError, match="header row .* but no data rows"):
         read_table(data, sheet="Read me")
+
+
+def test_the_child_process_sends_the_sheet_as_arrow_and_says_when_it_refuses(tmp_path: Path) -> None:
+    """core.ingest._excel_child run as the app runs it: an order in, an Arrow stream out."""
+    import json
+    import subprocess
+    import sys
+
+    import pyarrow as pa
+
+    from core.ingest import _excel_child as child
+
+    path = tmp_path / "book.xlsx"
+    path.write_bytes(workbook({"Data": [["a", "b"], [1, "x"], [2, "y"]]}))
+    order = {"path": str(path), "sheet": "Data", "header_row": 0, "memory": 2**30, "seconds": 30}
+    done = subprocess.run([sys.executable, "-P", child.__file__, json.dumps(order)],
+                          capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    table = pa.ipc.open_stream(done.stdout).read_all()
+    assert table.num_rows == 2 and table.column(1).to_pylist() == ["x", "y"]
+    assert child.COLUMNS_KEY in table.schema.metadata
+    broken = tmp_path / "broken.xlsx"
+    broken.write_bytes(b"PK\x03\x04 not a workbook")
+    order["path"] = str(broken)
+    done = subprocess.run([sys.executable, "-P", child.__file__, json.dumps(order)],
+                          capture_output=True, timeout=60)
+    assert done.returncode == child.REFUSED and done.stderr.strip()
