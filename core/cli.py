@@ -328,7 +328,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
                                  f"(or --project NAME and the file), got {len(args.paths)} path(s).",
                                  "Use 'tabwright feedback MODEL_DIR FILE.csv'.")
         model_dir, data = args.paths
-        _, card = deliver.load_bundle(model_dir, trust=args.trust)
+        card = monitor.read_card(model_dir)  # outcomes need the card, never the pickled model
         task, classes = card["task"], card.get("classes")
         log = deliver.PredictionLog.for_card(card, model_bytes=_model_file(model_dir).read_bytes(),
                                      background=False)
