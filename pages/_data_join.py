@@ -88,6 +88,14 @@ def _on_related(key: str) -> None:
         _state.release_upload(key)
 
 
+@st.cache_data(show_spinner=False, max_entries=16)
+def _default_join(main_key: str, related_key: str, choice: int, _project: Project, _related: Any,
+                  _suggestion: JoinSuggestion) -> Join:
+    """The suggestion's default join (it infers the related columns' roles): once per choice,
+    not on every widget change."""
+    return suggested_join(_project, _related, _suggestion)
+
+
 @st.cache_data(show_spinner="Looking for the key…", max_entries=8)
 def _suggestions(main_key: str, related_key: str, _project: Project, _related: Any
                  ) -> list[JoinSuggestion]:
@@ -115,7 +123,8 @@ def _plan(project: Project, related: Any) -> None:
     suggestion = found[choice]
     st.caption(escape_markdown(suggestion.evidence)
                + (f" {escape_markdown(suggestion.type_note)}" if suggestion.type_note else ""))
-    join = suggested_join(project, related, suggestion)
+    join = _default_join(project.table.fingerprint, related.fingerprint, choice, project, related,
+                         suggestion)
     join = _cutoff(project, related, join) if join.relation == "one_to_many" else join
     join = _features(related, join)
     if st.button(f"Join {name}", type="primary", key="join_apply"):

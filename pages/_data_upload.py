@@ -14,10 +14,23 @@ import streamlit as st
 
 from core.errors import TabwrightError
 from core.formatting import escape_markdown
+from core.ingest import LoadedTable, read_table
 from core.project import Project, load_data
 from pages import _state
 
 UPLOAD_TYPES = ["csv", "tsv", "txt", "gz", "zip", "xlsx", "xlsm", "parquet"]
+
+
+@st.cache_data(show_spinner="Reading the file…", max_entries=8)
+def _read_once(digest: str, name: str, _data: bytes) -> LoadedTable:
+    return read_table(_data, name=name)
+
+
+def read_uploaded(uploaded: Any) -> LoadedTable:
+    """An uploaded file read once per content (the Use page's files stay uploaded, so the
+    page reads them on every rerun otherwise)."""
+    data = uploaded.getvalue()
+    return _read_once(hashlib.sha256(data).hexdigest(), uploaded.name, data)
 
 
 def on_upload(key: str) -> None:

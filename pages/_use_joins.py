@@ -7,20 +7,13 @@ with the recipe's keys, features and cutoff.
 
 from __future__ import annotations
 
-import hashlib
-
 import streamlit as st
 
 from core.errors import TabwrightError
 from core.formatting import escape_markdown
-from core.ingest import LoadedTable, describe_joins, joined_table, read_table
+from core.ingest import LoadedTable, describe_joins, joined_table
 from core.recipe import Recipe
 from pages import _data_upload, _ui
-
-
-@st.cache_data(show_spinner="Reading the related table…", max_entries=8)
-def _read(digest: str, name: str, _data: bytes) -> LoadedTable:
-    return read_table(_data, name=name)
 
 
 @st.cache_data(show_spinner="Joining…", max_entries=4)
@@ -43,9 +36,8 @@ def with_related(table: LoadedTable, recipe: Recipe) -> LoadedTable | None:
                                     key=f"use_related_{join.name}")
         if uploaded is None:
             continue
-        raw = uploaded.getvalue()
         try:
-            related[join.name] = _read(hashlib.sha256(raw).hexdigest(), uploaded.name, raw)
+            related[join.name] = _data_upload.read_uploaded(uploaded)
         except TabwrightError as exc:
             _ui.show_error(exc)
             return None

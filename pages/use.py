@@ -7,7 +7,6 @@ history). There is deliberately no model upload: loading a model file runs code.
 from __future__ import annotations
 
 import functools
-import hashlib
 from typing import Any
 
 import pandas as pd
@@ -16,7 +15,7 @@ import streamlit as st
 from core.deliver import RunStore, model_card, predict_and_log, predict_table
 from core.errors import TabwrightError
 from core.formatting import escape_markdown
-from core.ingest import LoadedTable, read_table, to_safe_csv
+from core.ingest import LoadedTable, to_safe_csv
 from core.project import Project, load_data, update_recipe
 from core.recipe import Recipe
 from core.run import TrainResult
@@ -38,11 +37,6 @@ PREVIEW_ROWS = 50
 def _current_card(run_key: str, data_name: str, run_id: str | None,
                   _result: TrainResult) -> dict[str, Any]:
     return model_card(_result, data_name=data_name, run_id=run_id)
-
-
-@st.cache_data(show_spinner="Reading the file…", max_entries=8)
-def _read(digest: str, name: str, _data: bytes) -> LoadedTable:
-    return read_table(_data, name=name)
 
 
 def _runs() -> list[dict[str, Any]]:
@@ -91,7 +85,7 @@ def _upload() -> tuple[LoadedTable, bytes] | None:
         return None
     data = uploaded.getvalue()
     try:
-        table = _read(hashlib.sha256(data).hexdigest(), uploaded.name, data)
+        table = _data_upload.read_uploaded(uploaded)
     except TabwrightError as exc:
         _ui.show_error(exc)
         return None
