@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 import sklearn
 from sklearn.base import BaseEstimator
+from sklearn.model_selection import BaseCrossValidator
 
 from core import catalogue
 from core import transformers as own_transformers
@@ -221,6 +222,11 @@ def _code(value: Any, imports: _Imports, indent: int = 0, *, writer: "_Writer | 
         items = [f"{_code(k, imports)}: {_code(v, imports, indent + 4, writer=writer)}"
                  for k, v in value.items()]
         return "{" + ", ".join(items) + "}"
+    if isinstance(value, BaseCrossValidator):  # e.g. target encoding's cross-fitting folds
+        imports.add(*_public_path(value.__class__))
+        names = [n for n in inspect.signature(type(value).__init__).parameters if n != "self"]
+        args = ", ".join(f"{n}={_code(getattr(value, n), imports)}" for n in names)
+        return f"{type(value).__name__}({args})"
     if isinstance(value, functools.partial):
         imports.add("functools", "partial")
         args = [_code(value.func, imports)] + [_code(a, imports) for a in value.args]

@@ -155,3 +155,23 @@ def test_a_clustering_on_components_is_reproduced(sample_dir, tmp_path):
     assert ".fit_predict(clone(model[:-1]).fit_transform(sample))" in source
     X = table.frame[result.plan.features]
     assert out["cluster"].tolist() == result.pipeline.predict(X).tolist()
+
+
+def test_target_encoding_with_its_cross_fitting_folds_is_reproduced(tmp_path):
+    """A many-level column target-encoded (as auto mode does for churn's surnames): the
+    encoder's folds are written out, and the script gets tabwright's predictions."""
+    rng = np.random.default_rng(5)
+    n = 600
+    names = np.array([f"name{i}" for i in range(150)])
+    frame = pd.DataFrame({"surname": rng.choice(names, n), "age": rng.integers(18, 80, n)})
+    frame["left"] = np.where(rng.random(n) < 0.3 + 0.004 * (frame["age"] - 18), "yes", "no")
+    csv = tmp_path / "people.csv"
+    frame.to_csv(csv, index=False)
+    table = read_table(csv)
+    recipe = Recipe(target="left", auto=False, models=[ModelChoice("logistic_regression")])
+    recipe.preparation.columns["surname"] = ColumnPrep(encode="target")
+    result = train(table.frame, recipe)
+    source, out, _ = _run_script(result, table, csv, tmp_path, "people.csv")
+    assert "TargetEncoder(" in source and "StratifiedKFold(n_splits=5" in source
+    proba = result.pipeline.predict_proba(result.X_test)[:, 1]
+    assert np.allclose(out["proba_yes"], proba)
