@@ -79,6 +79,12 @@ ENSEMBLE_POOL = 10
 ENSEMBLE_ROUNDS = 25
 # Auto mode keeps time to refit the best configuration of this many model families.
 ENSEMBLE_RESERVE = 4
+# Greedy rounds drawn to foresee the ensemble's members when the search is about to end
+# (most members join in the first rounds; each round scores every pooled candidate).
+PROVISIONAL_ROUNDS = 10
+# The search ends after this many trials in a row were skipped because they would not fit in
+# the time left (a skipped trial costs nothing; the sampler then proposes another).
+NO_TIME_STOP = 8
 # A model family whose best portfolio score is further than this share of the best model's
 # gain over the baseline behind the best is not searched (see _Runner._promising).
 FAR_BEHIND = 0.5
@@ -480,6 +486,7 @@ class _Runner:
         self.deadline: float | None = None
         # Leave-one-out: one-row folds, scored together (see _fold_scores).
         self.pooled = bool(folds) and all(len(valid) == 1 for _, valid in folds)
+        self._set_partition()
         # Whether every fold is scored (auto mode may score fewer on large data).
         self.all_folds = True
         self.threshold_counts: dict[str, Any] | None = None
@@ -490,6 +497,26 @@ class _Runner:
         # Whether the run will refit on every row at the end: the search leaves time for it.
         self.finalize_planned = False
         self.all_rows = len(self.full_X)
+
+    def _set_partition(self) -> None:
+        """Repeated cross-validation predicts each row once per repeat. A candidate's
+        out-of-fold prediction is then the mean of its repeats' (steadier to rank and blend
+        on, as AutoGluon's repeated bagging), and its fold scores are taken on the first
+        repeat's folds, which cover every row once (``partition``)."""
+        n = len(self.X)
+        counts = np.zeros(n, dtype=np.int64)
+        self.partition = []
+        for fold in self.folds:
+            valid = fold[1]
+            if self.partition and counts[valid].any():
+                break
+            self.partition.append(fold)
+            counts[valid] += 1
+        self.partition = self.partition if len(self.partition) < len(self.folds) else self.folds
+        self.repeated = self.partition is not self.folds
+        self.repeats_of = np.zeros(n, dtype=np.int64)
+        for _, valid in self.folds:
+            self.repeats_of[valid] += 1
 
     # ---- evaluation of one configuration ----
     def evaluate(self, model: str, params: dict[str, Any] | None = None, *, note: str = "") -> Candidate:
@@ -515,8 +542,13 @@ class _Runner:
         oof = self._empty_oof()
         seconds = 0.0
         has_proba = True
+        if self.repeated:  # each row is predicted once per repeat: its prediction is their mean
+            oof[self._covered] = 0.0
         for (train_idx, valid_idx), (pred, fit_s, proba) in zip(self.folds, results):
-            oof[valid_idx] = pred
+            if self.repeated:
+                oof[valid_idx] += pred / self.repeats_of[valid_idx].reshape((-1,) + (1,) * (oof.ndim - 1))
+            else:
+                oof[valid_idx] = pred
             seconds += fit_s
             has_proba = has_proba and proba
         scores = self._fold_scores(oof, has_proba)
@@ -566,7 +598,7 @@ class _Runner:
             return {metric: [self._score(metric, rows, oof[rows], has_proba)]
                     for metric in self.metrics}
         return {metric: [self._score(metric, valid_idx, oof[valid_idx], has_proba)
-                         for _, valid_idx in self.folds] for metric in self.metrics}
+                         for _, valid_idx in self.partition] for metric in self.metrics}
 
     # ---- strategies ----
     def run_chosen(self) -> None:
@@ -742,12 +774,13 @@ class _Runner:
         the time saved buys more configurations. The final model is refitted on every
         training row either way, so this changes which models are tried, not how one is fitted.
         """
-        per_fold = len(self.X) / max(len(self.folds), 1)
+        per_fold = len(self.X) / max(len(self.partition), 1)
         keep = max(1, math.ceil(AUTO_VALIDATION_ROWS / per_fold))
-        if keep >= len(self.folds):
+        if keep >= len(self.partition):
             return True
         # The last folds: for time-ordered splits they are the ones closest to the future.
         self.folds = self.folds[-keep:]
+        self._set_partition()
         self.notes.append(f"Auto mode scored models on {keep} of the cross-validation folds "
                           f"({keep * per_fold:,.0f} validation rows) to try more of them "
                           "within the time budget.")
@@ -772,7 +805,9 @@ class _Runner:
                       catalogue.auto_space(model, task=self.task, n_rows=len(self.X),
                                            **shape).items()}
             if not self._time_for(model, deadline, params):
+                self._no_time += 1
                 raise optuna.TrialPruned()
+            self._no_time = 0
             self.fraction = self._progress_fraction(budget)
             value = self.evaluate(model, params, note="auto search").mean(self.metric)
             if math.isnan(value):
@@ -780,8 +815,13 @@ class _Runner:
             return value
 
         def stop_when_due(study, trial):
-            if self.cancel.cancelled or self._reserve_left(deadline) <= 0:
+            # The reserve moves as candidates come in (see _reserve_left), so the search runs
+            # until it is spent, or until trials keep being skipped for want of time.
+            if self.cancel.cancelled or self._reserve_left(deadline) <= 0 \
+                    or self._no_time >= NO_TIME_STOP:
                 study.stop()
+
+        self._no_time = 0
 
         if self.by_count:
             def stop_at_cap(study, trial):
@@ -793,32 +833,59 @@ class _Runner:
                 study.optimize(objective, n_trials=self._trials_left(), callbacks=[stop_at_cap],
                                catch=())
             return
-        remaining = self._reserve_left(deadline)
-        if remaining > 0:
-            study.optimize(objective, timeout=remaining, callbacks=[stop_when_due], catch=())
+        if self._reserve_left(deadline) > 0:
+            study.optimize(objective, timeout=max(deadline - time.monotonic(), 0.0),
+                           callbacks=[stop_when_due], catch=())
 
     def _reserve_left(self, deadline: float) -> float:
         """Seconds left for searching once the final refit and evaluation are paid for.
 
-        The final model is usually an ensemble, so the reserve is the summed refit time of the
-        best configuration of each of the best ``ENSEMBLE_RESERVE`` model families (the
-        ensemble draws on different families), plus time to evaluate.
+        The final model is usually an ensemble, so the reserve is at first the summed refit
+        time of the best configuration of each of the best ``ENSEMBLE_RESERVE`` model families
+        (the ensemble draws on different families). Near the end of the search the
+        reserve is also measured against the ensemble as greedy selection would choose it now
+        (with the best single model): often a few configurations of one family, cheaper to
+        refit than four families, which leaves time for more of the search.
         """
+        top = self._family_bests()[:ENSEMBLE_RESERVE]
+        left = self._left_after(deadline, top)
+        if top and not self.by_count and self.budget and left < 0.25 * self.budget:
+            left = max(left, self._left_after(deadline, self._provisional_members()))
+        return left
+
+    def _left_after(self, deadline: float, members: list[Candidate]) -> float:
+        """Seconds to the deadline once ``members`` are refitted (and finalized) and evaluated."""
+        if not members:
+            refit = 2.0
+        else:
+            planned = None if self.budget is None else self.budget / 2
+            refit = self._seconds_per_refit_row(members) * self._refit_rows(members, planned)
+            if self.finalize_planned:  # a second refit, on the test rows too
+                refit += self._seconds_per_refit_row(members) * self.all_rows
+        return deadline - time.monotonic() - refit - self._evaluate_seconds()
+
+    def _family_bests(self) -> list[Candidate]:
+        """The best configuration of each model family, best family first."""
         ranked = sorted(self._usable(), key=lambda c: c.mean(self.metric),
                         reverse=metrics.greater_is_better(self.metric))
         top: list[Candidate] = []
         for cand in ranked:
             if not cand.members and cand.model != "dummy" and all(cand.model != c.model for c in top):
                 top.append(cand)
-        top = top[:ENSEMBLE_RESERVE]
-        if not top:
-            refit = 2.0
-        else:
-            planned = None if self.budget is None else self.budget / 2
-            refit = self._seconds_per_refit_row(top) * self._refit_rows(top, planned)
-            if self.finalize_planned:  # a second refit, on the test rows too
-                refit += self._seconds_per_refit_row(top) * self.all_rows
-        return deadline - time.monotonic() - refit - self._evaluate_seconds()
+        return top
+
+    def _provisional_members(self) -> list[Candidate]:
+        """The best single configuration and the members greedy selection would draw now,
+        with no time limit (cached until a candidate is added)."""
+        key = len(self.candidates)
+        if getattr(self, "_provisional", (None,))[0] != key:
+            members = self._family_bests()[:1]
+            pool = self._ensemble_pool()
+            if len(pool) >= 2:
+                counts, _ = self._greedy(pool, math.inf, rounds=PROVISIONAL_ROUNDS)
+                members += [c for c, n in zip(pool, counts) if n and c is not members[0]]
+            self._provisional = (key, members)
+        return self._provisional[1]
 
     def _seconds_per_refit_row(self, members: list[Candidate]) -> float:
         """Expected refit time per training row of these candidates together, with a margin."""
@@ -901,9 +968,25 @@ class _Runner:
         members fits in the time left.
         """
         self.report_progress(self.fraction, "Trying an ensemble of the best models")
+        pool = self._ensemble_pool()
+        if len(pool) < 2:
+            return
+        counts, total = self._greedy(pool, self._affordable(deadline))
+        members = [(c, float(n)) for c, n in zip(pool, counts) if n]
+        if len(members) < 2:
+            return
+        scores = self._fold_scores(total, True)
+        fit = sum(c.fit_seconds for c, _ in members)
+        ens = Candidate("ensemble", {}, scores, fit, total, True,
+                        note="weighted average of the members' predictions", members=members)
+        self.candidates.append(ens)
+
+    def _ensemble_pool(self) -> list[Candidate]:
+        """The distinct configurations greedy selection draws from: the ``ENSEMBLE_POOL``
+        best, then the best of each model family not among them."""
         greater = metrics.greater_is_better(self.metric)
-        ranked = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba),
-                        key=lambda c: c.mean(self.metric), reverse=greater)
+        ranked = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba
+                         and not c.members), key=lambda c: c.mean(self.metric), reverse=greater)
         unique: list[Candidate] = []
         for cand in ranked:
             if all(cand.model != u.model or cand.params != u.params for u in unique):
@@ -912,13 +995,16 @@ class _Runner:
         for cand in unique[ENSEMBLE_POOL:]:
             if all(cand.model != c.model for c in pool):
                 pool.append(cand)
-        if len(pool) < 2:
-            return
-        affordable = self._affordable(deadline)
+        return pool
+
+    def _greedy(self, pool: list[Candidate], affordable: float,
+                rounds: int = ENSEMBLE_ROUNDS) -> tuple[list[int], np.ndarray | None]:
+        """How often greedy selection draws each of ``pool`` (a member joins only while the
+        refit of all members takes at most ``affordable`` seconds), and the blend."""
         counts = [0] * len(pool)
         total = None
         best_score = None
-        for round_ in range(ENSEMBLE_ROUNDS):
+        for round_ in range(rounds):
             refit = sum(self._refit_seconds(c) for c, n in zip(pool, counts) if n)
             step_best = None
             for i, cand in enumerate(pool):
@@ -933,14 +1019,7 @@ class _Runner:
                 break
             best_score, i, total = step_best
             counts[i] += 1
-        members = [(c, float(n)) for c, n in zip(pool, counts) if n]
-        if len(members) < 2:
-            return
-        scores = self._fold_scores(total, True)
-        fit = sum(c.fit_seconds for c, _ in members)
-        ens = Candidate("ensemble", {}, scores, fit, total, True,
-                        note="weighted average of the members' predictions", members=members)
-        self.candidates.append(ens)
+        return counts, total
 
     def finalize_affordable(self, best: Candidate) -> bool:
         """Whether refitting ``best`` on every row fits in the budget (always when finalize

@@ -207,7 +207,8 @@ def meta_fold_ids(folds: list[tuple[np.ndarray, np.ndarray]], n_rows: int,
     """For each of ``rows``, which meta-model predicts it when a stack is cross-fitted.
 
     A row belongs to the last validation fold that holds it: the fold whose model made the
-    out-of-fold prediction it carries (repeated cross-validation overwrites earlier repeats').
+    out-of-fold prediction it carries (with repeated cross-validation, that prediction is the
+    mean of every repeat's, and the fold is the last repeat's: any partition of the rows would do).
     More than :data:`META_FOLDS` folds (leave-one-out) are gathered into that many groups
     of neighbouring folds.
 

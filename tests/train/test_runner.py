@@ -8,7 +8,7 @@ import pytest
 
 from core import catalogue
 from core.errors import Cancelled, TabwrightError
-from core.recipe import ModelChoice, Recipe
+from core.recipe import ModelChoice, Recipe, Validation
 from core.run import CancelToken
 from core.train._runner import train
 from tests.explore.wide_tables import wide_frame
@@ -354,3 +354,74 @@ def test_auto_mode_does_not_search_a_model_family_far_behind_the_best():
     assert any(n.startswith("Ridge regression was not searched further") for n in result.notes)
     searched = [r["model"] for r in result.leaderboard if r["note"] == "auto search"]
     assert searched and "ridge" not in searched
+
+
+def test_repeated_cross_validation_scores_on_the_mean_of_each_rows_repeats(titanic):
+    """Repeated k-fold predicts each row once per repeat: the candidate's out-of-fold
+    prediction is their mean, and its fold scores are the first repeat's k folds."""
+    from sklearn.model_selection import RepeatedStratifiedKFold
+
+    import core.train._runner as t
+
+    kept = {}
+    original = t._Runner.evaluate
+
+    def spy(self, model, params=None, **kw):
+        cand = original(self, model, params, **kw)
+        kept[model] = (cand, self)
+        return cand
+
+    recipe = fast("survived", validation=Validation(scheme="repeated", folds=4, repeats=3))
+    try:
+        t._Runner.evaluate = spy
+        train(titanic, recipe, inferred_roles=roles_of(titanic))
+    finally:
+        t._Runner.evaluate = original
+    cand, runner = kept["logistic_regression"]
+    assert len(runner.folds) == 12 and len(runner.partition) == 4 and runner.repeated
+    assert len(cand.scores["roc_auc"]) == 4
+    cv = RepeatedStratifiedKFold(n_splits=4, n_repeats=3, random_state=recipe.seed)
+    expected = np.zeros(len(runner.X))
+    for (train_idx, valid_idx), mine in zip(cv.split(runner.X, runner.y), runner.folds):
+        np.testing.assert_array_equal(valid_idx, mine[1])
+        fitted = t.build_pipeline(runner.plan, runner.recipe, "logistic_regression", {},
+                                  task="binary").fit(runner.X.iloc[train_idx], runner.y.iloc[train_idx])
+        expected[valid_idx] += fitted.predict_proba(runner.X.iloc[valid_idx])[:, 1] / 3
+    np.testing.assert_allclose(cand.oof[:, 1], expected, rtol=1e-9)
+
+
+def test_near_the_end_the_reserve_is_the_ensemble_greedy_selection_would_choose_now():
+    """Four families' refits are reserved at first; when little time is left, the reserve is
+    measured against the members greedy selection would draw (here two boosted models, not
+    the slow forest that scores worse and adds nothing), which leaves more time to search."""
+    from core.train._runner import Candidate, _Runner
+
+    rng = np.random.default_rng(0)
+    y = pd.Series(rng.integers(0, 2, 1_000))
+    folds = [(np.arange(800), np.arange(800, 1_000))]
+    runner = _Runner(plan=None, recipe=Recipe(target="t"), task="binary", metric="roc_auc",
+                     classes=np.array([0, 1]), X=pd.DataFrame({"a": np.arange(1_000.0)}), y=y,
+                     folds=folds, cancel=CancelToken(), report=lambda p: None,
+                     started=time.monotonic(), notes=[], dask_scheduler=None)
+    runner.budget = 20.0
+
+    def cand(model, params, fit_seconds, noise):
+        p = np.clip(y.to_numpy() * 0.6 + 0.2 + rng.normal(0, noise, 1_000), 0, 1)
+        oof = np.full((1_000, 2), np.nan)
+        oof[800:] = np.column_stack([1 - p, p])[800:]
+        c = Candidate(model, params, {}, fit_seconds, oof)
+        c.scores = runner._fold_scores(oof, True)
+        return c
+
+    runner.candidates = [cand("hist_gradient_boosting", {"a": 1}, 0.1, 0.2),
+                         cand("hist_gradient_boosting", {"a": 2}, 0.1, 0.2),
+                         cand("logistic_regression", {}, 0.02, 0.9),
+                         cand("extra_trees", {}, 8.0, 1.5)]
+    deadline = time.monotonic() + 20.0
+    cautious = runner._left_after(deadline, runner._family_bests()[:4])
+    members = runner._provisional_members()
+    assert {c.model for c in members} == {"hist_gradient_boosting"} and len(members) == 2
+    assert cautious < 5 and runner._reserve_left(deadline) > cautious + 2
+    # far from the end the cautious reserve stands
+    assert runner._reserve_left(deadline + 100) == pytest.approx(
+        runner._left_after(deadline + 100, runner._family_bests()[:4]), abs=0.05)

@@ -116,7 +116,7 @@ def test_meta_fold_ids_follow_the_fold_that_made_each_prediction():
     folds = [(np.array([2, 3, 4, 5]), np.array([0, 1])), (np.array([0, 1, 4, 5]), np.array([2, 3])),
              (np.array([0, 1, 2, 3]), np.array([4, 5]))]
     assert meta_fold_ids(folds, 6, np.arange(6)).tolist() == [0, 0, 1, 1, 2, 2]
-    # repeated cross-validation: the last repeat's fold made the stored prediction
+    # repeated cross-validation: a row belongs to the last repeat's fold that holds it
     again = folds + [(np.array([1, 2, 3, 4]), np.array([0, 5]))]
     assert meta_fold_ids(again, 6, np.arange(6)).tolist() == [3, 0, 1, 1, 2, 3]
     # leave-one-out: 40 one-row folds gathered into META_FOLDS neighbouring groups
