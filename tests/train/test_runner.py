@@ -252,7 +252,8 @@ def test_auto_mode_page_names_every_setting_with_its_value():
     import core.train._runner as t
 
     page = (Path(__file__).resolve().parents[2] / "docs" / "auto-mode.md").read_text()
-    for name in ("AUTO_VALIDATION_ROWS", "ENSEMBLE_POOL", "ENSEMBLE_ROUNDS", "ENSEMBLE_RESERVE"):
+    for name in ("AUTO_VALIDATION_ROWS", "ENSEMBLE_POOL", "ENSEMBLE_ROUNDS", "ENSEMBLE_RESERVE",
+                 "PROVISIONAL_ROUNDS", "NO_TIME_STOP"):
         value = getattr(t, name)
         assert f"`{name}` ({value:,})" in page, name
 
