@@ -1,0 +1,117 @@
+"""Auto mode on other split seeds than the benchmark's, to compare two versions without tuning
+to seed 0.
+
+The quality benchmark (bench/quality.py) scores one 80/20 split per table, and on tables of a
+few hundred rows one ROC-AUC point is within the spread between splits. Before keeping a
+change to auto mode, run this on the old and the new version (e.g. in two worktrees, side by
+side so both see the same machine load), on seeds the benchmark never uses, then compare:
+
+    python bench/seeds.py --budget 30 --seeds 1 2 3 --json before.json      # old version
+    python bench/seeds.py --budget 30 --seeds 1 2 3 --json after.json       # new version
+    python bench/seeds.py --compare before.json after.json
+
+Each run trains on the training rows only and its delivered model predicts the held-out rows
+(as ``tabwright train`` then ``predict``). The comparison counts runs where the new version is
+better, worse or equal, and gives its mean gain as a share of the dummy-to-model gap, per
+table and overall. docs/auto-mode.md ("Tried and not adopted") has two such comparisons.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import train_test_split
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import _split  # noqa: E402
+from core.ingest import infer_roles, read_table  # noqa: E402
+from core.recipe import Recipe  # noqa: E402
+from core.train import train  # noqa: E402
+
+SMALL = ("titanic", "german_credit", "soybean", "life_expectancy", "biopsy", "pima",
+         "participation", "housing", "fishing", "wages")
+"""The tables under 3,000 training rows, where a split's luck matters most (the default)."""
+
+
+def run(names, seeds, budget, out):
+    rows = []
+    for entry in _split.tables("all", names):
+        target, task = entry["target"], entry["task"]
+        frame = read_table(entry["path"]).frame
+        frame = frame[frame[target].notna()]
+        roles = {c.name: c.role for c in infer_roles(frame.drop(columns=[target]))}
+        for seed in seeds:
+            if seed == _split.SEED:
+                sys.exit(f"seed {seed} is the benchmark's own split; choose others")
+            stratify = frame[target] if task != "regression" else None
+            train_idx, test_idx = train_test_split(np.arange(len(frame)), test_size=_split.TEST_SIZE,
+                                                   random_state=seed, stratify=stratify)
+            started = time.perf_counter()
+            result = train(frame.iloc[train_idx], Recipe(target=target, task=task,
+                                                         time_budget=budget, seed=0),
+                           inferred_roles=roles)
+            seconds = time.perf_counter() - started
+            y = frame[target]
+            X_test = frame.drop(columns=[target]).iloc[test_idx]
+            value = _split.model_score(task, y.iloc[test_idx].to_numpy(), result.delivered, X_test)
+            row = {"dataset": entry["name"], "seed": seed, "task": task, "budget": budget,
+                   "value": value, "dummy": _split.dummy_score(task, y.iloc[train_idx], y.iloc[test_idx]),
+                   "seconds": seconds, "model": result.leaderboard[0]["label"],
+                   "candidates": len(result.leaderboard)}
+            print(f"{entry['name']:<18} seed {seed}  {_split.PRIMARY[task]} {value:.4f}  "
+                  f"({seconds:.1f} s, {len(result.leaderboard)} candidates, {row['model'][:50]})",
+                  flush=True)
+            rows.append(row)
+            if out:  # written as it goes: a long run keeps what it measured
+                Path(out).write_text(json.dumps(rows, indent=2))
+    return rows
+
+
+def compare(before_file, after_file) -> None:
+    before = {(r["dataset"], r["seed"]): r for r in json.loads(Path(before_file).read_text())}
+    after = {(r["dataset"], r["seed"]): r for r in json.loads(Path(after_file).read_text())}
+    per_table = defaultdict(list)
+    better = worse = equal = 0
+    for key in sorted(before.keys() & after.keys()):
+        a, b = before[key], after[key]
+        sign = 1 if _split.greater_is_better(a["task"]) else -1
+        gap = abs(a["value"] - a["dummy"]) or 1.0
+        gain = sign * (b["value"] - a["value"]) / gap
+        per_table[key[0]].append(gain)
+        better += gain > 0
+        worse += gain < 0
+        equal += gain == 0
+        print(f"{key[0]:<18} seed {key[1]}  {a['value']:.4f} → {b['value']:.4f}  {gain:+.3f}")
+    gains = [g for v in per_table.values() for g in v]
+    if not gains:
+        sys.exit("no (dataset, seed) pair is in both files")
+    print(f"\nafter vs before: better on {better}, worse on {worse}, equal on {equal} of "
+          f"{len(gains)} runs; mean gain {np.mean(gains):+.4f} of the dummy-to-model gap")
+    for name, values in sorted(per_table.items()):
+        print(f"  {name:<18} {np.mean(values):+.4f}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--datasets", nargs="*", default=list(SMALL))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1, 2, 3])
+    parser.add_argument("--budget", type=float, default=30.0)
+    parser.add_argument("--json", help="write the runs here (as they finish)")
+    parser.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"),
+                        help="compare two --json files instead of running")
+    args = parser.parse_args()
+    if args.compare:
+        compare(*args.compare)
+    else:
+        run(args.datasets, args.seeds, args.budget, args.json)
+
+
+if __name__ == "__main__":
+    main()
