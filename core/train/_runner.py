@@ -845,11 +845,15 @@ class _Runner:
         (the ensemble draws on different families). Near the end of the search the
         reserve is also measured against the ensemble as greedy selection would choose it now
         (with the best single model): often a few configurations of one family, cheaper to
-        refit than four families, which leaves time for more of the search.
+        refit than four families, which leaves time for more of the search (unless the
+        search ran on a sample of the training rows).
         """
         top = self._family_bests()[:ENSEMBLE_RESERVE]
         left = self._left_after(deadline, top)
-        if top and not self.by_count and self.budget and left < 0.25 * self.budget:
+        # Not when the search ran on a sample: there a short reserve would cost the final
+        # model training rows (see _refit_rows), which matter more than a few more trials.
+        if top and not self.by_count and self.budget and left < 0.25 * self.budget \
+                and len(self.full_X) <= len(self.X):
             left = max(left, self._left_after(deadline, self._provisional_members()))
         return left
 

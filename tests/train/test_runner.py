@@ -423,6 +423,11 @@ def test_near_the_end_the_reserve_is_the_ensemble_greedy_selection_would_choose_
     members = runner._provisional_members()
     assert {c.model for c in members} == {"hist_gradient_boosting"} and len(members) == 2
     assert cautious < 5 and runner._reserve_left(deadline) > cautious + 2
+    # when the search ran on a sample, the cautious reserve stands: it keeps the refit's rows
+    runner.full_X = pd.DataFrame({"a": np.arange(2_000.0)})
+    assert runner._reserve_left(deadline) == pytest.approx(
+        runner._left_after(deadline, runner._family_bests()[:4]), abs=0.05)
+    runner.full_X = runner.X
     # far from the end the cautious reserve stands
     assert runner._reserve_left(deadline + 100) == pytest.approx(
         runner._left_after(deadline + 100, runner._family_bests()[:4]), abs=0.05)
