@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sklearn import metrics as skm
 
 from core import metrics
@@ -244,3 +247,74 @@ def test_best_threshold_with_overlap_beats_the_default():
         assert skm.f1_score(y == "p", s >= t) <= value + 1e-12
     mcc_t, mcc = best_threshold(y, s, "p", metric="mcc")
     assert mcc == pytest.approx(skm.matthews_corrcoef(y == "p", s >= mcc_t))
+
+
+# --------------------------------------------------------------------------- the fast path
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data())
+def test_scores_equal_scikit_learns_on_random_classifications(data):
+    """``score`` skips scikit-learn's checks on clean input: the numbers must not move."""
+    task = data.draw(st.sampled_from(["binary", "multiclass"]))
+    k = 2 if task == "binary" else data.draw(st.integers(3, 5))
+    classes = np.array(["a", "b", "c", "d", "e"][:k]) if data.draw(st.booleans()) else np.arange(k)
+    n = data.draw(st.integers(1, 40))
+    y = classes[data.draw(st.lists(st.integers(0, k - 1), min_size=n, max_size=n))]
+    # coarse values make ties, which ROC-AUC and average precision must treat as scikit-learn does
+    raw = np.array(data.draw(st.lists(st.integers(0, 6), min_size=n * k, max_size=n * k)),
+                   dtype=float).reshape(n, k) + 0.01
+    proba = raw / raw.sum(axis=1, keepdims=True)
+    threshold = data.draw(st.sampled_from([None, 0.3, 0.7])) if task == "binary" else None
+    labels = metrics.labels_from(task, proba, classes, threshold)
+    names = metrics.card_metrics(task) + metrics.leaderboard_metrics(task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for name in set(names):
+            fast = score(name, y, proba, task=task, classes=classes, threshold=threshold)
+            if name == "roc_auc" and task == "binary":
+                expected = skm.roc_auc_score(y == classes[1], proba[:, 1]) \
+                    if len(set(y)) == 2 else math.nan
+            elif name == "roc_auc":
+                # score() re-sums each row to 1 first, as here (it moves ties by an ulp)
+                summed = proba / np.clip(proba.sum(axis=1, keepdims=True), 1e-12, None)
+                expected = skm.roc_auc_score(y, summed, multi_class="ovr", labels=classes) \
+                    if len(set(y)) == k else math.nan
+            elif name == "average_precision":
+                expected = skm.average_precision_score(y == classes[1], proba[:, 1])
+            elif name == "log_loss":
+                expected = skm.log_loss(y, proba, labels=classes)
+            elif name in ("f1", "precision", "recall"):
+                expected = getattr(skm, f"{name}_score")(y, labels, pos_label=classes[1],
+                                                         zero_division=0)
+            elif name in ("f1_macro", "f1_weighted"):
+                expected = skm.f1_score(y, labels, average=name[3:], zero_division=0)
+            elif name == "mcc":
+                expected = skm.matthews_corrcoef(y, labels)
+            else:
+                expected = getattr(skm, f"{name}_score")(y, labels)
+            assert fast == pytest.approx(expected, abs=1e-12, nan_ok=True), name
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.integers(-5, 5), st.integers(-5, 5)), min_size=1, max_size=30))
+def test_regression_scores_equal_scikit_learns_on_random_values(pairs):
+    y, pred = (np.array(v, dtype=float) for v in zip(*pairs))
+    assert score("rmse", y, pred, task="regression") == pytest.approx(
+        math.sqrt(skm.mean_squared_error(y, pred)), abs=1e-12)
+    assert score("mae", y, pred, task="regression") == pytest.approx(
+        skm.mean_absolute_error(y, pred), abs=1e-12)
+    if len(y) > 1:  # scikit-learn's R² is not defined on one row
+        assert score("r2", y, pred, task="regression") == pytest.approx(
+            skm.r2_score(y, pred), abs=1e-12)
+
+
+def test_unclean_input_still_goes_to_scikit_learn():
+    classes = np.array([0, 1])
+    proba = np.array([[0.2, 0.8], [np.nan, np.nan], [0.6, 0.4]])
+    # a missing prediction: scikit-learn's rules (ROC-AUC undefined) rather than a guess
+    assert math.isnan(score("roc_auc", np.array([1, 0, 0]), proba, task="binary", classes=classes))
+    # a true label outside the classes is counted as scikit-learn counts it
+    clean = np.array([[0.2, 0.8], [0.7, 0.3], [0.6, 0.4]])
+    assert score("accuracy", np.array([1, 2, 0]), clean, task="binary", classes=classes) == \
+        pytest.approx(2 / 3)

@@ -435,7 +435,8 @@ def _fit_predict_fold(pipeline: Any, X: pd.DataFrame, y: pd.Series, train_idx: n
     X_valid = X.iloc[valid_idx]
     if task == "regression":
         return pipeline.predict(X_valid), seconds, True
-    return _class_scores(pipeline, X_valid)[0], seconds, _class_scores(pipeline, X_valid.head(1))[1]
+    scores, has_proba = _class_scores(pipeline, X_valid)
+    return scores, seconds, has_proba
 
 
 def _class_scores(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, bool]:
