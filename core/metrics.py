@@ -240,8 +240,13 @@ def log_loss(y_true: np.ndarray, proba: np.ndarray, classes: Any) -> float:
     within ~1e-7, which scikit-learn's ``log_loss`` warns about; re-summing moves the loss
     by as little.
     """
+    return float(m.log_loss(y_true, _resummed(proba), labels=classes))
+
+
+def _resummed(proba: np.ndarray) -> np.ndarray:
+    """Probabilities in ``float64``, clipped away from 0 and each row re-summed to 1."""
     p = np.clip(np.asarray(proba, dtype=np.float64), 1e-15, 1)
-    return float(m.log_loss(y_true, p / p.sum(axis=1, keepdims=True), labels=classes))
+    return p / p.sum(axis=1, keepdims=True)
 
 
 def score(metric: str, y_true: np.ndarray, prediction: np.ndarray, *, task: str,
@@ -366,7 +371,7 @@ def _fast_score(metric: str, y_true: np.ndarray, prediction: np.ndarray, *, task
         else:
             predicted = np.argmax(matrix, axis=1)
         counts = np.bincount(truth * k + predicted, minlength=k * k).reshape(k, k)
-        return _from_confusion(metric, counts, task)
+        return _from_confusion(metric, counts)
     if metric == "roc_auc":
         if task == "binary":
             return _binary_auc(truth == 1, matrix[:, 1])
@@ -381,10 +386,8 @@ def _fast_score(metric: str, y_true: np.ndarray, prediction: np.ndarray, *, task
     if metric == "log_loss":
         if not has_proba:
             return float("nan")
-        p = np.clip(matrix, 1e-15, 1)
-        p = p / p.sum(axis=1, keepdims=True)
-        eps = np.finfo(np.float64).eps
-        p = np.clip(p, eps, 1 - eps)
+        eps = np.finfo(np.float64).eps  # scikit-learn's own clipping, after the re-summing
+        p = np.clip(_resummed(matrix), eps, 1 - eps)
         return float(-np.mean(np.log(p[np.arange(len(truth)), truth])))
     return None
 
@@ -402,7 +405,7 @@ def _codes(y_true: np.ndarray, classes: np.ndarray) -> np.ndarray | None:
     return order[at].astype(np.int64)
 
 
-def _from_confusion(metric: str, counts: np.ndarray, task: str) -> float:
+def _from_confusion(metric: str, counts: np.ndarray) -> float:
     """A label metric from the confusion matrix (rows: true class, columns: predicted)."""
     n = counts.sum()
     diagonal = np.diag(counts).astype(float)

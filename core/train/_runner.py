@@ -498,6 +498,8 @@ class _Runner:
         # Whether the run will refit on every row at the end: the search leaves time for it.
         self.finalize_planned = False
         self.all_rows = len(self.full_X)
+        # _provisional_members' answer, and the number of candidates it was computed on.
+        self._provisional: tuple[int, list[Candidate]] = (-1, [])
 
     def _set_partition(self) -> None:
         """Repeated cross-validation predicts each row once per repeat. A candidate's
@@ -883,7 +885,7 @@ class _Runner:
         """The best single configuration and the members greedy selection would draw now,
         with no time limit (cached until a candidate is added)."""
         key = len(self.candidates)
-        if getattr(self, "_provisional", (None,))[0] != key:
+        if self._provisional[0] != key:
             members = self._family_bests()[:1]
             pool = self._ensemble_pool()
             if len(pool) >= 2:
