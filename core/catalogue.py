@@ -1,6 +1,7 @@
 """The model catalogue: what each model is, when to use it, what it costs, how to tune it.
 
-Every entry builds a plain scikit-learn estimator. Search spaces are plain data
+Every entry builds a scikit-learn estimator: scikit-learn's own, or CatBoost behind the small
+scikit-learn wrapper in ``core.estimators``. Search spaces are plain data
 (``{"C": ("float", 1e-3, 100.0, "log")}``) so Optuna, random search and grid search all read
 the same definition, and the UI can show it.
 """
@@ -176,6 +177,15 @@ def _hgb(kind, p, *, seed, class_weight, n_jobs):
     return ensemble.HistGradientBoostingRegressor(**common)
 
 
+def _catboost(kind, p, *, seed, class_weight, n_jobs):
+    from core import estimators
+
+    if kind == "classification":
+        return estimators.CatBoostClassifier(class_weight=class_weight, random_state=seed,
+                                             thread_count=n_jobs, **p)
+    return estimators.CatBoostRegressor(random_state=seed, thread_count=n_jobs, **p)
+
+
 def _mlp(kind, p, *, seed, class_weight, n_jobs):
     width = p.pop("width", 64)
     layers = p.pop("layers", 1)
@@ -289,6 +299,15 @@ CATALOGUE: tuple[ModelSpec, ...] = (
                            "l2_regularization": ("float", 1e-6, 10.0, "log"),
                            "max_iter": ("int", 100, 1000, "log")},
               grid={"learning_rate": [0.05, 0.1], "max_leaf_nodes": [15, 31, 63]},
+              handles_missing=True, class_weight=True),
+    ModelSpec("catboost", "CatBoost", (CLS, REG), "tree",
+              "Gradient boosting with symmetric trees and ordered boosting (Yandex's CatBoost).",
+              "Small or noisy tables, where it overfits less than other boosting; slower to fit.",
+              _catboost, space={"learning_rate": ("float", 0.02, 0.3, "log"),
+                                "depth": ("int", 4, 8, "linear"),
+                                "l2_leaf_reg": ("float", 1.0, 30.0, "log"),
+                                "iterations": ("int", 200, 1000, "log")},
+              grid={"depth": [4, 6], "learning_rate": [0.05, 0.1]},
               handles_missing=True, class_weight=True),
     ModelSpec("mlp", "Neural network (MLP)", (CLS, REG), "linear",
               "Layers of weighted sums with non-linear activations.",

@@ -10,6 +10,7 @@ history, the prediction log and production serving key on them.
 from __future__ import annotations
 
 import dataclasses
+import importlib.metadata
 import platform
 import re
 import unicodedata
@@ -25,6 +26,7 @@ import sklearn
 
 from core import __version__, catalogue
 from core.deliver._baseline import baseline_stats
+from core.deliver._container import model_libraries
 from core.deliver._schema import build_schema
 from core.errors import TabwrightError
 from core.run import TrainResult
@@ -145,9 +147,11 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
                           "columns": len(result.plan.roles) + len(result.plan.dropped) +
                           (1 if recipe.target else 0)},
         "seed": recipe.seed,
-        "library_versions": library_versions(),
+        "library_versions": {**library_versions(),
+                             **{name: importlib.metadata.version(name)
+                                for name in model_libraries(result.delivered)}},
         "loading": ("model.joblib: joblib.load with the same scikit-learn version and tabwright "
-                    "installed (for core.transformers); load only files you trust. model.skops: "
+                    "installed (for core.transformers and core.estimators); load only files you trust. model.skops: "
                     "skops.io.load with trusted=skops.io.get_untrusted_types(file=...) after "
                     "reviewing the listed types."),
         "intended_use": intended,

@@ -31,6 +31,7 @@ import io
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
@@ -72,6 +73,10 @@ a fresh process, maps every imported module to its distribution, and fails when 
 misses one or names one that is no longer imported). requirements.txt pins these and their
 dependencies."""
 
+MODEL_LIBRARIES: dict[str, tuple[str, ...]] = {"core.estimators": ("catboost",)}
+"""Distributions a model needs only when it holds an estimator from this tabwright module:
+a CatBoost model's image installs CatBoost (and what it depends on); the others do not."""
+
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 """Every wheel entry's timestamp (the earliest a zip file can hold): same code, same bytes."""
 
@@ -81,9 +86,28 @@ def wheel_name() -> str:
     return f"{DIST_NAME}-{__version__}-py3-none-any.whl"
 
 
+def model_libraries(model: Any) -> tuple[str, ...]:
+    """The :data:`MODEL_LIBRARIES` a fitted model needs: its estimators' modules, looked up
+    through ``get_params(deep=True)`` (pipelines, ensembles, thresholds, stacks)."""
+    seen: set[str] = set()
+    todo = [model]
+    while todo:
+        item = todo.pop()
+        seen.add(type(item).__module__)
+        if hasattr(item, "get_params") and not isinstance(item, type):
+            todo.extend(v for v in item.get_params(deep=True).values() if hasattr(v, "get_params"))
+            for attr in ("estimators_", "estimator_", "final_estimator_"):  # fitted members
+                members = getattr(item, attr, None)
+                todo.extend(m for m in (members if isinstance(members, list) else [members])
+                            if hasattr(m, "get_params"))
+    return tuple(sorted({name for module, names in MODEL_LIBRARIES.items() if module in seen
+                         for name in names}))
+
+
 @functools.cache
-def pinned_requirements() -> tuple[str, ...]:
-    """``name==version`` for :data:`SERVING_REQUIREMENTS` and all they depend on, as installed.
+def pinned_requirements(extra: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """``name==version`` for :data:`SERVING_REQUIREMENTS` (and ``extra``, a model's own
+    libraries, see :func:`model_libraries`) and all they depend on, as installed.
 
     Dependencies come from each distribution's metadata, with environment markers evaluated
     for this Python and platform (the image runs the same Python minor version on Linux) and no
@@ -95,7 +119,7 @@ def pinned_requirements() -> tuple[str, ...]:
         When a distribution serving needs is not installed here, so it cannot be pinned.
     """
     versions: dict[str, str] = {}
-    wanted = list(SERVING_REQUIREMENTS)
+    wanted = [*SERVING_REQUIREMENTS, *extra]
     while wanted:
         name = canonicalize_name(wanted.pop())
         if name in versions:
@@ -114,12 +138,12 @@ def pinned_requirements() -> tuple[str, ...]:
     return tuple(f"{name}=={versions[name]}" for name in sorted(versions))
 
 
-def requirements_txt() -> str:
+def requirements_txt(extra: tuple[str, ...] = ()) -> str:
     """The bundle's ``requirements.txt``: :func:`pinned_requirements`, one a line."""
     python = ".".join(map(str, sys.version_info[:3]))
     return (f"# What `tabwright serve` needs, pinned to the versions that trained this model "
             f"(Python {python}).\n# The tabwright wheel beside this file is installed with "
-            "--no-deps on top of these.\n" + "\n".join(pinned_requirements()) + "\n")
+            "--no-deps on top of these.\n" + "\n".join(pinned_requirements(extra)) + "\n")
 
 
 def dockerfile() -> str:
@@ -205,7 +229,9 @@ def tabwright_wheel() -> bytes:
     return buffer.getvalue()
 
 
-def container_files() -> dict[str, bytes]:
-    """The container's part of a bundle: ``Dockerfile``, ``requirements.txt`` and the wheel."""
-    return {"Dockerfile": dockerfile().encode(), "requirements.txt": requirements_txt().encode(),
-            wheel_name(): tabwright_wheel()}
+def container_files(model: Any = None) -> dict[str, bytes]:
+    """The container's part of a bundle: ``Dockerfile``, ``requirements.txt`` (with the
+    libraries ``model`` needs beyond scikit-learn's, see :func:`model_libraries`) and the wheel."""
+    extra = model_libraries(model) if model is not None else ()
+    return {"Dockerfile": dockerfile().encode(),
+            "requirements.txt": requirements_txt(extra).encode(), wheel_name(): tabwright_wheel()}

@@ -120,7 +120,7 @@ def bundle_files(result: TrainResult, *, data_name: str = "data.csv", run_id: st
     files["report.html"] = _report.render_html(report).encode()
     files["report.md"] = _report.render_markdown(report).encode()
     files["train.py"] = render_training_script(result, data_name=data_name, table=table).encode()
-    files.update(container_files())
+    files.update(container_files(result.delivered))
     readme = _readme(json.loads(files["model.json"]), title=str(report["title"]))
     return {name: readme.encode() if name == "README.md" else files[name]
             for name in bundle_file_descriptions()}

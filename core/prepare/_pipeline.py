@@ -397,9 +397,11 @@ def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict |
     estimator = spec.make(task, params, seed=recipe.seed,
                           class_weight=recipe.imbalance.class_weight if spec.class_weight else "none",
                           n_jobs=n_jobs)
-    if spec.name == "hist_gradient_boosting" and native and selector is None and keep is None \
-            and "categorical_features" not in params:
-        estimator.set_params(categorical_features=native)
+    if native and selector is None and keep is None:
+        if spec.name == "hist_gradient_boosting" and "categorical_features" not in params:
+            estimator.set_params(categorical_features=native)
+        elif spec.name == "catboost" and "cat_features" not in params:
+            estimator.set_params(cat_features=native)
     steps: list[tuple[str, Any]] = [("prep", prep)]
     if selector is not None:
         steps.append(("select", selector))

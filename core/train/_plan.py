@@ -26,9 +26,9 @@ from core.train._split import AUTO_SEARCH_ROWS, make_cv
 _FIT_SECONDS_PER_1K = {
     "dummy": 0.002, "logistic_regression": 0.02, "linear_svm": 0.02, "knn": 0.02,
     "naive_bayes": 0.003, "decision_tree": 0.01, "random_forest": 0.35, "extra_trees": 0.2,
-    "hist_gradient_boosting": 0.15, "mlp": 0.6, "linear_regression": 0.005, "ridge": 0.005,
-    "lasso": 0.02, "elastic_net": 0.02, "svr": 0.08, "kmeans": 0.05, "agglomerative": 0.2,
-    "dbscan": 0.1, "gaussian_mixture": 0.08,
+    "hist_gradient_boosting": 0.15, "catboost": 0.6, "mlp": 0.6, "linear_regression": 0.005,
+    "ridge": 0.005, "lasso": 0.02, "elastic_net": 0.02, "svr": 0.08, "kmeans": 0.05,
+    "agglomerative": 0.2, "dbscan": 0.1, "gaussian_mixture": 0.08,
 }
 
 

@@ -44,6 +44,7 @@ from core.deliver._container import (
     WORKSPACE_DIR,
     container_files,
     dockerfile,
+    model_libraries,
     pinned_requirements,
     requirements_txt,
     tabwright_wheel,
@@ -182,6 +183,24 @@ def test_the_serving_list_has_no_duplicates_and_no_app_only_libraries():
     assert len(names) == len(set(names))
     assert not NOT_FOR_SERVING & set(names)
     assert pinned_requirements() == tuple(f"{n}=={v}" for n, v in _pins(requirements_txt()).items())
+
+
+def test_a_catboost_model_s_image_installs_catboost_and_only_that_one_does(titanic):
+    table, result = titanic
+    assert model_libraries(result.delivered) == ()
+    assert "catboost" not in _pins(bundle_files(result, data_name="t.csv")["requirements.txt"].decode())
+    recipe = Recipe(target="survived", auto=False, ensemble=True,
+                    models=[ModelChoice("logistic_regression"),
+                            ModelChoice("catboost", params={"iterations": 20})])
+    boosted = train(table.frame, recipe)
+    assert model_libraries(boosted.delivered) == ("catboost",)
+    pins = _pins(container_files(boosted.delivered)["requirements.txt"].decode())
+    assert pins["catboost"] == importlib.metadata.version("catboost")
+    for name in pins:  # closed: catboost's own dependencies are pinned too
+        for line in importlib.metadata.requires(name) or []:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({"extra": ""}):
+                assert canonicalize_name(requirement.name) in pins, (name, requirement.name)
 
 
 # --------------------------------------------------------------------------- the wheel

@@ -105,6 +105,22 @@ def test_a_float32_model_is_reproduced(sample_dir, tmp_path):
     assert np.allclose(out["proba_1"], result.pipeline.predict_proba(result.X_test)[:, 1])
 
 
+def test_a_catboost_model_with_native_categories_is_reproduced(sample_dir, tmp_path):
+    csv = sample_dir / "titanic.csv"
+    table = read_table(csv)
+    recipe = Recipe(target="survived", auto=False,
+                    models=[ModelChoice("catboost", params={"iterations": 60, "depth": 4})])
+    result = train(table.frame, recipe)
+    assert result.pipeline.named_steps["model"].cat_features  # sex, embarked, ... as categories
+    source, out, stdout = _run_script(result, table, csv, tmp_path, "titanic.csv")
+    assert "class CatBoostClassifier(ClassifierMixin, _CatBoost)" in source  # inlined
+    assert source.index("class _CatBoost(") < source.index("class CatBoostClassifier(")
+    assert _imports(source) <= {"sys", "joblib", "numpy", "pandas", "sklearn", "typing", "catboost"}
+    assert "with pandas, scikit-learn and CatBoost" in source
+    assert out["predicted"].tolist() == result.pipeline.predict(result.X_test).tolist()
+    assert np.allclose(out["proba_1"], result.pipeline.predict_proba(result.X_test)[:, 1])
+
+
 def test_a_pca_model_is_reproduced_with_its_test_score(sample_dir, tmp_path):
     csv = sample_dir / "titanic.csv"
     table = read_table(csv)

@@ -1,0 +1,177 @@
+"""CatBoost behind scikit-learn's estimator contract.
+
+CatBoost's own classes do not inherit scikit-learn's ``BaseEstimator`` (so scikit-learn cannot
+read their tags), and pickling them keeps CatBoost types inside the file. These two wrappers fit
+a CatBoost model on the pipeline's prepared numbers and keep the fitted model as CatBoost's own
+binary format (``cbm``) in their state, so an exported model holds only these classes, numpy
+arrays and bytes: skops loads it when ``core.estimators`` is trusted, as ``core.transformers``
+is. CatBoost is imported only when a model is fitted or loaded.
+
+Why CatBoost at all: on small tables its symmetric (oblivious) trees and ordered boosting
+overfit less than scikit-learn's histogram boosting (``bench/family_probe.py``, and
+docs/auto-mode.md for the paired auto-mode runs).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.validation import check_is_fitted
+
+
+class _CatBoost(BaseEstimator):
+    """Shared parameters and state of :class:`CatBoostClassifier` / :class:`CatBoostRegressor`.
+
+    Parameters
+    ----------
+    iterations : int
+        Boosting rounds (trees).
+    learning_rate : float or None
+        None lets CatBoost choose it from the rows and rounds.
+    depth : int
+        Depth of each symmetric tree (2**depth leaves).
+    l2_leaf_reg : float
+        L2 penalty on leaf values.
+    random_strength : float
+        Noise added to split scores, a regulariser.
+    random_state : int
+    thread_count : int
+    cat_features : list of int, optional
+        Input positions holding category codes (the pipeline's native categories): CatBoost
+        encodes them itself with ordered target statistics instead of splitting on the codes.
+    one_hot_max_size : int or None
+        Categories with at most this many levels are one-hot encoded instead (None: CatBoost's
+        default).
+    max_ctr_complexity : int or None
+        Most categories combined into one target statistic (None: CatBoost's default).
+    """
+
+    def __init__(self, iterations: int = 500, learning_rate: float | None = None,
+                 depth: int = 6, l2_leaf_reg: float = 3.0, random_strength: float = 1.0,
+                 random_state: int = 0, thread_count: int = 1,
+                 cat_features: list[int] | None = None, one_hot_max_size: int | None = None,
+                 max_ctr_complexity: int | None = None) -> None:
+        self.iterations = iterations
+        self.learning_rate = learning_rate
+        self.depth = depth
+        self.l2_leaf_reg = l2_leaf_reg
+        self.random_strength = random_strength
+        self.random_state = random_state
+        self.thread_count = thread_count
+        self.cat_features = cat_features
+        self.one_hot_max_size = one_hot_max_size
+        self.max_ctr_complexity = max_ctr_complexity
+
+    def _options(self) -> dict[str, Any]:
+        options = dict(iterations=int(self.iterations), depth=int(self.depth),
+                       l2_leaf_reg=float(self.l2_leaf_reg),
+                       random_strength=float(self.random_strength),
+                       random_seed=int(self.random_state), thread_count=max(1, int(self.thread_count)),
+                       verbose=False, allow_writing_files=False)
+        for name in ("learning_rate", "one_hot_max_size", "max_ctr_complexity"):
+            if getattr(self, name) is not None:
+                options[name] = getattr(self, name)
+        return options
+
+    def _fit(self, model: Any, X, y, sample_weight) -> None:
+        X = self._inputs(X)
+        self.n_features_in_ = X.shape[1]
+        model.fit(X, y, sample_weight=sample_weight, cat_features=list(self.cat_features or []))
+        self.booster_ = model
+
+    def _inputs(self, X):
+        """``X`` as CatBoost takes it: 32-bit numbers, category codes as whole numbers."""
+        values = _numbers(X)
+        if not self.cat_features:
+            return values
+        import pandas as pd
+
+        frame = pd.DataFrame(values)
+        for i in self.cat_features:
+            frame[i] = np.nan_to_num(values[:, i], nan=-1.0).astype("int64")
+        return frame
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        booster = state.pop("booster_", None)
+        if booster is not None:
+            state["booster_cbm_"] = bytes(booster._serialize_model())
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state = dict(state)
+        blob = state.pop("booster_cbm_", None)
+        self.__dict__.update(state)
+        if blob is not None:
+            self.booster_ = self._booster_class()()
+            self.booster_.load_model(blob=blob)
+
+    def _raw(self, X):
+        check_is_fitted(self, "booster_")
+        return self._inputs(X)
+
+
+class CatBoostClassifier(ClassifierMixin, _CatBoost):
+    """CatBoost classification on prepared numbers; see :class:`_CatBoost` for parameters.
+
+    ``class_weight="balanced"`` weighs classes inversely to their frequency.
+    """
+
+    def __init__(self, iterations: int = 500, learning_rate: float | None = None,
+                 depth: int = 6, l2_leaf_reg: float = 3.0, random_strength: float = 1.0,
+                 random_state: int = 0, thread_count: int = 1,
+                 cat_features: list[int] | None = None, one_hot_max_size: int | None = None,
+                 max_ctr_complexity: int | None = None, class_weight: str | None = None) -> None:
+        super().__init__(iterations=iterations, learning_rate=learning_rate, depth=depth,
+                         l2_leaf_reg=l2_leaf_reg, random_strength=random_strength,
+                         random_state=random_state, thread_count=thread_count,
+                         cat_features=cat_features, one_hot_max_size=one_hot_max_size,
+                         max_ctr_complexity=max_ctr_complexity)
+        self.class_weight = class_weight
+
+    @staticmethod
+    def _booster_class():
+        from catboost import CatBoostClassifier as Booster
+        return Booster
+
+    def fit(self, X, y, sample_weight=None):
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        options = self._options()
+        if len(self.classes_) > 2:
+            options["loss_function"] = "MultiClass"
+        if self.class_weight == "balanced":
+            options["auto_class_weights"] = "Balanced"
+        self._fit(self._booster_class()(**options), X, codes, sample_weight)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        return self.booster_.predict_proba(self._raw(X))
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class CatBoostRegressor(RegressorMixin, _CatBoost):
+    """CatBoost regression (squared error) on prepared numbers; see :class:`_CatBoost`."""
+
+    @staticmethod
+    def _booster_class():
+        from catboost import CatBoostRegressor as Booster
+        return Booster
+
+    def fit(self, X, y, sample_weight=None):
+        self._fit(self._booster_class()(**self._options()), X,
+                  np.asarray(y, dtype="float64"), sample_weight)
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        return np.asarray(self.booster_.predict(self._raw(X)), dtype="float64")
+
+
+def _numbers(X) -> np.ndarray:
+    values = X.to_numpy() if hasattr(X, "to_numpy") else X
+    if hasattr(values, "toarray"):
+        values = values.toarray()
+    return np.asarray(values, dtype="float32")
