@@ -16,7 +16,7 @@ import pandas as pd
 
 from core.deliver._log import PredictionLog
 from core.errors import TabwrightError
-from core.monitor._windows import MonitorReport, Thresholds, monitor_report
+from core.monitor._windows import MonitorReport, Thresholds, as_utc, monitor_report
 
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE)
 ID_COLUMNS = ("id", "request_id", "row_id")
@@ -101,7 +101,9 @@ def monitor_card(card: dict[str, Any], *, window: str = "day", since: Any = None
     """
     log = open_log(card, workspace=workspace, model_bytes=model_bytes)
     try:
-        start = since if isinstance(since, pd.Timestamp) or since is None else parse_since(since)
+        # A duration ("1d") counts back from the period's end, not from the wall clock.
+        start = since if isinstance(since, pd.Timestamp) or since is None \
+            else parse_since(since, now=None if now is None else as_utc(now, "now"))
         rows = log.read(since=start, run_id=log.run_id, categories=True)
         feedback = log.read_feedback()
     finally:

@@ -286,9 +286,9 @@ def monitor_report(log: pd.DataFrame | None, feedback: pd.DataFrame | None, card
                              "Read it with tabwright's prediction-log store.")
     task = card.get("task", "")
     limits = (thresholds or Thresholds()).for_card(card)
-    now_ts = pd.Timestamp.now(tz="UTC") if now is None else _utc(now, "now")
+    now_ts = pd.Timestamp.now(tz="UTC") if now is None else as_utc(now, "now")
     since_ts = None if since is None else (
-        now_ts - since if isinstance(since, pd.Timedelta) else _utc(since, "since"))
+        now_ts - since if isinstance(since, pd.Timedelta) else as_utc(since, "since"))
     period = _period(log, card, window, since_ts, now_ts)
     labels = _labels(log, period, feedback)
     metrics = scored_metrics(card, limits.bar_metric)
@@ -387,7 +387,8 @@ def _first(values: np.ndarray) -> float | None:
 # --------------------------------------------------------------------------- the period
 
 
-def _utc(value: Any, what: str) -> pd.Timestamp:
+def as_utc(value: Any, what: str) -> pd.Timestamp:
+    """``value`` as a UTC timestamp (a naive one is taken as UTC); ``what`` names it in the error."""
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
