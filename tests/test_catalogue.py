@@ -11,6 +11,7 @@ from sklearn.base import is_classifier, is_regressor
 from core import catalogue
 from core.catalogue import (
     CATALOGUE,
+    CATBOOST_AUTO_ROWS,
     KEEP_FEATURES,
     MANY_FEATURES,
     ROWS_PER_FEATURE,
@@ -158,6 +159,19 @@ def test_auto_portfolio_order_and_size():
     assert {p["n_estimators"] for p in small} == {300} and {p["n_estimators"] for p in large} == {100}
     assert auto_portfolio("multiclass", n_rows=10, interpretable=True) == [
         ("dummy", {}), ("logistic_regression", {}), ("decision_tree", {})]
+
+
+def test_catboost_joins_the_portfolio_on_small_and_medium_tables_only():
+    def has_catboost(task, **shape):
+        return "catboost" in [m for m, _ in auto_portfolio(task, **shape)]
+
+    for task in ("binary", "multiclass", "regression"):
+        assert has_catboost(task, n_rows=500) and has_catboost(task, n_rows=CATBOOST_AUTO_ROWS)
+        assert not has_catboost(task, n_rows=CATBOOST_AUTO_ROWS + 1)
+        assert not has_catboost(task, n_rows=2_000, n_features=MANY_FEATURES)
+        assert not has_catboost(task, n_rows=300, n_features=5_000)  # wide
+        assert not has_catboost(task, n_rows=500, interpretable=True)
+    assert ("catboost", {"max_ctr_complexity": 1}) in auto_portfolio("binary", n_rows=800)
 
 
 def test_auto_space_narrows_the_expensive_settings():

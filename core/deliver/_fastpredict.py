@@ -20,7 +20,8 @@ builds the same computation from the fitted parts:
 - histogram boosting without its inner encoder pass, all its trees in one C walk
   (:class:`_BoostedTrees`).
 
-Everything else (linear models, k-NN, ...) is the fitted estimator itself, and the steps
+Everything else (linear models, k-NN, CatBoost, ...) is the fitted estimator itself (CatBoost's
+own C++ predict takes ~0.2 ms for a row), and the steps
 between the ``ColumnTransformer`` and the model (feature selection, PCA or truncated SVD) are
 called as they are, with scikit-learn's own ``transform``. A stand-in that
 cannot be built is replaced by what it stands for, and :func:`verified` compares a compiled

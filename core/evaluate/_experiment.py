@@ -296,6 +296,7 @@ _REGULARISE: dict[str, dict[str, Any]] = {
     "random_forest": {"min_samples_leaf": 5, "max_features": 0.3},
     "extra_trees": {"min_samples_leaf": 5, "max_features": 0.3},
     "hist_gradient_boosting": {"min_samples_leaf": 50, "l2_regularization": 1.0, "max_leaf_nodes": 15},
+    "catboost": {"depth": 4, "l2_leaf_reg": 10.0},
     "mlp": {"alpha": 0.01},
     "knn": {"n_neighbors": 45},
 }

@@ -150,7 +150,9 @@ def test_auto_first_models_are_the_portfolios_models_once_each_in_order():
         assert len(names) == len(set(names))
         assert names[:3] == ["dummy", catalogue.default_models(task)[1], "hist_gradient_boosting"]
     assert auto_first_models("binary") == ["dummy", "logistic_regression", "hist_gradient_boosting",
-                                           "extra_trees", "random_forest"]
+                                           "extra_trees", "catboost", "random_forest"]
+    # Above CATBOOST_AUTO_ROWS the portfolio leaves CatBoost out, and so does the plan.
+    assert "catboost" not in auto_first_models("binary", n_rows=catalogue.CATBOOST_AUTO_ROWS + 1)
 
 
 def test_auto_first_models_keep_to_an_interpretable_brief():
