@@ -343,9 +343,11 @@ def _split_code(result: TrainResult, imports: _Imports) -> str:
     lines = [f"FEATURES = {_code(features, imports)}",
              "X, y = data[FEATURES], data[TARGET]"]
     if s.time_column:
-        lines += [f"# The latest {s.test_size:.0%} of rows by {s.time_column!r} are the test set.",
-                  f"order = pd.to_datetime(data[{s.time_column!r}], errors='coerce', format='mixed')"
-                  ".argsort(kind='stable')",
+        lines += [f"# The latest {s.test_size:.0%} of rows by {s.time_column!r} are the test set "
+                  "(rows without a readable time count as the latest).",
+                  f"times = pd.to_datetime(data[{s.time_column!r}], errors='coerce', format='mixed', "
+                  "utc=True)",
+                  "order = np.argsort(times.to_numpy(dtype='datetime64[ns]'), kind='stable')",
                   f"cut = int(round(len(data) * (1 - {s.test_size!r})))",
                   "train_idx, test_idx = order[:cut], order[cut:]"]
     elif s.group_column:

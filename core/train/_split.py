@@ -90,11 +90,16 @@ def split_train_test(data: pd.DataFrame, plan: FeaturePlan, recipe: Recipe, task
     columns = [data.columns.get_loc(c) for c in plan.features]
     X = np.zeros((len(data), 1))  # the splitters need only the row count
     if s.time_column:
-        order = pd.to_datetime(data[s.time_column], errors="coerce", format="mixed").argsort(kind="stable")
+        times = _time_values(data[s.time_column])
+        order = np.argsort(times, kind="stable")
         cut = int(round(len(data) * (1 - s.test_size)))
         train_idx, test_idx = order[:cut], order[cut:]
         note = (f"Test set: the latest {len(test_idx):,} rows by {s.time_column!r} "
                 f"({s.test_size:.0%}), so the model is tested on the future it will face.")
+        unknown = int(np.isnat(times).sum())
+        if unknown:
+            note += (f" {unknown:,} rows without a readable time count as the latest: they "
+                     "may be from the future, so they are tested on, never trained on.")
     elif s.group_column:
         splitter = GroupShuffleSplit(n_splits=1, test_size=s.test_size, random_state=recipe.seed)
         train_idx, test_idx = next(splitter.split(X, y, groups=data[s.group_column].astype(str)))
@@ -164,13 +169,32 @@ def make_cv(recipe: Recipe, task: str, y: pd.Series, *, n_rows: int) -> tuple[An
     return KFold(folds, shuffle=True, random_state=seed), f"{folds}-fold cross-validation{note}"
 
 
+def time_order(values: pd.Series) -> np.ndarray:
+    """Row positions from earliest to latest; rows whose time is missing or unreadable come
+    last, so a chronological split tests on them rather than training on rows that may be
+    from the future. Ties keep the file's order.
+
+    (pandas' ``Series.argsort`` marks missing values with -1 and numbers the others within the
+    non-missing rows only: taken as positions, a row would appear twice and another never.)
+
+    >>> time_order(pd.Series(["2020-03-01", None, "2020-01-01", "2020-02-01"])).tolist()
+    [2, 3, 0, 1]
+    """
+    return np.argsort(_time_values(values), kind="stable")
+
+
+def _time_values(values: pd.Series) -> np.ndarray:
+    """``values`` read as times in UTC (naive ones taken as UTC), NaT where unreadable."""
+    times = pd.to_datetime(values, errors="coerce", format="mixed", utc=True)
+    return times.to_numpy(dtype="datetime64[ns]")
+
+
 def fold_indices(cv: Any, X: pd.DataFrame, y: pd.Series, data: pd.DataFrame, recipe: Recipe):
     groups = None
     if recipe.split.group_column:
         groups = data.loc[X.index, recipe.split.group_column].astype(str).to_numpy()
     if recipe.split.time_column:
-        order = pd.to_datetime(data.loc[X.index, recipe.split.time_column], errors="coerce",
-                               format="mixed").argsort(kind="stable").to_numpy()
+        order = time_order(data.loc[X.index, recipe.split.time_column])
         for train_idx, valid_idx in cv.split(order):
             yield order[train_idx], order[valid_idx]
         return

@@ -72,6 +72,25 @@ def test_california_regression_is_reproduced(sample_dir, tmp_path):
     assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
 
 
+def test_a_time_split_with_missing_times_is_reproduced(tmp_path):
+    rng = np.random.default_rng(4)
+    n = 300
+    dates = pd.date_range("2021-01-01", periods=n, freq="D").astype(str).to_numpy(dtype=object)
+    dates[[5, 40, 41, 200]] = ["", "unknown", "", ""]
+    x = rng.normal(size=n)
+    frame = pd.DataFrame({"day": dates[rng.permutation(n)], "x": x,
+                          "y": x + rng.normal(scale=0.5, size=n)})
+    csv = tmp_path / "days.csv"
+    frame.to_csv(csv, index=False)
+    table = read_table(csv)
+    recipe = Recipe(target="y", auto=False, models=[ModelChoice("ridge")])
+    recipe.split.time_column = "day"
+    result = train(table.frame, recipe)
+    _, out, _ = _run_script(result, table, csv, tmp_path, "days.csv")
+    assert out["row"].tolist() == result.X_test.index.tolist()  # the same rows, in the same order
+    assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
+
+
 def test_text_numbers_codes_and_missing_markers_are_read_like_tabwright(tmp_path):
     rng = np.random.default_rng(0)
     n = 300

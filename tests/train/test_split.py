@@ -170,6 +170,26 @@ def test_time_ordered_folds_validate_on_later_rows():
         assert dates[train_idx].max() < dates[valid_idx].min()
 
 
+def test_rows_with_a_missing_time_are_each_used_once_and_tested_on_not_trained_on():
+    frame = _frame(100)
+    missing = frame.index[[3, 17, 50]]
+    frame.loc[missing, "date"] = [None, "not a date", ""]
+    X_train, X_test, _, _, note = split_train_test(frame, PLAN, _recipe(split__time_column="date"),
+                                                   "binary")
+    assert "3 rows without a readable time count as the latest" in note
+    assert len(X_train) + len(X_test) == 100 and X_train.index.is_unique and X_test.index.is_unique
+    assert set(X_train.index).isdisjoint(X_test.index)
+    assert set(missing) <= set(X_test.index)  # an unknown time might be the future
+    known = pd.to_datetime(frame["date"], errors="coerce")
+    assert known[X_train.index].max() < known[X_test.index].min()
+    recipe = _recipe(split__time_column="date", validation__folds=3)
+    X, y = frame[["x", "shop"]], frame["y"]
+    cv, _ = make_cv(recipe, "binary", y, n_rows=len(X))
+    for train_idx, valid_idx in fold_indices(cv, X, y, frame, recipe):
+        assert set(train_idx).isdisjoint(valid_idx) and len(set(train_idx)) == len(train_idx)
+        assert not set(np.flatnonzero(known.isna())) & set(train_idx)
+
+
 # --------------------------------------------------------------------------- rows and target
 
 
