@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted
 
@@ -86,8 +87,6 @@ class _CatBoost(BaseEstimator):
         values = _numbers(X)
         if not self.cat_features:
             return values
-        import pandas as pd
-
         frame = pd.DataFrame(values)
         for i in self.cat_features:
             frame[i] = np.nan_to_num(values[:, i], nan=-1.0).astype("int64")

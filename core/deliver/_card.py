@@ -151,7 +151,8 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
                              **{name: importlib.metadata.version(name)
                                 for name in model_libraries(result.delivered)}},
         "loading": ("model.joblib: joblib.load with the same scikit-learn version and tabwright "
-                    "installed (for core.transformers and core.estimators); load only files you trust. model.skops: "
+                    "installed (for core.transformers and core.estimators); load only files you "
+                    "trust. model.skops: "
                     "skops.io.load with trusted=skops.io.get_untrusted_types(file=...) after "
                     "reviewing the listed types."),
         "intended_use": intended,
