@@ -381,7 +381,9 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         runner.report_progress(0.92, "Refitting the best model on all training rows")
         give_back_memory()  # before the run's biggest allocation
         threshold = runner.tune_threshold(best)
+        refit_started = time.monotonic()
         pipeline = runner.refit(best, threshold)
+        refit_seconds = time.monotonic() - refit_started
         train_score = runner.train_score(pipeline, best)
 
     if task == "regression":
@@ -404,7 +406,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         noise_note=runner.noise_note(), cancelled=cancelled,
     )
     if runner.finalize_planned and not cancelled:
-        if runner.finalize_affordable(best):
+        if runner.finalize_affordable(refit_seconds, runner.refit_rows_used):
             runner.report_progress(0.96, "Refitting the chosen model on every row (finalize)")
             result = finalize(result, threads=threads)
             result.seconds = time.monotonic() - started
@@ -498,6 +500,8 @@ class _Runner:
         # Whether the run will refit on every row at the end: the search leaves time for it.
         self.finalize_planned = False
         self.all_rows = len(self.full_X)
+        # How many rows the final refit used (see refit): finalize_affordable scales its time.
+        self.refit_rows_used = len(self.full_X)
         # _provisional_members' answer, and the number of candidates it was computed on.
         self._provisional: tuple[int, list[Candidate]] = (-1, [])
 
@@ -1028,14 +1032,15 @@ class _Runner:
             counts[i] += 1
         return counts, total
 
-    def finalize_affordable(self, best: Candidate) -> bool:
-        """Whether refitting ``best`` on every row fits in the budget (always when finalize
-        was asked for, and when planned by count); the budget's last tenth is left for
-        what follows (the evaluation, the bundle)."""
+    def finalize_affordable(self, refit_seconds: float, refit_rows: int) -> bool:
+        """Whether refitting the chosen model on every row fits in the budget (always when finalize
+        was asked for, and when planned by count). The refit that just took ``refit_seconds``
+        on ``refit_rows`` rows measured the cost on this machine, now, far closer than the
+        cross-validation's fits with their margin: the finalize is that, scaled to every
+        row, and a tenth more."""
         if self.recipe.finalize == "on" or self.by_count or self.deadline is None:
             return True
-        members = [c for c, _ in best.members] if best.members else [best]
-        seconds = self._seconds_per_refit_row(members) * self.all_rows
+        seconds = 1.1 * refit_seconds * self.all_rows / max(refit_rows, 1)
         return time.monotonic() + seconds <= self.deadline
 
     def _affordable(self, deadline: float) -> float:
@@ -1214,6 +1219,7 @@ class _Runner:
         spec_rows = None if best.members else catalogue.get(best.model).max_rows
         if spec_rows and len(X) > spec_rows:
             X, y = _sample(X, y, spec_rows, self.task, self.recipe.seed)
+        self.refit_rows_used = len(X)
         model = final_model(self.plan, self.recipe, self.task, best.members and
                             [(c.model, c.params, w) for c, w in best.members]
                             or [(best.model, best.params, 1.0)], threshold, stacking=best.stacking)

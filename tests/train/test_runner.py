@@ -299,6 +299,30 @@ def test_refit_rows_shrink_to_keep_a_small_budget():
     assert runner._refit_rows([cand], 0.01) == 1_000
 
 
+def test_finalize_is_judged_on_the_refit_just_measured():
+    """Whether the finalize fits in the budget is the final refit's measured time scaled to
+    every row (and a tenth), not the cross-validation's fit times with their margin: a fit that
+    ran slow under load no longer cancels a finalize that fits, nor lets one through that does not."""
+    from core.train._runner import _Runner
+
+    X = pd.DataFrame({"a": np.arange(1_000.0)})
+    y = pd.Series(np.arange(1_000) % 2)
+    runner = _Runner(plan=None, recipe=Recipe(target="t", auto=True, time_budget=60),
+                     task="binary", metric="roc_auc", classes=np.array([0, 1]), X=X, y=y,
+                     folds=[(np.arange(800), np.arange(800, 1_000))], cancel=CancelToken(),
+                     report=lambda p: None, started=time.monotonic(), notes=[],
+                     dask_scheduler=None)
+    runner.all_rows = 1_250
+    runner.deadline = time.monotonic() + 12.0
+    # 8 s on 1,000 rows → 1.1 × 10 s on 1,250: 11 s, inside the 12 s left
+    assert runner.finalize_affordable(8.0, 1_000)
+    # 10 s on 1,000 rows → 13.75 s: past the deadline
+    assert not runner.finalize_affordable(10.0, 1_000)
+    # a refit on a sample of the rows scales up to every row: 4 s on 500 rows → 11 s
+    assert runner.finalize_affordable(4.0, 500)
+    assert not runner.finalize_affordable(5.0, 500)
+
+
 def test_auto_precision_on_a_big_matrix_fits_float32_and_the_recipe_reproduces_it(
         sample_dir, monkeypatch):
     import core.prepare._pipeline
