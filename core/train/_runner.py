@@ -577,9 +577,14 @@ class _Runner:
         for i, (train_idx, valid_idx) in enumerate(self.folds):
             self.cancel.check()
             if i and self.deadline is not None and self._has_real_model():
-                per_fold = (time.monotonic() - started) / i
-                if per_fold * (len(self.folds) - i) > self._reserve_left(self.deadline):
-                    raise _OutOfTime()
+                if self.by_count:  # the clock only caps: stopped at the deadline, not before
+                    self.capped = self.capped or time.monotonic() >= self.deadline
+                    if self.capped:
+                        raise _OutOfTime()
+                else:
+                    per_fold = (time.monotonic() - started) / i
+                    if per_fold * (len(self.folds) - i) > self._reserve_left(self.deadline):
+                        raise _OutOfTime()
             results.append(_fit_predict_fold(clone(pipeline), self.X, self.y, train_idx, valid_idx,
                                              **kwargs))
         return results
