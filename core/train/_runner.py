@@ -381,9 +381,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         runner.report_progress(0.92, "Refitting the best model on all training rows")
         give_back_memory()  # before the run's biggest allocation
         threshold = runner.tune_threshold(best)
-        refit_started = time.monotonic()
         pipeline = runner.refit(best, threshold)
-        refit_seconds = time.monotonic() - refit_started
         train_score = runner.train_score(pipeline, best)
 
     if task == "regression":
@@ -406,7 +404,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         noise_note=runner.noise_note(), cancelled=cancelled,
     )
     if runner.finalize_planned and not cancelled:
-        if runner.finalize_affordable(refit_seconds, runner.refit_rows_used):
+        if runner.finalize_affordable():
             runner.report_progress(0.96, "Refitting the chosen model on every row (finalize)")
             result = finalize(result, threads=threads)
             result.seconds = time.monotonic() - started
@@ -500,8 +498,8 @@ class _Runner:
         # Whether the run will refit on every row at the end: the search leaves time for it.
         self.finalize_planned = False
         self.all_rows = len(self.full_X)
-        # How many rows the final refit used (see refit): finalize_affordable scales its time.
-        self.refit_rows_used = len(self.full_X)
+        # The final refit's (seconds, rows), measured by refit: finalize_affordable scales it.
+        self.refit_cost: tuple[float, int] = (0.0, len(self.full_X))
         # _provisional_members' answer, and the number of candidates it was computed on.
         self._provisional: tuple[int, list[Candidate]] = (-1, [])
 
@@ -578,8 +576,7 @@ class _Runner:
             self.cancel.check()
             if i and self.deadline is not None and self._has_real_model():
                 if self.by_count:  # the clock only caps: stopped at the deadline, not before
-                    self.capped = self.capped or time.monotonic() >= self.deadline
-                    if self.capped:
+                    if self._cap_reached(self.deadline):
                         raise _OutOfTime()
                 else:
                     per_fold = (time.monotonic() - started) / i
@@ -837,8 +834,7 @@ class _Runner:
 
         if self.by_count:
             def stop_at_cap(study, trial):
-                if self.cancel.cancelled or self.capped or time.monotonic() >= deadline:
-                    self.capped = self.capped or time.monotonic() >= deadline
+                if self.cancel.cancelled or self._cap_reached(deadline):
                     study.stop()
 
             if self._trials_left() > 0 and pool:
@@ -942,8 +938,7 @@ class _Runner:
         no second fold to notice an overrun.
         """
         if self.by_count:  # the clock only caps a run planned by count
-            self.capped = self.capped or time.monotonic() >= deadline
-            return not self.capped
+            return not self._cap_reached(deadline)
         if not self._has_real_model():
             return True
         params = params or {}
@@ -957,6 +952,11 @@ class _Runner:
         else:
             per_fold = 2 * max((c.fit_seconds for c in ok), default=0.5)
         return self._reserve_left(deadline) > per_fold * len(self.folds)
+
+    def _cap_reached(self, deadline: float) -> bool:
+        """Planned by count: whether the budget has capped the run (it stays capped)."""
+        self.capped = self.capped or time.monotonic() >= deadline
+        return self.capped
 
     def _elapsed_fraction(self, budget: float) -> float:
         return min(0.9, (time.monotonic() - self.started) / budget)
@@ -1037,14 +1037,14 @@ class _Runner:
             counts[i] += 1
         return counts, total
 
-    def finalize_affordable(self, refit_seconds: float, refit_rows: int) -> bool:
+    def finalize_affordable(self) -> bool:
         """Whether refitting the chosen model on every row fits in the budget (always when finalize
-        was asked for, and when planned by count). The refit that just took ``refit_seconds``
-        on ``refit_rows`` rows measured the cost on this machine, now, far closer than the
-        cross-validation's fits with their margin: the finalize is that, scaled to every
-        row, and a tenth more."""
+        was asked for, and when planned by count). The final refit (``refit_cost``) measured
+        the cost on this machine, now, far closer than the cross-validation's fits with their
+        margin: the finalize is that, scaled to every row, and a tenth more."""
         if self.recipe.finalize == "on" or self.by_count or self.deadline is None:
             return True
+        refit_seconds, refit_rows = self.refit_cost
         seconds = 1.1 * refit_seconds * self.all_rows / max(refit_rows, 1)
         return time.monotonic() + seconds <= self.deadline
 
@@ -1224,17 +1224,20 @@ class _Runner:
         spec_rows = None if best.members else catalogue.get(best.model).max_rows
         if spec_rows and len(X) > spec_rows:
             X, y = _sample(X, y, spec_rows, self.task, self.recipe.seed)
-        self.refit_rows_used = len(X)
         model = final_model(self.plan, self.recipe, self.task, best.members and
                             [(c.model, c.params, w) for c, w in best.members]
                             or [(best.model, best.params, 1.0)], threshold, stacking=best.stacking)
+        started = time.monotonic()
         if best.stacking is None:
-            return model.fit(X, y)
-        # The meta-model learns from the cross-validation's out-of-fold predictions: no
-        # model is fitted again to make them (see core.train._stacking).
-        rows = self._covered
-        return fit_from_out_of_fold(model, X, y, [c.oof[rows] for c, _ in best.members],
-                                    self.X.iloc[rows], self.y.iloc[rows])
+            model.fit(X, y)
+        else:
+            # The meta-model learns from the cross-validation's out-of-fold predictions: no
+            # model is fitted again to make them (see core.train._stacking).
+            rows = self._covered
+            model = fit_from_out_of_fold(model, X, y, [c.oof[rows] for c, _ in best.members],
+                                         self.X.iloc[rows], self.y.iloc[rows])
+        self.refit_cost = (time.monotonic() - started, len(X))
+        return model
 
     def train_score(self, pipeline: Any, best: Candidate) -> float | None:
         X, y = self.X, self.y

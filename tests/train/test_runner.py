@@ -314,13 +314,18 @@ def test_finalize_is_judged_on_the_refit_just_measured():
                      dask_scheduler=None)
     runner.all_rows = 1_250
     runner.deadline = time.monotonic() + 12.0
+
+    def affordable(seconds, rows):
+        runner.refit_cost = (seconds, rows)  # as refit measures it
+        return runner.finalize_affordable()
+
     # 8 s on 1,000 rows → 1.1 × 10 s on 1,250: 11 s, inside the 12 s left
-    assert runner.finalize_affordable(8.0, 1_000)
+    assert affordable(8.0, 1_000)
     # 10 s on 1,000 rows → 13.75 s: past the deadline
-    assert not runner.finalize_affordable(10.0, 1_000)
+    assert not affordable(10.0, 1_000)
     # a refit on a sample of the rows scales up to every row: 4 s on 500 rows → 11 s
-    assert runner.finalize_affordable(4.0, 500)
-    assert not runner.finalize_affordable(5.0, 500)
+    assert affordable(4.0, 500)
+    assert not affordable(5.0, 500)
 
 
 def test_auto_precision_on_a_big_matrix_fits_float32_and_the_recipe_reproduces_it(
