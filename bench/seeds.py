@@ -13,7 +13,9 @@ side so both see the same machine load), on seeds the benchmark never uses, then
 Each run trains on the training rows only and its delivered model predicts the held-out rows
 (as ``tabwright train`` then ``predict``). The comparison counts runs where the new version is
 better, worse or equal, and gives its mean gain as a share of the dummy-to-model gap, per
-table and overall. docs/auto-mode.md ("Tried and not adopted") has two such comparisons.
+table and overall; and how much the chosen model's cross-validation score promised beyond
+its held-out score, in each version (runs written before the ``cv`` field are left out).
+docs/auto-mode.md ("Tried and not adopted") has such comparisons.
 
 Hard multiclass problems are rare among the benchmark tables (soybean and fishing are nearly
 solved), so ``--binned K`` turns the five regression tables into K-class problems, the target
@@ -84,6 +86,9 @@ def run(names, seeds, budget, out, bins=None):
             row = {"dataset": entry["name"], "seed": seed, "task": task, "budget": budget,
                    "value": value, "dummy": _split.dummy_score(task, y.iloc[train_idx], y.iloc[test_idx]),
                    "seconds": seconds, "model": result.leaderboard[0]["label"],
+                   # the chosen model's cross-validation score: how far it promised more than
+                   # the held-out rows gave (the winner's curse) is compared too
+                   "cv": result.leaderboard[0].get(_split.PRIMARY[task]),
                    "candidates": len(result.leaderboard)}
             print(f"{entry['name']:<18} seed {seed}  {_split.PRIMARY[task]} {value:.4f}  "
                   f"({seconds:.1f} s, {len(result.leaderboard)} candidates, {row['model'][:50]})",
@@ -116,6 +121,20 @@ def compare(before_file, after_file) -> None:
           f"{len(gains)} runs; mean gain {np.mean(gains):+.4f} of the dummy-to-model gap")
     for name, values in sorted(per_table.items()):
         print(f"  {name:<18} {np.mean(values):+.4f}")
+    promised = [(_optimism(before[k]), _optimism(after[k])) for k in sorted(before.keys() & after.keys())
+                if before[k].get("cv") is not None and after[k].get("cv") is not None]
+    if promised:
+        was, now = np.mean(promised, axis=0)
+        print(f"\ncross-validation score above the held-out score, as a share of the "
+              f"dummy-to-model gap (mean over {len(promised)} runs): before {was:+.4f}, "
+              f"after {now:+.4f}")
+
+
+def _optimism(row) -> float:
+    """How much better the chosen model's cross-validation score was than its held-out score,
+    as a share of the dummy-to-model gap (positive: it promised more than it gave)."""
+    sign = 1 if _split.greater_is_better(row["task"]) else -1
+    return sign * (row["cv"] - row["value"]) / (abs(row["value"] - row["dummy"]) or 1.0)
 
 
 def main() -> None:
