@@ -106,9 +106,7 @@ def compare(before_file, after_file) -> None:
     better = worse = equal = 0
     for key in sorted(before.keys() & after.keys()):
         a, b = before[key], after[key]
-        sign = 1 if _split.greater_is_better(a["task"]) else -1
-        gap = abs(a["value"] - a["dummy"]) or 1.0
-        gain = sign * (b["value"] - a["value"]) / gap
+        gain = _better_by(a, b["value"], a["value"])
         per_table[key[0]].append(gain)
         better += gain > 0
         worse += gain < 0
@@ -133,8 +131,14 @@ def compare(before_file, after_file) -> None:
 def _optimism(row) -> float:
     """How much better the chosen model's cross-validation score was than its held-out score,
     as a share of the dummy-to-model gap (positive: it promised more than it gave)."""
+    return _better_by(row, row["cv"], row["value"])
+
+
+def _better_by(row, value: float, than: float) -> float:
+    """How much better ``value`` is than ``than`` on ``row``'s metric, as a share of the gap
+    between ``row``'s model and its dummy."""
     sign = 1 if _split.greater_is_better(row["task"]) else -1
-    return sign * (row["cv"] - row["value"]) / (abs(row["value"] - row["dummy"]) or 1.0)
+    return sign * (value - than) / (abs(row["value"] - row["dummy"]) or 1.0)
 
 
 def main() -> None:
