@@ -227,6 +227,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         recipe.max_trials = args.max_trials
     if args.finalize is not None:
         recipe.finalize = "on" if args.finalize else "off"
+    if args.bagging is not None:
+        recipe.bagging = args.bagging
     if not recipe.target and recipe.task != "clustering":
         raise TabwrightError("train needs --target COL (or --task clustering).",
                              "Name the column to predict.")
@@ -590,6 +592,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finalize", action=argparse.BooleanOptionalAction, default=None,
                    help="after the test evaluation, refit the chosen model on every row, test "
                         "rows included (default: on in auto mode up to 50,000 rows)")
+    p.add_argument("--bagging", action=argparse.BooleanOptionalAction, default=None,
+                   help="deliver each gradient-boosting model as the mean of 5 copies, each "
+                        "fitted without a different fifth of the rows (default: off)")
     p.add_argument("--metric", help="metric to optimise (e.g. roc_auc, f1, rmse)")
     p.add_argument("--seed", type=int)
     p.add_argument("--out", default="tabwright-model", metavar="DIR",

@@ -1,4 +1,5 @@
-"""CatBoost behind scikit-learn's estimator contract.
+"""tabwright's own estimators: CatBoost behind scikit-learn's estimator contract, and fold
+bagging.
 
 CatBoost's own classes do not inherit scikit-learn's ``BaseEstimator`` (so scikit-learn cannot
 read their tags), and pickling them keeps CatBoost types inside the file. These two wrappers fit
@@ -10,6 +11,11 @@ is. CatBoost is imported only when a model is fitted or loaded.
 Why CatBoost at all: on small tables its symmetric (oblivious) trees and ordered boosting
 overfit less than scikit-learn's histogram boosting (``bench/family_probe.py``, and
 docs/auto-mode.md for the paired auto-mode runs).
+
+:class:`FoldBagClassifier` and :class:`FoldBagRegressor` fit one copy of a pipeline on each
+cross-validation fold's training rows and average the copies' predictions (AutoGluon's bagged
+models). On a few hundred rows one refit on every row leans on the chance of those rows;
+the average of five models, each missing a different fifth, leans on it less.
 """
 
 from __future__ import annotations
@@ -18,7 +24,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
+from sklearn.model_selection import KFold, StratifiedKFold
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -174,3 +181,82 @@ def _numbers(X) -> np.ndarray:
     if hasattr(values, "toarray"):
         values = values.toarray()
     return np.asarray(values, dtype="float32")
+
+
+BAG_FOLDS = 5
+"""The folds tabwright bags over: a bag averages this many copies, each fitted without a
+different fifth of the rows (the bags' own default, written out for train.py to copy)."""
+
+
+class _FoldBag(BaseEstimator):
+    """``estimator`` fitted once per fold of a shuffled ``folds``-fold split (stratified for a
+    classifier), each copy on that fold's training rows; predictions are the copies' mean.
+
+    The split depends only on ``seed`` and the rows, so refitting gives the same copies.
+    """
+
+    def __init__(self, estimator: Any = None, folds: int = 5, seed: int = 0) -> None:
+        self.estimator = estimator
+        self.folds = folds
+        self.seed = seed
+
+    def _folds(self, n_rows: int) -> int:
+        return int(max(2, min(self.folds, n_rows)))
+
+    def _fit_copies(self, X, y, splitter) -> None:
+        rows = np.arange(len(y))
+        parts = [train for train, _ in splitter.split(rows, y)]
+        labels = np.asarray(y)
+        self.estimators_ = []
+        for train in parts:
+            if hasattr(self, "classes_"):  # every copy learns every class, so columns align
+                missing = np.setdiff1d(self.classes_, labels[train])
+                if len(missing):
+                    train = np.sort(np.concatenate([train, rows[np.isin(labels, missing)]]))
+            X_part = X.iloc[train] if hasattr(X, "iloc") else X[train]
+            y_part = y.iloc[train] if hasattr(y, "iloc") else labels[train]
+            self.estimators_.append(clone(self.estimator).fit(X_part, y_part))
+        names = getattr(self.estimators_[0], "feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = names
+        self.n_features_in_ = X.shape[1]
+
+
+class FoldBagClassifier(ClassifierMixin, _FoldBag):
+    """Fold bagging for classification: the copies' mean probabilities (see :class:`_FoldBag`)."""
+
+    def fit(self, X, y):
+        self.classes_, counts = np.unique(np.asarray(y), return_counts=True)
+        folds = self._folds(len(y))
+        # Stratified while every class fills the folds; else plain folds, and a copy that
+        # misses a class is given that class's rows (see _fit_copies).
+        plain = KFold(folds, shuffle=True, random_state=self.seed)
+        splitter = (StratifiedKFold(folds, shuffle=True, random_state=self.seed)
+                    if counts.min() >= folds else plain)
+        self._fit_copies(X, y, splitter)
+        return self
+
+    def predict_proba(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimators_")
+        return np.average(np.asarray([e.predict_proba(X) for e in self.estimators_]), axis=0)
+
+    def predict(self, X) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
+
+
+class FoldBagRegressor(RegressorMixin, _FoldBag):
+    """Fold bagging for regression: the copies' mean prediction (see :class:`_FoldBag`)."""
+
+    def fit(self, X, y):
+        self._fit_copies(X, y, KFold(self._folds(len(y)), shuffle=True, random_state=self.seed))
+        return self
+
+    def predict(self, X) -> np.ndarray:
+        check_is_fitted(self, "estimators_")
+        return np.average(np.asarray([e.predict(X) for e in self.estimators_]), axis=0)
+
+
+FOLD_BAGS = (FoldBagClassifier, FoldBagRegressor)
+"""The fold bags, for ``isinstance`` checks (explanations, reports, the fast path)."""
+
+CATBOOSTS = (CatBoostClassifier, CatBoostRegressor)

@@ -649,6 +649,9 @@ class Recipe:
     wins). ``finalize`` refits the chosen configuration on every row (test rows included)
     after the test evaluation: ``on``, ``off``, or ``auto`` (on in auto mode for tables of up
     to :data:`core.train.FINALIZE_AUTO_ROWS` rows; a resolved recipe says on or off).
+    ``bagging`` makes each histogram-boosting model of the final model the mean of five
+    copies, each fitted without a different fifth of the rows, instead of one fit on them all
+    (off by default: see docs/auto-mode.md for what it did to auto mode).
     ``source`` says where the data came from when it was a database query (``None`` for a
     file). ``sensitive`` names the columns (model inputs or not) whose groups the Evaluate
     stage compares for fairness; it changes what is measured, not how a model is trained.
@@ -673,6 +676,7 @@ class Recipe:
     time_budget: float = 60.0
     max_trials: int | None = None
     finalize: str = "auto"
+    bagging: bool = False
     metric: str | None = None
     seed: int = 0
     brief: Brief = field(default_factory=Brief)
@@ -716,6 +720,10 @@ class Recipe:
             _check_number("number of trials", self.max_trials, "max_trials")
         _check_choice("finalize", self.finalize, FINALIZE,
                       "Use on (refit on every row after testing), off, or auto.")
+        if not isinstance(self.bagging, bool):
+            raise TabwrightError(f"bagging must be true or false, got {self.bagging!r}.",
+                                 "Use true to deliver each tree model as the mean of five fold "
+                                 "copies, or false.")
         if not self.auto and not self.models:
             raise TabwrightError(
                 "Choose at least one model, or switch on auto mode, got neither.",
@@ -848,6 +856,8 @@ class Recipe:
             del data["max_trials"]
         if self.finalize == "auto":  # and the final refit's default
             del data["finalize"]
+        if not self.bagging:  # and bagging
+            del data["bagging"]
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:

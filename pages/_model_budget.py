@@ -1,4 +1,5 @@
-"""The Model page's auto-mode plan: a time budget or a number of trials, and the final refit.
+"""The Model page's auto-mode plan: a time budget or a number of trials, the final refit, and
+bagging.
 
 Drawn inside the page's plan form (see :mod:`pages._model_plan`); the values go into
 ``changed``, the recipe copy the page saves on submit.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core import settings as limits_module
+from core.estimators import BAG_FOLDS
 from core.recipe import BOUNDS, Recipe
 from core.train import FINALIZE_AUTO_ROWS
 
@@ -31,7 +33,8 @@ FINALIZE_LABELS = {
 
 
 def budget_section(recipe: Recipe, changed: Recipe) -> None:
-    """Auto mode's time budget, whether it plans by the clock or by count, and finalize."""
+    """Auto mode's time budget, whether it plans by the clock or by count, finalize and
+    bagging."""
     limits = limits_module.current()
     left, middle, right = st.columns([2, 1, 1])
     plan_by = left.radio("Plan auto mode's search by", list(PLAN_BY), format_func=PLAN_BY.get,
@@ -56,3 +59,13 @@ def budget_section(recipe: Recipe, changed: Recipe) -> None:
         help="The test rows measure the model first; then the same configuration learns from "
              "them too, so the model you take away has seen all of your data. The test scores "
              "stay those of the model that had not seen them, and the model card says so.")
+    changed.bagging = st.checkbox(
+        "Bag gradient boosting: the mean of copies fitted on different parts of the rows",
+        value=recipe.bagging, key="model_bagging",
+        help=f"Each histogram gradient-boosting model is delivered as the mean of {BAG_FOLDS} "
+             f"copies, each fitted without a different 1/{BAG_FOLDS} of the rows, instead of one "
+             "fit on them all. On a few thousand rows or fewer, one boosted model (stopped early "
+             "on a tenth of them) leans on the chance of those rows, and the mean leans on it "
+             f"less. It costs {BAG_FOLDS - 1}× the final fit's time (auto mode leaves that time "
+             f"out of its search) and {BAG_FOLDS}× those models' prediction time. Other models "
+             "are fitted once: forests average many trees already.")

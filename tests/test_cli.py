@@ -479,3 +479,15 @@ def test_join_flags_explain_bad_input_in_one_line(args, fragment, customers_and_
     assert done.returncode == 2, (done.returncode, done.stderr)
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and fragment in lines[0], lines
+
+
+def test_train_takes_bagging_and_a_trial_count_from_the_command_line(sample_dir, tmp_path):
+    out = tmp_path / "model"
+    done = run("train", sample_dir / "titanic.csv", "--target", "survived", "--max-trials", "3",
+               "--bagging", "--quiet", "--out", out)
+    assert done.returncode == 0, done.stderr
+    recipe = json.loads((out / "recipe.json").read_text())
+    assert recipe["bagging"] is True and recipe["max_trials"] == 3
+    card = json.loads((out / "model.json").read_text())
+    assert set(card["model"]["bagged"]) <= set(card["model"]["labels"])
+    assert not any("regression" in label.lower() for label in card["model"]["bagged"])

@@ -29,6 +29,7 @@ from core.deliver._baseline import baseline_stats
 from core.deliver._container import model_libraries
 from core.deliver._schema import build_schema
 from core.errors import TabwrightError
+from core.estimators import BAG_FOLDS
 from core.run import TrainResult
 
 
@@ -133,7 +134,11 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         "classes": result.classes,
         "threshold": result.threshold,
         "model": {"names": models, "labels": labels, "ensemble": recipe.ensemble,
-                  "params": [m.params for m in recipe.models]},
+                  "params": [m.params for m in recipe.models],
+                  # the models each delivered as the mean of BAG_FOLDS fold copies
+                  "bagged": [catalogue.get(m).label for m in models
+                             if recipe.bagging and catalogue.get(m).bagged],
+                  "bag_folds": BAG_FOLDS},
         "metric": metric,
         "cv": {"description": result.cv_description, "mean": best_row.get(metric),
                "std": best_row.get(f"{metric}_std")},

@@ -162,6 +162,8 @@ def _readme(card: dict[str, Any], *, title: str) -> str:
     cv, test = card["cv"], card["test_metrics"].get(card["metric"])
     data = card["training_data"]
     model = " + ".join(card["model"]["labels"]) + (" (ensemble)" if card["model"]["ensemble"] else "")
+    if card["model"].get("bagged"):
+        model += f" ({', '.join(card['model']['bagged'])} bagged over {card['model']['bag_folds']} folds)"
     what = (f"predicts {card['target']!r} ({card['task']})" if card["target"]
             else "groups rows into clusters")
     belongs = f"project `{card['project']}`" + (f", run `{card['run_id']}`" if card.get("run_id") else "")

@@ -6,7 +6,8 @@ checks in every step, joblib dispatch in every ``ColumnTransformer`` and every f
 0.2 ms config-and-warnings wrapper per tree), and histogram boosting's second encoder pass.
 An auto-mode ensemble of four pipelines took ~110 ms for one row. :func:`compile_model`
 walks a fitted model — ``FixedThresholdClassifier``, ``Pipeline``, soft ``VotingClassifier``
-/ ``VotingRegressor``, a leading ``ColumnTransformer``, forests, histogram boosting — and
+/ ``VotingRegressor``, fold bags (:class:`core.estimators.FoldBagClassifier`), a leading
+``ColumnTransformer``, forests, histogram boosting — and
 builds the same computation from the fitted parts:
 
 - column branches as numpy stand-ins (:class:`_NumericKernel`, :class:`_CategoryKernel`),
@@ -70,6 +71,7 @@ from sklearn.preprocessing import (
 from sklearn.tree._tree import NODE_DTYPE, Tree
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
+from core.estimators import FoldBagClassifier, FoldBagRegressor
 from core.transformers import Float32, OutlierClipper, ToString
 
 log = logging.getLogger("tabwright.fastpredict")
@@ -839,11 +841,32 @@ class _FastVoting:
         return np.average(predictions, axis=1, weights=self.weights)
 
 
+class _FastBag:
+    """A fold bag (:class:`core.estimators.FoldBagClassifier` / ``FoldBagRegressor``): the
+    mean of its compiled copies, taken as the bag takes it."""
+
+    def __init__(self, bag: Any, **options: Any) -> None:
+        self.bag = bag
+        self.members = [_walk(member, **options) for member in bag.estimators_]
+
+    def predict_proba(self, data: Any, memo: dict[str, Any]) -> np.ndarray:
+        if type(self.bag) is not FoldBagClassifier:
+            raise AttributeError("predict_proba")
+        return np.average(np.asarray([m.predict_proba(data, memo) for m in self.members]), axis=0)
+
+    def predict(self, data: Any, memo: dict[str, Any]) -> np.ndarray:
+        if type(self.bag) is FoldBagClassifier:
+            return self.bag.classes_[np.argmax(self.predict_proba(data, memo), axis=1)]
+        return np.average(np.asarray([m.predict(data, memo) for m in self.members]), axis=0)
+
+
 def _walk(model: Any, **options: Any) -> Any:
     if isinstance(model, Pipeline) and len(model.steps) == 1:
         model = model.steps[0][1]  # an ensemble wrapped in a one-step pipeline
     if type(model) in (VotingClassifier, VotingRegressor):
         return _FastVoting(model, **options)
+    if type(model) in (FoldBagClassifier, FoldBagRegressor):
+        return _FastBag(model, **options)
     if type(model) is Pipeline:
         return _FastPipeline(model, **options)
     raise ValueError(f"no fast path for {type(model).__name__}")
@@ -881,7 +904,7 @@ class FastModel:
     def uses(self, kind: type) -> bool:
         """Whether a stand-in of this class takes part (for tests and logs)."""
         def walk(node: Any) -> bool:
-            if isinstance(node, _FastVoting):
+            if isinstance(node, (_FastVoting, _FastBag)):
                 return any(walk(m) for m in node.members)
             return isinstance(node, _FastPipeline) and isinstance(node.final, kind)
         return walk(self.root)

@@ -34,6 +34,7 @@ from core import catalogue
 from core.deliver._card import model_card
 from core.deliver._drift import drift_figure
 from core.errors import TabwrightError
+from core.estimators import FOLD_BAGS
 from core.evaluate import (
     decisions_report,
     diagnose_fit,
@@ -404,9 +405,18 @@ def _member_pipelines(model: Any) -> list[tuple[str, Any]]:
         inner = fitted if fitted is not None else inner.estimator
     if isinstance(inner, Pipeline) and "prep" not in inner.named_steps:
         voting = inner.steps[-1][1]
+        if isinstance(voting, FOLD_BAGS):  # one model's fold copies, all prepared alike
+            return [("", _one_copy(voting))]
         members = getattr(voting, "named_estimators_", None) or dict(voting.estimators)
-        return [(name, est) for name, est in members.items()]
+        return [(name, _one_copy(est)) for name, est in members.items()]
     return [("", inner)]
+
+
+def _one_copy(model: Any) -> Any:
+    """A fold bag's first copy (every copy has the same steps), or the model itself."""
+    if isinstance(model, FOLD_BAGS):
+        return model.estimators_[0] if hasattr(model, "estimators_") else model.estimator
+    return model
 
 
 _SCALERS = {"StandardScaler": "standardised (mean 0, standard deviation 1)",

@@ -6,8 +6,8 @@ usually does: every estimator, pipeline and ``ColumnTransformer`` in it is writt
 constructor call with the parameters it really has (``get_params(deep=False)``, walked
 recursively, only values that differ from scikit-learn's defaults), so what a reader sees is
 what runs. tabwright's own small transformers (:mod:`core.transformers`) and its CatBoost
-wrappers (:mod:`core.estimators`) are copied into the script with :func:`inspect.getsource`;
-nothing from ``core`` is imported.
+wrappers and fold bags (:mod:`core.estimators`) are copied into the script with
+:func:`inspect.getsource`; nothing from ``core`` is imported.
 
 The script repeats every step that decides which rows train the model — reading the CSV the
 way tabwright read it, dropping rows without a target (and duplicates, if the recipe says so),
@@ -502,11 +502,15 @@ def render_training_script(result: TrainResult, *, data_name: str, table: Any = 
         imports.add("sklearn.base", "BaseEstimator")
         imports.add("sklearn.base", "TransformerMixin")
         imports.add("sklearn.utils.validation", "check_is_fitted")
-    catboost = any(cls.__module__ == estimators.__name__ for cls in imports.own_classes)
-    if catboost:
+    if any(cls.__module__ == estimators.__name__ for cls in imports.own_classes):
         imports.add("sklearn.base", "ClassifierMixin")
         imports.add("sklearn.base", "RegressorMixin")
         imports.add("typing", "Any")
+    if any(issubclass(cls, estimators.FOLD_BAGS) for cls in imports.own_classes):
+        imports.add("sklearn.base", "clone")
+        imports.add("sklearn.model_selection", "KFold")
+        imports.add("sklearn.model_selection", "StratifiedKFold")
+    catboost = any(issubclass(cls, estimators.CATBOOSTS) for cls in imports.own_classes)
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     related_args = "".join(f" [{j.name}=path/to/{j.name}.csv]" for j in recipe.joins)
     libraries = "pandas, scikit-learn and CatBoost" if catboost else "pandas and scikit-learn only"

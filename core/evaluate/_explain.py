@@ -65,6 +65,7 @@ from sklearn.preprocessing import PolynomialFeatures
 from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from core.errors import TabwrightError
+from core.estimators import FOLD_BAGS
 from core.formatting import format_number, format_percent, json_safe
 from core.run import TrainResult
 from core.settings import thread_limit
@@ -164,16 +165,31 @@ def explain_prediction(model: Any, row: pd.DataFrame, background: pd.DataFrame, 
         parts = _weighted_parts(model)
         phi, error = np.zeros(len(columns)), np.zeros(len(columns))
         base, methods = 0.0, []
+        sampled: list[tuple[float, Callable[[pd.DataFrame], np.ndarray]]] = []
         for weight, part in parts:
             output = _output(part, task, class_index)
             found = _exact(part, row, class_index, output)
-            if found is None:
-                found = (*_sampled(output, row, background, seed=seed, max_rows=max_rows), "sampled")
+            if found is None:  # sampled below, together with the other such parts
+                sampled.append((weight, output))
+                continue
             part_phi, part_base, part_error, method = found
             phi += weight * part_phi
             base += weight * part_base
-            error = np.sqrt(error ** 2 + (weight * part_error) ** 2)
             methods.append(method)
+        if sampled:
+            # Contributions are linear in the output: the parts without an exact method are
+            # sampled once, as their weighted mean (a bag's five copies cost one sampling).
+            share = sum(weight for weight, _ in sampled)
+
+            def together(X: pd.DataFrame) -> np.ndarray:
+                return sum(weight * output(X) for weight, output in sampled) / share
+
+            part_phi, part_base, part_error = _sampled(together, row, background, seed=seed,
+                                                       max_rows=max_rows)
+            phi += share * part_phi
+            base += share * part_base
+            error = share * part_error
+            methods.append("sampled")
         predicted = model.predict(row)[0]
     # The parts' outputs average to the model's (soft voting), and each part's contributions add
     # up to its output, checked for TreeSHAP and exact by construction when sampled.
@@ -401,7 +417,11 @@ def _weighted_parts(model: Any) -> list[tuple[float, Any]]:
         kept = [est != "drop" for _, est in voting.estimators]
         weights = np.ones(len(kept)) if voting.weights is None else np.asarray(voting.weights, dtype=float)
         weights = weights[np.asarray(kept)]
-        return [(float(w / weights.sum()), member) for w, member in zip(weights, voting.estimators_)]
+        return [(float(w / weights.sum()) * share, part)
+                for w, member in zip(weights, voting.estimators_)
+                for share, part in _weighted_parts(member)]
+    if isinstance(voting, FOLD_BAGS):  # the mean of its fold copies
+        return [(1.0 / len(voting.estimators_), copy) for copy in voting.estimators_]
     return [(1.0, inner)]
 
 

@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from core import catalogue, metrics, settings
 from core.errors import TabwrightError
+from core.estimators import BAG_FOLDS, FoldBagClassifier, FoldBagRegressor
 from core.prepare import FeaturePlan, build_pipeline, build_preprocessor
 from core.recipe import Recipe, Stacking
 from core.run import TrainResult
@@ -41,19 +42,34 @@ of the rows is evidence worth having and one more fit is cheap. On larger tables
 rows add little and cost a whole refit (say ``on`` to have it anyway)."""
 
 
+def _member(plan: FeaturePlan, recipe: Recipe, task: str, model: str, params: dict[str, Any]
+            ) -> Any:
+    """One model's pipeline, bagged over :data:`~core.estimators.BAG_FOLDS` folds when the
+    recipe says so (the models :attr:`core.catalogue.ModelSpec.bagged` names)."""
+    pipeline = build_pipeline(plan, recipe, model, params, task=task)
+    if not recipe.bagging or not catalogue.get(model).bagged:
+        return pipeline
+    bag = FoldBagRegressor if task == "regression" else FoldBagClassifier
+    return bag(pipeline, folds=BAG_FOLDS, seed=recipe.seed)
+
+
 def final_model(plan: FeaturePlan, recipe: Recipe, task: str,
                 members: list[tuple[str, dict[str, Any], float]], threshold: float | None, *,
                 stacking: Stacking | None = None) -> Any:
     """The unfitted model a run exports: one pipeline, a weighted soft-voting ensemble of
     pipelines, or with ``stacking`` a stack of them (:mod:`core.train._stacking`; fit it with
     :func:`~core.train._stacking.fit_from_out_of_fold`), wrapped in a fixed decision
-    threshold when one was tuned."""
+    threshold when one was tuned. With ``recipe.bagging`` each histogram-boosting model is a
+    fold bag of its pipeline (:class:`core.estimators.FoldBagClassifier`); a single model
+    is then wrapped in a one-step pipeline, as an ensemble is."""
     if len(members) == 1:
         model, params, _ = members[0]
-        estimator: Any = build_pipeline(plan, recipe, model, params, task=task)
+        estimator: Any = _member(plan, recipe, task, model, params)
+        if not isinstance(estimator, Pipeline):
+            estimator = Pipeline([("model", estimator)])
     else:
 
-        estimators = [(f"m{i}_{model}", build_pipeline(plan, recipe, model, params, task=task))
+        estimators = [(f"m{i}_{model}", _member(plan, recipe, task, model, params))
                       for i, (model, params, _) in enumerate(members)]
         weights = [w for _, _, w in members]
         if stacking is not None:

@@ -29,6 +29,7 @@ from threadpoolctl import threadpool_limits
 
 from core import catalogue, metrics, settings
 from core.errors import Cancelled, TabwrightError
+from core.estimators import BAG_FOLDS
 from core.evaluate import evaluate_classifier, evaluate_regressor
 from core.evaluate._costs import cheapest_threshold, threshold_counts
 from core.ingest import detect_task, infer_roles
@@ -902,7 +903,14 @@ class _Runner:
     def _seconds_per_refit_row(self, members: list[Candidate]) -> float:
         """Expected refit time per training row of these candidates together, with a margin."""
         fold_rows = np.mean([len(train_idx) for train_idx, _ in self.folds])
-        return sum(c.fit_seconds for c in members) / fold_rows * 1.5
+        return sum(c.fit_seconds * self._copies(c) for c in members) / fold_rows * 1.5
+
+    def _copies(self, cand: Candidate) -> float:
+        """Refits of ``cand``'s size its final fit costs: a bagged model's copies each see
+        (k-1)/k of the rows."""
+        if not self.recipe.bagging or cand.members or not catalogue.get(cand.model).bagged:
+            return 1.0
+        return BAG_FOLDS - 1.0
 
     def _refit_seconds(self, cand: Candidate) -> float:
         """The expected time to refit one candidate on the planned training rows."""
@@ -1221,6 +1229,14 @@ class _Runner:
                 X, y = _sample(X, y, rows, self.task, self.recipe.seed)
             else:
                 self.notes.append(f"The final model was refitted on all {len(X):,} training rows.")
+        chosen = [c for c, _ in best.members] if best.members else [best]
+        bagged = sorted({catalogue.get(c.model).label for c in chosen if self._copies(c) > 1})
+        if bagged:
+            self.notes.append(
+                f"Bagged: {', '.join(bagged)} in the final model "
+                f"{'is' if len(bagged) == 1 else 'are each'} the mean of {BAG_FOLDS} copies, "
+                f"each fitted without a different 1/{BAG_FOLDS} of the {len(X):,} rows: it leans "
+                "less on the chance of those rows than one fit on them all.")
         spec_rows = None if best.members else catalogue.get(best.model).max_rows
         if spec_rows and len(X) > spec_rows:
             X, y = _sample(X, y, spec_rows, self.task, self.recipe.seed)

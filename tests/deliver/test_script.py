@@ -62,6 +62,21 @@ def test_titanic_ensemble_with_threshold_and_row_cleaning_is_reproduced(sample_d
     assert np.allclose(out["proba_1"], proba)
 
 
+def test_a_bagged_ensemble_is_reproduced(sample_dir, tmp_path):
+    csv = sample_dir / "titanic.csv"
+    table = read_table(csv)
+    recipe = Recipe(target="survived", auto=False, ensemble=True, bagging=True,
+                    models=[ModelChoice("logistic_regression"),
+                            ModelChoice("hist_gradient_boosting", {"max_iter": 40})])
+    result = train(table.frame, recipe)
+    source, out, _ = _run_script(result, table, csv, tmp_path, "titanic.csv")
+    assert "core" not in _imports(source) and "catboost" not in _imports(source)
+    assert "class FoldBagClassifier(ClassifierMixin, _FoldBag)" in source
+    assert "FoldBagClassifier(\n" in source or "FoldBagClassifier(estimator=" in source
+    proba = result.pipeline.predict_proba(result.X_test)[:, 1]
+    assert np.allclose(out["proba_1"], proba)
+
+
 def test_california_regression_is_reproduced(sample_dir, tmp_path):
     csv = sample_dir / "california_housing.csv"
     table = read_table(csv)

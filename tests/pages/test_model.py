@@ -137,9 +137,11 @@ def test_auto_mode_can_be_planned_by_count_and_says_what_each_plan_promises():
     at.radio(key="model_plan_by").set_value("count")
     at.number_input(key="model_max_trials").set_value(12)
     at.selectbox(key="model_finalize").set_value("on")
+    at.checkbox(key="model_bagging").check()
     _submit(at, "Save the plan")
     recipe = current(at).recipe
-    assert recipe.max_trials == 12 and recipe.finalize == "on"
+    assert recipe.max_trials == 12 and recipe.finalize == "on" and recipe.bagging is True
+    assert at.checkbox(key="model_bagging").value is True  # the page shows what is saved
     assert "same model, to the byte, on any machine" in page_text(at)
     at.radio(key="model_plan_by").set_value("clock")
     _submit(at, "Save the plan")
