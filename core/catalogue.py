@@ -393,6 +393,12 @@ def get(name: str) -> ModelSpec:
         ) from None
 
 
+def bags(bagging: bool, name: str) -> bool:
+    """Whether a final model delivers model ``name`` as a fold bag: the recipe's ``bagging``
+    is on and the model is one :attr:`ModelSpec.bagged` names."""
+    return bool(bagging) and get(name).bagged
+
+
 def models_for(task: str) -> list[ModelSpec]:
     """Every catalogue entry that can do ``task``, baseline first."""
     kind = task_kind(task)

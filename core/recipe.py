@@ -722,8 +722,8 @@ class Recipe:
                       "Use on (refit on every row after testing), off, or auto.")
         if not isinstance(self.bagging, bool):
             raise TabwrightError(f"bagging must be true or false, got {self.bagging!r}.",
-                                 "Use true to deliver each tree model as the mean of five fold "
-                                 "copies, or false.")
+                                 "Use true to deliver each gradient-boosting model as the mean "
+                                 "of five fold copies, or false.")
         if not self.auto and not self.models:
             raise TabwrightError(
                 "Choose at least one model, or switch on auto mode, got neither.",

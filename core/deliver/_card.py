@@ -136,8 +136,7 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         "model": {"names": models, "labels": labels, "ensemble": recipe.ensemble,
                   "params": [m.params for m in recipe.models],
                   # the models each delivered as the mean of BAG_FOLDS fold copies
-                  "bagged": [catalogue.get(m).label for m in models
-                             if recipe.bagging and catalogue.get(m).bagged],
+                  "bagged": [catalogue.get(m).label for m in models if catalogue.bags(recipe.bagging, m)],
                   "bag_folds": BAG_FOLDS},
         "metric": metric,
         "cv": {"description": result.cv_description, "mean": best_row.get(metric),

@@ -71,7 +71,7 @@ from sklearn.preprocessing import (
 from sklearn.tree._tree import NODE_DTYPE, Tree
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
-from core.estimators import FoldBagClassifier, FoldBagRegressor
+from core.estimators import FOLD_BAGS, FoldBagClassifier
 from core.transformers import Float32, OutlierClipper, ToString
 
 log = logging.getLogger("tabwright.fastpredict")
@@ -865,7 +865,7 @@ def _walk(model: Any, **options: Any) -> Any:
         model = model.steps[0][1]  # an ensemble wrapped in a one-step pipeline
     if type(model) in (VotingClassifier, VotingRegressor):
         return _FastVoting(model, **options)
-    if type(model) in (FoldBagClassifier, FoldBagRegressor):
+    if type(model) in FOLD_BAGS:
         return _FastBag(model, **options)
     if type(model) is Pipeline:
         return _FastPipeline(model, **options)

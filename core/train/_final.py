@@ -44,10 +44,10 @@ rows add little and cost a whole refit (say ``on`` to have it anyway)."""
 
 def _member(plan: FeaturePlan, recipe: Recipe, task: str, model: str, params: dict[str, Any]
             ) -> Any:
-    """One model's pipeline, bagged over :data:`~core.estimators.BAG_FOLDS` folds when the
-    recipe says so (the models :attr:`core.catalogue.ModelSpec.bagged` names)."""
+    """One model's pipeline, bagged over :data:`~core.estimators.BAG_FOLDS` folds when
+    :func:`core.catalogue.bags` says so."""
     pipeline = build_pipeline(plan, recipe, model, params, task=task)
-    if not recipe.bagging or not catalogue.get(model).bagged:
+    if not catalogue.bags(recipe.bagging, model):
         return pipeline
     bag = FoldBagRegressor if task == "regression" else FoldBagClassifier
     return bag(pipeline, folds=BAG_FOLDS, seed=recipe.seed)

@@ -908,7 +908,7 @@ class _Runner:
     def _copies(self, cand: Candidate) -> float:
         """Refits of ``cand``'s size its final fit costs: a bagged model's copies each see
         (k-1)/k of the rows."""
-        if not self.recipe.bagging or cand.members or not catalogue.get(cand.model).bagged:
+        if cand.members or not catalogue.bags(self.recipe.bagging, cand.model):
             return 1.0
         return BAG_FOLDS - 1.0
 
