@@ -35,6 +35,16 @@ KEEP_FEATURES = "keep_features"
 prepared inputs, those most related to the target (an F-test, fitted inside each fold), before
 the model (see :func:`core.prepare.build_pipeline`). Auto mode sets it on wide tables."""
 
+SPLINES = "splines"
+"""A linear model's setting that belongs to its pipeline: with ``n`` (not 0), every prepared
+input with many values also enters as cubic splines with ``n`` knots
+(:class:`core.transformers.SplineBasis`), so the model can bend each input's effect — a
+generalised additive model. Auto mode tries it on tables up to :data:`SPLINE_MAX_FEATURES`
+feature columns."""
+SPLINE_MAX_FEATURES = 100
+"""Most feature columns for which auto mode tries splines: each expanded input becomes seven
+model inputs, and past a hundred columns the fit's cost grows faster than what bending buys."""
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -104,7 +114,8 @@ class ModelSpec:
                 f"Choose a model for {kind}: {', '.join(s.name for s in models_for(task))}.",
             )
         kwargs = dict(params or {})
-        kwargs.pop(KEEP_FEATURES, None)  # the pipeline's step, not the estimator's
+        kwargs.pop(KEEP_FEATURES, None)  # the pipeline's steps, not the estimator's
+        kwargs.pop(SPLINES, None)
         return self.build(kind, kwargs, seed=seed,
                           class_weight=None if class_weight == "none" else class_weight,
                           n_jobs=n_jobs)
@@ -510,6 +521,10 @@ def auto_portfolio(task: str, *, n_rows: int, n_features: int | None = None,
         *([("catboost", {"max_ctr_complexity": 1})]
           if n_rows <= CATBOOST_AUTO_ROWS and not many else []),
         (linear, strong_linear),
+        # Each input's effect bent by splines: on small tables where a straight line does well,
+        # a curve often does better, and it errs differently from trees (docs/auto-mode.md).
+        *([(linear, {SPLINES: 5})] if n_features is None or n_features <= SPLINE_MAX_FEATURES
+          else []),
         # Smoother randomised trees: the strongest single model on the small noisy tables.
         ("extra_trees", {"n_estimators": trees, "min_samples_leaf": 2,
                          "max_features": "sqrt" if many else 0.5}),
@@ -580,7 +595,10 @@ def wide_search_models(task: str) -> list[str]:
 # solver behind L1 and elastic-net penalties ran 50× slower than lbfgs on 36,000 rows; slow
 # learning rates, many leaves and many trees scale the cost the same way.
 _AUTO_SPACE: dict[str, Space] = {
-    "logistic_regression": {"penalty": ("choice", ["l2"])},
+    # Splines (a curve per input) only where auto mode chooses: a user's search keeps the model
+    # it names, and sets SPLINES itself.
+    "logistic_regression": {"penalty": ("choice", ["l2"]), SPLINES: ("choice", [0, 5])},
+    "ridge": {SPLINES: ("choice", [0, 5])},
     "hist_gradient_boosting": {"learning_rate": ("float", 0.03, 0.3, "log"),
                                "max_leaf_nodes": ("int", 8, 64, "log")},
     "extra_trees": {"n_estimators": ("int", 100, 300, "log")},
@@ -589,7 +607,8 @@ _AUTO_SPACE: dict[str, Space] = {
 
 
 def auto_space(name: str, *, task: str | None = None, n_rows: int | None = None,
-               n_features: int | None = None, target_spread: float = 1.0) -> Space:
+               n_features: int | None = None, target_spread: float = 1.0,
+               interpretable: bool = False) -> Space:
     """The search space auto mode uses for ``name``: its space, narrowed where a setting's
     cost cannot be predicted from the portfolio's fits.
 
@@ -606,6 +625,9 @@ def auto_space(name: str, *, task: str | None = None, n_rows: int | None = None,
     ('choice', ['liblinear'])
     """
     space = {**get(name).space, **_AUTO_SPACE.get(name, {})}
+    if SPLINES in space and (interpretable or n_features is not None and (
+            n_features > SPLINE_MAX_FEATURES or n_rows is not None and is_wide(n_rows, n_features))):
+        del space[SPLINES]  # a curve's spline coefficients are not a model a person reads
     if n_rows is None or not is_wide(n_rows, n_features):
         return space
     linear_keep = max(10, n_rows // ROWS_PER_FEATURE)

@@ -171,6 +171,78 @@ class ToString(TransformerMixin, BaseEstimator):
         return self.feature_names_in_
 
 
+class SplineBasis(TransformerMixin, BaseEstimator):
+    """Every prepared input as it is, plus cubic B-splines of the inputs with many values.
+
+    A linear model on these bends each input's effect (a generalised additive model, without
+    interactions): blood glucose may matter little until it is high, age may rise and then
+    fall. The input itself is kept, so the model still has its straight-line trend, and the
+    splines stay constant outside the training range, so an unusual value at prediction time
+    extends that trend instead of a cubic's swing. A column gets splines when it has at
+    least ``2 * n_knots`` different values on the training rows (not one-hot or yes/no
+    columns); its knots sit at quantiles of those rows, so every piece has data under it.
+
+    Parameters
+    ----------
+    n_knots : int, default=5
+        Knots per expanded column: ``n_knots + degree - 2`` spline columns each.
+    degree : int, default=3
+    """
+
+    def __init__(self, n_knots: int = 5, degree: int = 3) -> None:
+        self.n_knots = n_knots
+        self.degree = degree
+
+    def fit(self, X, y=None):
+        from sklearn.preprocessing import SplineTransformer
+
+        self.n_features_in_ = X.shape[1]
+        self.splines_ = []  # (input position, fitted SplineTransformer)
+        source = X.tocsc() if hasattr(X, "tocsc") else X
+        for j in range(X.shape[1]):
+            values = _spline_column(source, j)
+            values = values[np.isfinite(values)]
+            if np.unique(values).size < 2 * self.n_knots:
+                continue
+            knots = np.unique(np.quantile(values, np.linspace(0, 1, self.n_knots)))
+            if knots.size < 3:
+                continue
+            spline = SplineTransformer(knots=knots.reshape(-1, 1), degree=self.degree,
+                                       extrapolation="constant", include_bias=False)
+            self.splines_.append((j, spline.fit(values.reshape(-1, 1))))
+        return self
+
+    def transform(self, X):
+        check_is_fitted(self, "splines_")
+        dtype = X.dtype if getattr(X, "dtype", None) == np.float32 else np.float64
+        source = X.tocsc() if hasattr(X, "tocsc") and self.splines_ else X
+        bases = [spline.transform(_spline_column(source, j).reshape(-1, 1)).astype(dtype, copy=False)
+                 for j, spline in self.splines_]
+        if hasattr(X, "tocsr"):  # a sparse matrix stays sparse
+            from scipy import sparse
+
+            return sparse.hstack([X, *(sparse.csr_matrix(b) for b in bases)], format="csr")
+        X = X.to_numpy() if hasattr(X, "to_numpy") else np.asarray(X)
+        return np.hstack([X.astype(dtype, copy=False), *bases])
+
+    def get_feature_names_out(self, input_features=None):
+        check_is_fitted(self, "splines_")
+        names = [str(c) for c in (input_features if input_features is not None else
+                                  [f"x{i}" for i in range(self.n_features_in_)])]
+        extra = [f"{names[j]}_spline{k}" for j, spline in self.splines_
+                 for k in range(spline.n_features_out_)]
+        return np.asarray(names + extra, dtype=object)
+
+
+def _spline_column(X, j: int) -> np.ndarray:
+    """Column ``j`` of a dense matrix, a frame or a sparse column-major matrix, as floats."""
+    if hasattr(X, "tocsc"):
+        return np.asarray(X[:, j].toarray(), dtype=np.float64).ravel()
+    if hasattr(X, "iloc"):
+        return X.iloc[:, j].to_numpy(dtype=np.float64)
+    return np.asarray(X[:, j], dtype=np.float64)
+
+
 def _remember_columns(estimator, X):
     """Record the input columns (scikit-learn's fitted attributes) and return the estimator."""
     frame = _as_frame(X)

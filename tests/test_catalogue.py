@@ -15,6 +15,8 @@ from core.catalogue import (
     KEEP_FEATURES,
     MANY_FEATURES,
     ROWS_PER_FEATURE,
+    SPLINE_MAX_FEATURES,
+    SPLINES,
     WIDE_RATIO,
     auto_portfolio,
     auto_space,
@@ -178,9 +180,30 @@ def test_auto_space_narrows_the_expensive_settings():
     assert auto_space("logistic_regression")["penalty"] == ("choice", ["l2"])
     assert auto_space("logistic_regression")["C"] == get("logistic_regression").space["C"]
     assert auto_space("random_forest")["n_estimators"][2] <= 300
-    assert auto_space("ridge") == get("ridge").space
+    assert auto_space("ridge") == {**get("ridge").space, SPLINES: ("choice", [0, 5])}
+    assert SPLINES not in get("ridge").space  # a user's own search keeps the model it names
     with pytest.raises(TabwrightError):
         auto_space("nope")
+
+
+def test_splines_are_a_linear_models_setting_auto_mode_tries_on_narrow_tables():
+    for task, linear in (("binary", "logistic_regression"), ("multiclass", "logistic_regression"),
+                         ("regression", "ridge")):
+        assert (linear, {SPLINES: 5}) in auto_portfolio(task, n_rows=800, n_features=8)
+        assert (linear, {SPLINES: 5}) in auto_portfolio(task, n_rows=800)
+        assert (linear, {SPLINES: 5}) not in auto_portfolio(task, n_rows=5_000,
+                                                            n_features=SPLINE_MAX_FEATURES + 1)
+        assert auto_space(linear, task=task, n_rows=800, n_features=8)[SPLINES] == ("choice", [0, 5])
+        assert SPLINES not in auto_space(linear, task=task, n_rows=5_000,
+                                         n_features=SPLINE_MAX_FEATURES + 1)
+        assert SPLINES not in auto_space(linear, task=task, n_rows=60, n_features=90)  # wide
+        assert SPLINES not in auto_space(linear, task=task, n_rows=800, n_features=8,
+                                         interpretable=True)
+        assert all(SPLINES not in p for _, p in auto_portfolio(task, n_rows=800, n_features=8,
+                                                               interpretable=True))
+        assert all(SPLINES not in p for _, p in auto_portfolio(task, n_rows=60, n_features=90))
+    # the estimator itself is the plain linear model: the splines are a pipeline step
+    assert get("ridge").make("regression", {SPLINES: 5, "alpha": 2.0}).get_params()["alpha"] == 2.0
 
 
 def test_task_kind():

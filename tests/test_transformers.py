@@ -13,6 +13,7 @@ from core.transformers import (
     DatetimeParts,
     Float32,
     OutlierClipper,
+    SplineBasis,
     TextColumn,
     ToNumber,
     ToString,
@@ -161,3 +162,58 @@ def test_transformers_work_inside_a_pipeline():
     out = prep.fit_transform(frame)
     np.testing.assert_allclose(out, [[10, 2020], [20, 2021], [15, 2020.5]])
     assert list(prep.get_feature_names_out()) == ["price__price", "when__when_year"]
+
+
+# --------------------------------------------------------------------------- SplineBasis
+
+
+def _spline_inputs(n=200, seed=0):
+    rng = np.random.default_rng(seed)
+    return np.column_stack([rng.normal(size=n),             # many values: expanded
+                            rng.integers(0, 2, size=n),      # yes/no (one-hot): kept only
+                            rng.integers(0, 4, size=n)]).astype(float)  # four levels: kept only
+
+
+def test_spline_basis_expands_only_columns_with_many_values_and_keeps_every_input():
+    X = _spline_inputs()
+    step = SplineBasis(n_knots=5).fit(X)
+    assert [j for j, _ in step.splines_] == [0]
+    out = step.transform(X)
+    assert out.shape == (200, 3 + 5 + 3 - 2)  # the inputs, then n_knots + degree - 2 splines
+    np.testing.assert_array_equal(out[:, :3], X)
+    names = list(step.get_feature_names_out(["age", "smoker", "stage"]))
+    assert names[:3] == ["age", "smoker", "stage"] and names[3:] == [f"age_spline{k}" for k in range(6)]
+
+
+def test_spline_basis_is_constant_outside_the_training_range():
+    X = _spline_inputs()
+    step = SplineBasis().fit(X)
+    far = np.array([[X[:, 0].max() + 5, 0, 0], [X[:, 0].max() + 500, 0, 0],
+                    [X[:, 0].min() - 50, 1, 3]])
+    out = step.transform(far)
+    np.testing.assert_allclose(out[0, 3:], out[1, 3:])  # no cubic swing far out
+    assert out[1, 0] == far[1, 0]  # the input itself still carries the straight-line trend
+    assert np.isfinite(out).all()
+
+
+def test_spline_basis_lets_a_linear_model_fit_a_curve():
+    from sklearn.linear_model import LinearRegression
+
+    x = np.linspace(-3, 3, 300).reshape(-1, 1)
+    y = x.ravel() ** 2  # a U shape: no straight line fits it
+    straight = LinearRegression().fit(x, y).score(x, y)
+    curved = LinearRegression().fit(SplineBasis().fit_transform(x), y).score(SplineBasis().fit_transform(x), y)
+    assert straight < 0.05 and curved > 0.99
+
+
+def test_spline_basis_keeps_sparse_input_sparse_and_float32_narrow():
+    X = _spline_inputs()
+    out = SplineBasis().fit(sp.csr_matrix(X)).transform(sp.csr_matrix(X))
+    assert sp.issparse(out)
+    np.testing.assert_allclose(out.toarray(), SplineBasis().fit_transform(X))
+    assert SplineBasis().fit(X.astype(np.float32)).transform(X.astype(np.float32)).dtype == np.float32
+
+
+def test_spline_basis_must_be_fitted_first():
+    with pytest.raises(NotFittedError):
+        SplineBasis().transform(np.zeros((2, 1)))

@@ -491,9 +491,31 @@ def _pipeline_sentences(pipeline: Any, roles: dict[str, str]) -> list[str]:
     if "select" in pipeline.named_steps:
         sel = pipeline.named_steps["select"]
         out.append(f"Feature selection: {type(sel).__name__.lstrip('_')} keeps the most useful inputs.")
+    if "splines" in pipeline.named_steps:
+        out.append(_splines_sentence(pipeline))
     if "reduce" in pipeline.named_steps:
         out.append(_reduction_sentence(pipeline.named_steps["reduce"]))
     return out
+
+
+def _splines_sentence(pipeline: Pipeline) -> str:
+    """Which prepared inputs the fitted splines step bends, in words."""
+    step = pipeline.named_steps["splines"]
+    before = pipeline[:pipeline.steps.index(("splines", step))]
+    try:
+        # the ColumnTransformer's names, "numeric_0__age", without the branch
+        names = [str(n).split("__", 1)[-1] for n in before.get_feature_names_out()]
+    except (AttributeError, ValueError, TypeError):
+        names = [f"input {j + 1}" for j in range(step.n_features_in_)]
+    bent = [names[j] for j, _ in step.splines_]
+    if not bent:
+        return ("Splines: no prepared input had enough different values to bend; the model "
+                "sees the inputs as they are.")
+    return (f"Splines: {len(bent)} prepared input{'s' if len(bent) > 1 else ''} with many values "
+            f"({_names(bent)}) also enter as cubic splines with {step.n_knots} knots at their "
+            "quantiles, so the linear model can bend each one's effect (a generalised additive "
+            "model); past the training range the curve stays level and the input's straight-line "
+            "part carries on.")
 
 
 def _reduction_sentence(step: Any) -> str:

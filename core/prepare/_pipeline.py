@@ -51,6 +51,7 @@ from core.transformers import (
     DatetimeParts,
     Float32,
     OutlierClipper,
+    SplineBasis,
     TextColumn,
     ToNumber,
     ToString,
@@ -364,11 +365,14 @@ class _TopK(SelectKBest):
 
 def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict | None = None, *,
                    task: str, n_jobs: int = 1) -> Pipeline:
-    """``Pipeline([("prep", ...), ("select", ...)?, ("keep", ...)?, ("reduce", ...)?, ("model", ...)])``.
+    """``Pipeline([("prep", ...), ("select", ...)?, ("keep", ...)?, ("splines", ...)?,
+    ("reduce", ...)?, ("model", ...)])``.
 
     ``select`` is the recipe's feature selection; ``keep`` the model's own
     (``params[catalogue.KEEP_FEATURES]``: the inputs most related to the target, by an F-test,
-    which needs every gap filled, so a model that takes missing values gets them imputed).
+    which needs every gap filled, so a model that takes missing values gets them imputed);
+    ``splines`` adds cubic splines of the inputs with many values
+    (``params[catalogue.SPLINES]`` knots, :class:`core.transformers.SplineBasis`).
 
     With a reduction (PCA or truncated SVD, :func:`core.prepare._reduce.build_reducer`) every
     model gets the linear models' preparation: components mix every input, so the inputs must
@@ -408,6 +412,8 @@ def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict |
     if keep is not None:
         steps.append(("keep", _TopK(f_regression if task == "regression" else f_classif,
                                     k=int(keep))))
+    if params.get(catalogue.SPLINES):
+        steps.append(("splines", SplineBasis(n_knots=int(params[catalogue.SPLINES]))))
     if reducer is not None:
         steps.append(("reduce", reducer))
     steps.append(("model", estimator))

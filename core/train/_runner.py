@@ -813,6 +813,7 @@ class _Runner:
             model = trial.suggest_categorical("model", pool)
             params = {k: _suggest(trial, f"{model}.{k}", dim) for k, dim in
                       catalogue.auto_space(model, task=self.task, n_rows=len(self.X),
+                                           interpretable=self.recipe.brief.interpretable,
                                            **shape).items()}
             if not self._time_for(model, deadline, params):
                 self._no_time += 1

@@ -193,10 +193,15 @@ def reviews() -> pd.DataFrame:
                  ModelChoice("hist_gradient_boosting")], Reduction("pca", variance=0.9)),
     ("titanic", [ModelChoice("hist_gradient_boosting")], Reduction("svd", components=5)),
     ("reviews", [ModelChoice("logistic_regression")], Reduction("svd", components=4)),
+    # splines (a GAM): a step of tabwright's own between the preparation and the model
+    ("titanic", [ModelChoice("logistic_regression", {"splines": 5}),
+                 ModelChoice("hist_gradient_boosting")], Reduction()),
+    ("reviews", [ModelChoice("logistic_regression", {"splines": 4})], Reduction()),
 ])
 def test_a_reduction_step_is_served_with_scikit_learns_own_numbers(request, data, models, reduce):
-    """The step between the preparation and the model is called as it is: the same bits from
-    the compiled model, predict_table and the REST server as from scikit-learn."""
+    """The step between the preparation and the model (a reduction, splines) is called as it
+    is: the same bits from the compiled model, predict_table and the REST server as from
+    scikit-learn."""
     frame = request.getfixturevalue(data)
     recipe = Recipe(target="survived", auto=False, models=models, ensemble=len(models) > 1,
                     roles={"review": "text"} if data == "reviews" else {})
@@ -213,8 +218,9 @@ def test_a_reduction_step_is_served_with_scikit_learns_own_numbers(request, data
     assert same_outputs(table["proba_1"].to_numpy(), expected[:, 1])
     predictor = create_app(result.pipeline, card).state.batcher.predictor
     # checked columns go through the branch stand-ins, except into a sparse text matrix (the
-    # ColumnTransformer's own path), which the server leaves to the model
-    assert (predictor.model.fast is None) == (data == "reviews")
+    # ColumnTransformer's own path, kept sparse for truncated SVD), which the server leaves to
+    # the model
+    assert (predictor.model.fast is None) == (data == "reviews" and reduce.method == "svd")
     records = X.astype(object).where(X.notna(), None).to_dict("records")
     got = predictor.predict_many([records])[0]
     assert got["predictions"] == table["prediction"].tolist()

@@ -223,6 +223,18 @@ def test_clustering_report(sample_dir):
     assert "cluster sizes" in render_html(report).lower()
 
 
+def test_splines_are_told_with_the_inputs_they_bend(sample_dir):
+    frame = read_table(sample_dir / "titanic.csv").frame
+    recipe = Recipe(target="survived", auto=False,
+                    models=[ModelChoice("logistic_regression", {"splines": 5})])
+    report = build_report(train(frame, recipe), data_name="titanic.csv")
+    told = [s for s in report["recipe_sentences"] if s.startswith("Splines")]
+    assert len(told) == 1 and "cubic splines with 5 knots" in told[0]
+    assert "('age', 'fare')" in told[0] and "sex" not in told[0]  # yes/no: not bent
+    assert "The final model is Logistic regression with splines=5, refitted on all training rows." \
+        in report["recipe_sentences"]
+
+
 def test_a_reduction_is_told_with_its_components_in_the_recipe_and_the_card(sample_dir):
     frame = read_table(sample_dir / "titanic.csv").frame
     recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")])

@@ -87,6 +87,20 @@ def test_california_regression_is_reproduced(sample_dir, tmp_path):
     assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
 
 
+def test_a_linear_model_on_splines_is_reproduced(sample_dir, tmp_path):
+    csv = sample_dir / "california_housing.csv"
+    table = read_table(csv)
+    recipe = Recipe(target="median_house_value", auto=False,
+                    models=[ModelChoice("ridge", {"splines": 5, "alpha": 3.0})])
+    result = train(table.frame, recipe)
+    assert [name for name, _ in result.pipeline.steps] == ["prep", "splines", "model"]
+    source, out, _ = _run_script(result, table, csv, tmp_path, "california_housing.csv")
+    assert "class SplineBasis(TransformerMixin, BaseEstimator)" in source  # inlined
+    assert "def _spline_column(" in source and "('splines', SplineBasis())" in source
+    assert "core" not in _imports(source)
+    assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
+
+
 def test_a_time_split_with_missing_times_is_reproduced(tmp_path):
     rng = np.random.default_rng(4)
     n = 300
