@@ -378,12 +378,33 @@ def test_auto_mode_does_not_search_a_model_family_far_behind_the_best():
     n = 500
     frame = pd.DataFrame({"a": rng.uniform(-3, 3, n), "b": rng.uniform(-3, 3, n)})
     frame["y"] = 10 * np.sin(2 * frame["a"]) * np.cos(2 * frame["b"]) + rng.normal(0, 0.3, n)
-    # The portfolio is 9 configurations; 3 more are searched.
-    result = train(frame, Recipe(target="y", task="regression", max_trials=12, time_budget=300,
-                                 finalize="off"))
+    portfolio = catalogue.auto_portfolio("regression", n_rows=400, n_features=2)
+    # the portfolio, then 3 trials of the search
+    result = train(frame, Recipe(target="y", task="regression", max_trials=len(portfolio) + 3,
+                                 time_budget=300, finalize="off"))
     assert any(n.startswith("Ridge regression was not searched further") for n in result.notes)
     searched = [r["model"] for r in result.leaderboard if r["note"] == "auto search"]
-    assert searched and "ridge" not in searched
+    assert len(searched) == 3 and "ridge" not in searched
+
+
+def test_auto_mode_bends_a_linear_model_with_splines_where_an_input_acts_on_a_curve():
+    """A U-shaped effect and a straight one: the portfolio's ridge on splines follows both,
+    and the resolved recipe rebuilds it with its splines step."""
+    rng = np.random.default_rng(7)
+    n = 400
+    frame = pd.DataFrame({"a": rng.uniform(-3, 3, n), "b": rng.normal(size=n)})
+    frame["y"] = frame["a"] ** 2 + 2 * frame["b"] + rng.normal(0, 0.3, n)
+    portfolio = catalogue.auto_portfolio("regression", n_rows=320, n_features=2)
+    assert ("ridge", {catalogue.SPLINES: 5}) in portfolio
+    result = train(frame, Recipe(target="y", task="regression", max_trials=len(portfolio),
+                                 finalize="off"))
+    ridges = {bool(r["params"].get(catalogue.SPLINES)): r["rmse"] for r in result.leaderboard
+              if r["model"] == "ridge" and not r["params"].get("alpha")}
+    assert ridges[True] < 0.3 * ridges[False]  # the curve, which a straight line misses
+    assert any(c.name == "ridge" and c.params.get(catalogue.SPLINES) == 5
+               for c in result.recipe.models)  # alone or in the ensemble
+    again = train(frame, result.recipe)
+    assert np.array_equal(again.pipeline.predict(result.X_test), result.pipeline.predict(result.X_test))
 
 
 def test_repeated_cross_validation_scores_on_the_mean_of_each_rows_repeats(titanic):
