@@ -39,8 +39,10 @@ SPLINES = "splines"
 """A linear model's setting that belongs to its pipeline: with ``n`` (not 0), every prepared
 input with many values also enters as cubic splines with ``n`` knots
 (:class:`core.transformers.SplineBasis`), so the model can bend each input's effect — a
-generalised additive model. Auto mode tries it on tables up to :data:`SPLINE_MAX_FEATURES`
-feature columns."""
+generalised additive model. Auto mode tries it for two classes and for regression on tables up
+to :data:`SPLINE_MAX_FEATURES` feature columns; not for several classes, where a multinomial
+model bends every input once per class and, chosen on accuracy, scored worse on held-out rows
+(docs/auto-mode.md)."""
 SPLINE_MAX_FEATURES = 100
 """Most feature columns for which auto mode tries splines: each expanded input becomes seven
 model inputs, and past a hundred columns the fit's cost grows faster than what bending buys."""
@@ -523,8 +525,7 @@ def auto_portfolio(task: str, *, n_rows: int, n_features: int | None = None,
         (linear, strong_linear),
         # Each input's effect bent by splines: on small tables where a straight line does well,
         # a curve often does better, and it errs differently from trees (docs/auto-mode.md).
-        *([(linear, {SPLINES: 5})] if n_features is None or n_features <= SPLINE_MAX_FEATURES
-          else []),
+        *([(linear, {SPLINES: 5})] if _splines_suit(task, n_rows, n_features) else []),
         # Smoother randomised trees: the strongest single model on the small noisy tables.
         ("extra_trees", {"n_estimators": trees, "min_samples_leaf": 2,
                          "max_features": "sqrt" if many else 0.5}),
@@ -568,6 +569,14 @@ def _wide_portfolio(task: str, n_rows: int, target_spread: float, interpretable:
         *strong,
         ("random_forest", {KEEP_FEATURES: n_rows, "n_estimators": 300, "max_features": "sqrt"}),
     ]
+
+
+def _splines_suit(task: str | None, n_rows: int | None, n_features: int | None) -> bool:
+    """Whether auto mode tries linear models on splines (:data:`SPLINES`) for this table."""
+    if task == "multiclass":
+        return False
+    return n_features is None or (n_features <= SPLINE_MAX_FEATURES
+                                  and (n_rows is None or not is_wide(n_rows, n_features)))
 
 
 def wide_reason(n_rows: int, n_features: int) -> str:
@@ -625,9 +634,8 @@ def auto_space(name: str, *, task: str | None = None, n_rows: int | None = None,
     ('choice', ['liblinear'])
     """
     space = {**get(name).space, **_AUTO_SPACE.get(name, {})}
-    if SPLINES in space and (interpretable or n_features is not None and (
-            n_features > SPLINE_MAX_FEATURES or n_rows is not None and is_wide(n_rows, n_features))):
-        del space[SPLINES]  # a curve's spline coefficients are not a model a person reads
+    if SPLINES in space and (interpretable or not _splines_suit(task, n_rows, n_features)):
+        del space[SPLINES]  # nor where a person must read the model: spline coefficients aren't
     if n_rows is None or not is_wide(n_rows, n_features):
         return space
     linear_keep = max(10, n_rows // ROWS_PER_FEATURE)
