@@ -177,7 +177,7 @@ def _spline_inputs(n=200, seed=0):
 def test_spline_basis_expands_only_columns_with_many_values_and_keeps_every_input():
     X = _spline_inputs()
     step = SplineBasis(n_knots=5).fit(X)
-    assert [j for j, _ in step.splines_] == [0]
+    assert step.bent_ == [0]
     out = step.transform(X)
     assert out.shape == (200, 3 + 5 + 3 - 2)  # the inputs, then n_knots + degree - 2 splines
     np.testing.assert_array_equal(out[:, :3], X)
@@ -212,6 +212,29 @@ def test_spline_basis_keeps_sparse_input_sparse_and_float32_narrow():
     assert sp.issparse(out)
     np.testing.assert_allclose(out.toarray(), SplineBasis().fit_transform(X))
     assert SplineBasis().fit(X.astype(np.float32)).transform(X.astype(np.float32)).dtype == np.float32
+
+
+def test_spline_basis_groups_inputs_by_knot_count_and_names_them_in_output_order():
+    rng = np.random.default_rng(3)
+    X = np.column_stack([rng.normal(size=300), np.r_[np.zeros(240), rng.normal(size=60)],
+                         rng.exponential(size=300)])  # the second: 80% zeros, fewer knots
+    step = SplineBasis().fit(X)
+    assert step.bent_ == [0, 1, 2] and len(step.splines_) == 2  # two knot counts, two calls
+    names = list(step.get_feature_names_out(["a", "b", "c"]))
+    out = step.transform(X)
+    assert out.shape[1] == len(names)
+    for columns, spline in step.splines_:  # each group's block sits where its names say
+        width = spline.n_features_out_ // len(columns)
+        for i, j in enumerate(columns):
+            block = spline.transform(X[:, columns])[:, i * width:(i + 1) * width]
+            first = names.index(f"{'abc'[j]}_spline0")
+            np.testing.assert_array_equal(out[:, first:first + width], block)
+
+
+@pytest.mark.parametrize("bad", [2, 0, -1, 2.5, True])
+def test_spline_basis_refuses_too_few_knots(bad):
+    with pytest.raises(ValueError, match="n_knots must be a whole number, 3 or more"):
+        SplineBasis(n_knots=bad).fit(np.zeros((20, 1)))
 
 
 def test_spline_basis_must_be_fitted_first():

@@ -507,7 +507,7 @@ def _splines_sentence(pipeline: Pipeline) -> str:
         names = [str(n).split("__", 1)[-1] for n in before.get_feature_names_out()]
     except (AttributeError, ValueError, TypeError):
         names = [f"input {j + 1}" for j in range(step.n_features_in_)]
-    bent = [names[j] for j, _ in step.splines_]
+    bent = [names[j] for j in step.bent_]
     if not bent:
         return ("Splines: no prepared input had enough different values to bend; the model "
                 "sees the inputs as they are.")

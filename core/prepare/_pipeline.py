@@ -392,10 +392,12 @@ def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict |
     selector = build_selector(recipe, task)
     params = dict(params or {})
     keep = params.get(catalogue.KEEP_FEATURES)
+    splines = _spline_knots(params.get(catalogue.SPLINES))
     reducer = build_reducer(recipe)
     style, handles_missing = (spec.style, spec.handles_missing) if reducer is None else ("linear", False)
     prep, native = build_preprocessor(plan, recipe, task=task, style=style,
-                                      handles_missing=handles_missing and keep is None,
+                                      # splines need every gap filled, as the F-test does
+                                      handles_missing=handles_missing and keep is None and not splines,
                                       float32=spec.float32 and recipe.preparation.precision == "float32",
                                       sparse=keeps_sparse(recipe))
     estimator = spec.make(task, params, seed=recipe.seed,
@@ -412,12 +414,25 @@ def build_pipeline(plan: FeaturePlan, recipe: Recipe, model: str, params: dict |
     if keep is not None:
         steps.append(("keep", _TopK(f_regression if task == "regression" else f_classif,
                                     k=int(keep))))
-    if params.get(catalogue.SPLINES):
-        steps.append(("splines", SplineBasis(n_knots=int(params[catalogue.SPLINES]))))
+    if splines:
+        steps.append(("splines", SplineBasis(n_knots=splines)))
     if reducer is not None:
         steps.append(("reduce", reducer))
     steps.append(("model", estimator))
     return Pipeline(steps)
+
+
+def _spline_knots(value: Any) -> int:
+    """The ``splines`` setting as knots per input (0: none), or a clear error."""
+    if value is None or value is False or value == 0:
+        return 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
+            or value < 3:
+        raise TabwrightError(
+            f"The model setting {catalogue.SPLINES!r} must be 0 (none) or a whole number of knots, "
+            f"3 or more; got {value!r}.",
+            f"Set {catalogue.SPLINES} to 5 (auto mode's choice) or remove it.")
+    return int(value)
 
 
 def estimate_encoded_features(plan: FeaturePlan, recipe: Recipe) -> int:

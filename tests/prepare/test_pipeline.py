@@ -182,3 +182,24 @@ def test_auto_precision_is_float32_only_for_big_prepared_matrices(frame, monkeyp
     assert resolve_precision(plan, r, 1_000) == "float32"
     r.preparation.precision = "float64"  # a user's choice is kept
     assert resolve_precision(plan, r, 1_000) == "float64"
+
+
+def test_splines_fill_every_gap_first_even_for_a_model_that_takes_missing_values(frame):
+    plan = plan_features(frame, Recipe(target="y"), ROLES)
+    for model in ("logistic_regression", "hist_gradient_boosting"):
+        pipe = build_pipeline(plan, Recipe(target="y"), model, {"splines": 4}, task="binary")
+        assert [name for name, _ in pipe.steps] == ["prep", "splines", "model"]
+        pipe.fit(frame, frame.y)  # num_missing has gaps: imputed before the splines
+        assert pipe.predict_proba(frame.head(5)).shape == (5, 2)
+        assert "num_missing" in [str(n).split("__")[-1] for n in pipe[:-1].get_feature_names_out()]
+
+
+@pytest.mark.parametrize("bad", [1, 2, 2.5, -5, "five", True])
+def test_a_splines_setting_that_is_not_a_number_of_knots_is_a_clear_error(frame, bad):
+    plan = plan_features(frame, Recipe(target="y"), ROLES)
+    with pytest.raises(TabwrightError, match="whole number of knots, 3 or more") as info:
+        build_pipeline(plan, Recipe(target="y"), "ridge", {"splines": bad}, task="regression")
+    assert "Set splines to 5" in info.value.hint
+    for none in (0, None, False):
+        pipe = build_pipeline(plan, Recipe(target="y"), "ridge", {"splines": none}, task="regression")
+        assert "splines" not in pipe.named_steps
