@@ -635,7 +635,7 @@ def auto_space(name: str, *, task: str | None = None, n_rows: int | None = None,
     """
     space = {**get(name).space, **_AUTO_SPACE.get(name, {})}
     if SPLINES in space and (interpretable or not _splines_suit(task, n_rows, n_features)):
-        del space[SPLINES]  # nor where a person must read the model: spline coefficients aren't
+        del space[SPLINES]  # spline coefficients are not a model a person reads
     if n_rows is None or not is_wide(n_rows, n_features):
         return space
     linear_keep = max(10, n_rows // ROWS_PER_FEATURE)

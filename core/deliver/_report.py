@@ -501,7 +501,7 @@ def _pipeline_sentences(pipeline: Any, roles: dict[str, str]) -> list[str]:
 def _splines_sentence(pipeline: Pipeline) -> str:
     """Which prepared inputs the fitted splines step bends, in words."""
     step = pipeline.named_steps["splines"]
-    before = pipeline[:pipeline.steps.index(("splines", step))]
+    before = pipeline[:list(pipeline.named_steps).index("splines")]
     try:
         # the ColumnTransformer's names, "numeric_0__age", without the branch
         names = [str(n).split("__", 1)[-1] for n in before.get_feature_names_out()]
