@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
 from sklearn import (
     cluster,
     dummy,
@@ -435,6 +436,9 @@ tries those (:func:`auto_portfolio`)."""
 MANY_FEATURES = 1_000
 """Feature columns from which trees sample columns, whatever the rows: forests weigh √features
 at each split and boosting half of them, as the cost of a split grows with the columns."""
+POISSON_MIN_SKEW = 1.5
+"""Least skewness of a regression target, never negative, for which auto mode also tries
+boosting with Poisson loss (:func:`skewed_target`)."""
 CATBOOST_AUTO_ROWS = 10_000
 """Most training rows for which auto mode's portfolio holds CatBoost. Above it a 500-round fit
 takes 5 s and more on one thread, and the refit time reserved for it crowds out the search: with
@@ -456,9 +460,35 @@ def is_wide(n_rows: int, n_features: int | None) -> bool:
     return n_features is not None and n_features >= WIDE_RATIO * max(n_rows, 1)
 
 
+def skewed_target(y: Any) -> bool:
+    """Whether a regression target suits Poisson loss: never negative, not all zero, and
+    skewed to the right (counts of visits, amounts of money).
+
+    Such a target's spread grows with its level. Boosting with Poisson loss fits the
+    logarithm of the mean, so a tree's step multiplies the prediction instead of adding to
+    it, and the few large values weigh less on the fit than under squared error.
+
+    Examples
+    --------
+    >>> skewed_target([0, 0, 0, 1, 1, 2, 3, 9, 25])
+    True
+    >>> skewed_target([-1, 0, 0, 1, 1, 2, 3, 9, 25])
+    False
+    """
+    values = np.asarray(y, dtype=float)
+    values = values[np.isfinite(values)]
+    if values.size < 3 or values.min() < 0 or values.max() <= 0:
+        return False
+    spread = values.std()
+    if spread == 0:
+        return False
+    skew = float(np.mean(((values - values.mean()) / spread) ** 3))
+    return skew >= POISSON_MIN_SKEW
+
+
 def auto_portfolio(task: str, *, n_rows: int, n_features: int | None = None,
-                   target_spread: float = 1.0, interpretable: bool = False
-                   ) -> list[tuple[str, dict[str, Any]]]:
+                   target_spread: float = 1.0, skewed: bool = False,
+                   interpretable: bool = False) -> list[tuple[str, dict[str, Any]]]:
     """The configurations auto mode tries first, in order, before any search.
 
     A fixed portfolio of known-good settings (the zero-shot idea behind AutoGluon's and
@@ -482,6 +512,9 @@ def auto_portfolio(task: str, *, n_rows: int, n_features: int | None = None,
         Feature columns: decides :func:`is_wide` and :data:`MANY_FEATURES`.
     target_spread : float, default=1.0
         The target's standard deviation (regression): lasso's penalty scales with it.
+    skewed : bool, default=False
+        The regression target is never negative and skewed (:func:`skewed_target`): boosting
+        with Poisson loss joins the portfolio.
     interpretable : bool
         Only models a person can read.
 
@@ -514,6 +547,11 @@ def auto_portfolio(task: str, *, n_rows: int, n_features: int | None = None,
         # Slower learning with smaller, regularised trees: better on small or noisy tables.
         ("hist_gradient_boosting", {"learning_rate": 0.05, "max_iter": 500, "max_leaf_nodes": 15,
                                     "min_samples_leaf": 10, "l2_regularization": 1.0, **sampled}),
+        # The same on the logarithm of the mean, for counts and amounts (see skewed_target).
+        *([("hist_gradient_boosting", {"loss": "poisson", "learning_rate": 0.05, "max_iter": 500,
+                                       "max_leaf_nodes": 15, "min_samples_leaf": 10,
+                                       "l2_regularization": 1.0, **sampled})]
+          if skewed and task == "regression" else []),
         # Fully grown randomised trees: the most different from boosting, so they blend well.
         ("extra_trees", {"n_estimators": trees, "min_samples_leaf": 1,
                          "max_features": "sqrt" if kind == "classification" or many else 0.7}),
@@ -617,7 +655,7 @@ _AUTO_SPACE: dict[str, Space] = {
 
 def auto_space(name: str, *, task: str | None = None, n_rows: int | None = None,
                n_features: int | None = None, target_spread: float = 1.0,
-               interpretable: bool = False) -> Space:
+               skewed: bool = False, interpretable: bool = False) -> Space:
     """The search space auto mode uses for ``name``: its space, narrowed where a setting's
     cost cannot be predicted from the portfolio's fits.
 
@@ -636,6 +674,8 @@ def auto_space(name: str, *, task: str | None = None, n_rows: int | None = None,
     space = {**get(name).space, **_AUTO_SPACE.get(name, {})}
     if SPLINES in space and (interpretable or not _splines_suit(task, n_rows, n_features)):
         del space[SPLINES]  # spline coefficients are not a model a person reads
+    if name == "hist_gradient_boosting" and skewed and task == "regression":
+        space["loss"] = ("choice", ["squared_error", "poisson"])
     if n_rows is None or not is_wide(n_rows, n_features):
         return space
     linear_keep = max(10, n_rows // ROWS_PER_FEATURE)

@@ -24,6 +24,7 @@ from core.catalogue import (
     get,
     is_wide,
     models_for,
+    skewed_target,
     wide_reason,
     wide_search_models,
 )
@@ -207,6 +208,26 @@ def test_splines_are_a_linear_models_setting_auto_mode_tries_on_narrow_tables():
                                      n_features=8)
     # the estimator itself is the plain linear model: the splines are a pipeline step
     assert get("ridge").make("regression", {SPLINES: 5, "alpha": 2.0}).get_params()["alpha"] == 2.0
+
+
+def test_poisson_boosting_is_tried_for_counts_and_amounts_only():
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(rng.gamma(0.5, 4.0, 2_000))  # many zeros, a long right tail
+    assert skewed_target(counts)
+    assert skewed_target(np.append(counts.astype(float), np.nan))  # gaps are left out
+    assert not skewed_target(rng.normal(50, 5, 2_000))  # symmetric
+    assert not skewed_target(np.append(counts, -1))  # Poisson loss needs y >= 0
+    assert not skewed_target(np.zeros(50)) and not skewed_target([1.0, 3.0])
+    poisson = ("hist_gradient_boosting", "poisson")
+    found = [(m, p.get("loss")) for m, p in auto_portfolio("regression", n_rows=800, skewed=True)]
+    assert poisson in found
+    assert poisson not in [(m, p.get("loss")) for m, p in auto_portfolio("regression", n_rows=800)]
+    assert all(p.get("loss") is None for _, p in auto_portfolio("binary", n_rows=800, skewed=True))
+    assert auto_space("hist_gradient_boosting", task="regression", skewed=True)["loss"] == (
+        "choice", ["squared_error", "poisson"])
+    assert "loss" not in auto_space("hist_gradient_boosting", task="regression")
+    assert "loss" not in auto_space("hist_gradient_boosting", task="binary", skewed=True)
+    assert get("hist_gradient_boosting").make("regression", {"loss": "poisson"}).loss == "poisson"
 
 
 def test_task_kind():

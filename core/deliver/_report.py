@@ -495,6 +495,11 @@ def _pipeline_sentences(pipeline: Any, roles: dict[str, str]) -> list[str]:
         out.append(_splines_sentence(pipeline))
     if "reduce" in pipeline.named_steps:
         out.append(_reduction_sentence(pipeline.named_steps["reduce"]))
+    if getattr(pipeline.steps[-1][1], "loss", None) == "poisson":
+        out.append("Poisson loss: the boosted trees fit the logarithm of the expected value, so "
+                   "each step multiplies the prediction rather than adding to it, and the few "
+                   "very large targets pull less on the fit than under squared error; it suits "
+                   "counts and amounts that are never negative.")
     return out
 
 

@@ -698,6 +698,10 @@ class _Runner:
         wide = catalogue.is_wide(len(self.X), shape["n_features"])
         if wide:
             self.notes.append(catalogue.wide_reason(len(self.X), shape["n_features"]))
+        if shape["skewed"] and not interpretable:
+            self.notes.append("The target is never negative and skewed to the right, as counts "
+                              "and amounts are: auto mode also tries gradient boosting with "
+                              "Poisson loss, which fits the logarithm of the expected value.")
         allowed: dict[str, bool] = {}
         for model, params in catalogue.auto_portfolio(self.task, n_rows=len(self.X),
                                                       interpretable=interpretable, **shape):
@@ -799,7 +803,8 @@ class _Runner:
     def _shape(self) -> dict[str, Any]:
         """What auto mode's choices depend on besides the rows (see catalogue.auto_portfolio)."""
         return {"n_features": len(self.plan.features),
-                "target_spread": float(self.y.std()) if self.task == "regression" else 1.0}
+                "target_spread": float(self.y.std()) if self.task == "regression" else 1.0,
+                "skewed": self.task == "regression" and catalogue.skewed_target(self.y)}
 
     def _optuna_across(self, pool: list[str], deadline: float, budget: float) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)

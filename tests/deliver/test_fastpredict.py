@@ -49,6 +49,8 @@ def trained(titanic):
         "boosting_multiclass": ("embarked", [ModelChoice("hist_gradient_boosting")], False),
         "forest_regression": ("fare", [ModelChoice("random_forest", {"n_estimators": 30})], False),
         "boosting_regression": ("fare", [ModelChoice("hist_gradient_boosting")], False),
+        "boosting_poisson": ("fare", [ModelChoice("hist_gradient_boosting", {"loss": "poisson"})],
+                             False),
         "ensemble": ("survived", [ModelChoice("random_forest", {"n_estimators": 30}),
                                   ModelChoice("extra_trees", {"n_estimators": 30}),
                                   ModelChoice("hist_gradient_boosting"),
@@ -73,7 +75,8 @@ def _method(result) -> str:
 
 @pytest.mark.parametrize("case", ["forest", "extra_trees", "boosting", "multiclass",
                                   "boosting_multiclass",
-                                  "forest_regression", "boosting_regression", "ensemble",
+                                  "forest_regression", "boosting_regression", "boosting_poisson",
+                                  "ensemble",
                                   "ensemble_regression", "ensemble_float32"])
 @pytest.mark.parametrize("rows", [1, 37, 3000])
 def test_compiled_model_equals_the_model_bit_for_bit(trained, case, rows, monkeypatch):

@@ -235,6 +235,19 @@ def test_splines_are_told_with_the_inputs_they_bend(sample_dir):
         in report["recipe_sentences"]
 
 
+def test_poisson_loss_is_told_for_the_model_that_uses_it(sample_dir):
+    frame = read_table(sample_dir / "titanic.csv").frame
+    recipe = Recipe(target="fare", task="regression", auto=False,
+                    models=[ModelChoice("hist_gradient_boosting", {"loss": "poisson"})])
+    report = build_report(train(frame, recipe), data_name="titanic.csv")
+    told = [s for s in report["recipe_sentences"] if s.startswith("Poisson loss")]
+    assert len(told) == 1 and "logarithm of the expected value" in told[0]
+    plain = Recipe(target="fare", task="regression", auto=False,
+                   models=[ModelChoice("hist_gradient_boosting")])
+    report = build_report(train(frame, plain), data_name="titanic.csv")
+    assert not any(s.startswith("Poisson loss") for s in report["recipe_sentences"])
+
+
 def test_a_reduction_is_told_with_its_components_in_the_recipe_and_the_card(sample_dir):
     frame = read_table(sample_dir / "titanic.csv").frame
     recipe = Recipe(target="survived", auto=False, models=[ModelChoice("logistic_regression")])

@@ -87,6 +87,17 @@ def test_california_regression_is_reproduced(sample_dir, tmp_path):
     assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
 
 
+def test_boosting_with_poisson_loss_is_reproduced(sample_dir, tmp_path):
+    csv = sample_dir / "california_housing.csv"
+    table = read_table(csv)
+    recipe = Recipe(target="median_house_value", auto=False,
+                    models=[ModelChoice("hist_gradient_boosting", {"loss": "poisson", "max_iter": 60})])
+    result = train(table.frame, recipe)
+    source, out, _ = _run_script(result, table, csv, tmp_path, "california_housing.csv")
+    assert "loss='poisson'" in source
+    assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
+
+
 def test_a_linear_model_on_splines_is_reproduced(sample_dir, tmp_path):
     csv = sample_dir / "california_housing.csv"
     table = read_table(csv)

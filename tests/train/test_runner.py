@@ -407,6 +407,26 @@ def test_auto_mode_bends_a_linear_model_with_splines_where_an_input_acts_on_a_cu
     assert np.array_equal(again.pipeline.predict(result.X_test), result.pipeline.predict(result.X_test))
 
 
+def test_auto_mode_tries_poisson_boosting_on_a_count_target_and_says_so():
+    """Counts whose level depends on the inputs multiplicatively: the portfolio's Poisson
+    boosting is scored, the notes say why, and the resolved recipe replays it exactly."""
+    rng = np.random.default_rng(3)
+    n = 600
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.uniform(0, 1, n)})
+    frame["y"] = rng.poisson(np.exp(0.2 + 1.2 * frame["a"] + frame["b"]))
+    portfolio = catalogue.auto_portfolio("regression", n_rows=480, n_features=2, skewed=True)
+    result = train(frame, Recipe(target="y", task="regression", max_trials=len(portfolio),
+                                 finalize="off"))
+    assert any("Poisson loss" in note for note in result.notes)
+    assert any(r["model"] == "hist_gradient_boosting" and r["params"].get("loss") == "poisson"
+               for r in result.leaderboard)
+    again = train(frame, result.recipe)
+    assert np.array_equal(again.pipeline.predict(result.X_test), result.pipeline.predict(result.X_test))
+    plain = train(frame.assign(y=frame["y"] - 1), Recipe(target="y", task="regression",
+                                                         max_trials=len(portfolio), finalize="off"))
+    assert not any(r["params"].get("loss") == "poisson" for r in plain.leaderboard)  # y < 0 there
+
+
 def test_repeated_cross_validation_scores_on_the_mean_of_each_rows_repeats(titanic):
     """Repeated k-fold predicts each row once per repeat: the candidate's out-of-fold
     prediction is their mean, and its fold scores are the first repeat's k folds."""
