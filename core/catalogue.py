@@ -44,6 +44,10 @@ generalised additive model. Auto mode tries it for two classes and for regressio
 to :data:`SPLINE_MAX_FEATURES` feature columns; not for several classes, where a multinomial
 model bends every input once per class and, chosen on accuracy, scored worse on held-out rows
 (docs/auto-mode.md)."""
+SEARCH_OFF: dict[str, Any] = {SPLINES: 0, "loss": "squared_error"}
+"""Search choices that leave the model as it is by default: auto mode's search keeps them out
+of a candidate's settings, so its notes and model card read "Ridge regression (alpha=3)",
+not "... (splines=0, alpha=3)"."""
 SPLINE_MAX_FEATURES = 100
 """Most feature columns for which auto mode tries splines: each expanded input becomes seven
 model inputs, and past a hundred columns the fit's cost grows faster than what bending buys."""

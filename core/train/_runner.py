@@ -820,6 +820,8 @@ class _Runner:
                       catalogue.auto_space(model, task=self.task, n_rows=len(self.X),
                                            interpretable=self.recipe.brief.interpretable,
                                            **shape).items()}
+            params = {k: v for k, v in params.items()
+                      if k not in catalogue.SEARCH_OFF or catalogue.SEARCH_OFF[k] != v}
             if not self._time_for(model, deadline, params):
                 self._no_time += 1
                 raise optuna.TrialPruned()

@@ -415,11 +415,16 @@ def test_auto_mode_tries_poisson_boosting_on_a_count_target_and_says_so():
     frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.uniform(0, 1, n)})
     frame["y"] = rng.poisson(np.exp(0.2 + 1.2 * frame["a"] + frame["b"]))
     portfolio = catalogue.auto_portfolio("regression", n_rows=480, n_features=2, skewed=True)
-    result = train(frame, Recipe(target="y", task="regression", max_trials=len(portfolio),
+    result = train(frame, Recipe(target="y", task="regression", max_trials=len(portfolio) + 16,
                                  finalize="off"))
     assert any("Poisson loss" in note for note in result.notes)
     assert any(r["model"] == "hist_gradient_boosting" and r["params"].get("loss") == "poisson"
                for r in result.leaderboard)
+    searched = [r["params"] for r in result.leaderboard if r["model"] in ("ridge",
+                                                                          "hist_gradient_boosting")]
+    assert len(searched) > len(portfolio) // 2  # the search ran too
+    # a search choice that leaves the model as it is stays out of its settings (catalogue.SEARCH_OFF)
+    assert not any(p.get(catalogue.SPLINES) == 0 or p.get("loss") == "squared_error" for p in searched)
     again = train(frame, result.recipe)
     assert np.array_equal(again.pipeline.predict(result.X_test), result.pipeline.predict(result.X_test))
     plain = train(frame.assign(y=frame["y"] - 1), Recipe(target="y", task="regression",
