@@ -191,7 +191,14 @@ def _forest(extra: bool):
     return build
 
 
+RARE_CLASS_SAFE = "rare_class_safe"
+"""A histogram boosting classifier's setting: with ``True`` its early stopping keeps the rows of
+a class seen once in the training part (:class:`core.estimators.RareClassBoostingClassifier`).
+The training run sets it when a class has at most two rows, where a fold's fit could hold one."""
+
+
 def _hgb(kind, p, *, seed, class_weight, n_jobs):
+    rare_safe = p.pop(RARE_CLASS_SAFE, False)
     common = dict(learning_rate=p.pop("learning_rate", 0.1), max_iter=p.pop("max_iter", 300),
                   max_leaf_nodes=p.pop("max_leaf_nodes", 31),
                   min_samples_leaf=p.pop("min_samples_leaf", 20),
@@ -199,6 +206,10 @@ def _hgb(kind, p, *, seed, class_weight, n_jobs):
                   early_stopping=p.pop("early_stopping", True), random_state=seed)
     common.update(p)
     if kind == "classification":
+        if rare_safe:
+            from core import estimators
+
+            return estimators.RareClassBoostingClassifier(class_weight=class_weight, **common)
         return ensemble.HistGradientBoostingClassifier(class_weight=class_weight, **common)
     return ensemble.HistGradientBoostingRegressor(**common)
 

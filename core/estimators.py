@@ -25,7 +25,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, clone
-from sklearn.model_selection import KFold, StratifiedKFold
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import KFold, StratifiedKFold, train_test_split
+from sklearn.utils import _safe_indexing
 from sklearn.utils.validation import check_is_fitted
 
 
@@ -254,6 +256,42 @@ class FoldBagRegressor(RegressorMixin, _FoldBag):
     def predict(self, X) -> np.ndarray:
         check_is_fitted(self, "estimators_")
         return np.average(np.asarray([e.predict(X) for e in self.estimators_]), axis=0)
+
+
+class RareClassBoostingClassifier(HistGradientBoostingClassifier):
+    """scikit-learn's histogram boosting, whose early stopping copes with a class of one row.
+
+    To decide when to stop, scikit-learn holds out a tenth of the rows stratified by class, and
+    a stratified split needs two rows of every class: a cross-validation fold whose training
+    part holds a single row of some class made every boosting fit fail. Here the rows of such
+    classes stay in the training part and the others are split as scikit-learn splits them;
+    with two rows of every class the fit is scikit-learn's own.
+    """
+
+    def fit(self, X, y, sample_weight=None, **fit_params):
+        labels = np.asarray(y)
+        values, counts = np.unique(labels, return_counts=True)
+        stops = self.early_stopping is True or (self.early_stopping == "auto"
+                                                and len(labels) > 10_000)
+        if not stops or counts.min() >= 2 or fit_params.get("X_val") is not None:
+            return super().fit(X, y, sample_weight, **fit_params)
+        rows = np.arange(len(labels))
+        alone = np.isin(labels, values[counts < 2])
+        rest = rows[~alone]
+        try:
+            train, valid = train_test_split(rest, test_size=self.validation_fraction,
+                                            stratify=labels[rest], random_state=self.random_state)
+        except ValueError:  # fewer held-out rows than classes: a plain split of the same size
+            train, valid = train_test_split(rest, test_size=self.validation_fraction,
+                                            random_state=self.random_state)
+        unseen = ~np.isin(labels[valid], labels[train])
+        train = np.sort(np.concatenate([train, valid[unseen], rows[alone]]))
+        valid = np.sort(valid[~unseen])
+        weight = None if sample_weight is None else np.asarray(sample_weight)
+        return super().fit(_safe_indexing(X, train), labels[train],
+                           None if weight is None else weight[train],
+                           X_val=_safe_indexing(X, valid), y_val=labels[valid],
+                           sample_weight_val=None if weight is None else weight[valid])
 
 
 FOLD_BAGS = (FoldBagClassifier, FoldBagRegressor)

@@ -73,9 +73,13 @@ a fresh process, maps every imported module to its distribution, and fails when 
 misses one or names one that is no longer imported). requirements.txt pins these and their
 dependencies."""
 
-MODEL_LIBRARIES: dict[str, tuple[str, ...]] = {"core.estimators": ("catboost",)}
-"""Distributions a model needs only when it holds an estimator from this tabwright module:
-a CatBoost model's image installs CatBoost (and what it depends on); the others do not."""
+MODEL_LIBRARIES: dict[str, tuple[str, ...]] = {
+    "core.estimators.CatBoostClassifier": ("catboost",),
+    "core.estimators.CatBoostRegressor": ("catboost",),
+}
+"""Distributions a model needs only when it holds one of these tabwright estimators: a CatBoost
+model's image installs CatBoost (and what it depends on); the others, fold bags and boosting
+that copes with rare classes included, do not."""
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
 """Every wheel entry's timestamp (the earliest a zip file can hold): same code, same bytes."""
@@ -87,13 +91,13 @@ def wheel_name() -> str:
 
 
 def model_libraries(model: Any) -> tuple[str, ...]:
-    """The :data:`MODEL_LIBRARIES` a fitted model needs: its estimators' modules, looked up
+    """The :data:`MODEL_LIBRARIES` a fitted model needs: its estimators' classes, looked up
     through ``get_params(deep=True)`` (pipelines, ensembles, thresholds, stacks)."""
     seen: set[str] = set()
     todo = [model]
     while todo:
         item = todo.pop()
-        seen.add(type(item).__module__)
+        seen.add(f"{type(item).__module__}.{type(item).__qualname__}")
         if hasattr(item, "get_params") and not isinstance(item, type):
             todo.extend(v for v in item.get_params(deep=True).values() if hasattr(v, "get_params"))
             for attr in ("estimators_", "estimator_", "final_estimator_"):  # fitted members

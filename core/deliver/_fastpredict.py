@@ -71,7 +71,7 @@ from sklearn.preprocessing import (
 from sklearn.tree._tree import NODE_DTYPE, Tree
 from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
-from core.estimators import FOLD_BAGS, FoldBagClassifier
+from core.estimators import FOLD_BAGS, FoldBagClassifier, RareClassBoostingClassifier
 from core.transformers import Float32, OutlierClipper, ToString
 
 log = logging.getLogger("tabwright.fastpredict")
@@ -323,10 +323,13 @@ class _BoostedTrees:
     """
 
     def __init__(self, estimator: Any) -> None:
-        if type(estimator) not in (HistGradientBoostingClassifier, HistGradientBoostingRegressor):
+        # exactly these, or tabwright's RareClassBoostingClassifier (the same model, fitted on
+        # another split of its rows for early stopping)
+        if type(estimator) not in (HistGradientBoostingClassifier, HistGradientBoostingRegressor,
+                                   RareClassBoostingClassifier):
             raise ValueError("not a histogram gradient boosting estimator")
         self.estimator = estimator
-        self.classifier = type(estimator) is HistGradientBoostingClassifier
+        self.classifier = isinstance(estimator, HistGradientBoostingClassifier)
         self.preprocessor = estimator._preprocessor
         self._stage_array: np.ndarray | None = None
         self._stage_failed = False

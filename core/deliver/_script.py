@@ -359,9 +359,23 @@ def _split_code(result: TrainResult, imports: _Imports) -> str:
         imports.add("sklearn.model_selection", "train_test_split")
         y_all = pd.concat([result.y_train, result.y_test])
         stratify = (result.task != "regression" and s.stratify and y_all.value_counts().min() >= 2)
-        lines += [f"# {s.test_size:.0%} of rows are the test set" + (", stratified by class." if stratify else "."),
-                  f"train_idx, test_idx = train_test_split(np.arange(len(data)), test_size={s.test_size!r},",
-                  f"                                       random_state=SEED, stratify={'y' if stratify else 'None'})"]
+        n_test = math.ceil(s.test_size * len(y_all))
+        if result.task != "regression" and s.stratify and (
+                not stratify or n_test < y_all.nunique()):  # as core.train._split._random_split
+            lines += [f"# {s.test_size:.0%} of rows are the test set, stratified by class where it can be; "
+                      "rows of classes seen once stay in training.",
+                      "once = y.map(y.value_counts()).to_numpy() < 2",
+                      "rest = np.flatnonzero(~once)",
+                      f"n_test = int(np.ceil({s.test_size!r} * len(data)))",
+                      "classes = y.iloc[rest].nunique()",
+                      "stratify = y.iloc[rest] if 2 <= classes <= n_test else None",
+                      "train_idx, test_idx = train_test_split(rest, test_size=min(n_test, max(len(rest) - 1, 1)),",
+                      "                                       random_state=SEED, stratify=stratify)",
+                      "train_idx = np.sort(np.concatenate([train_idx, np.flatnonzero(once)]))"]
+        else:
+            lines += [f"# {s.test_size:.0%} of rows are the test set" + (", stratified by class." if stratify else "."),
+                      f"train_idx, test_idx = train_test_split(np.arange(len(data)), test_size={s.test_size!r},",
+                      f"                                       random_state=SEED, stratify={'y' if stratify else 'None'})"]
     lines += ["X_train, X_test = X.iloc[train_idx], X.iloc[test_idx]",
               "y_train, y_test = y.iloc[train_idx], y.iloc[test_idx]"]
     drop_rows = [c for c, p in recipe.preparation.columns.items()
@@ -510,6 +524,10 @@ def render_training_script(result: TrainResult, *, data_name: str, table: Any = 
         imports.add("sklearn.base", "clone")
         imports.add("sklearn.model_selection", "KFold")
         imports.add("sklearn.model_selection", "StratifiedKFold")
+    if any(issubclass(cls, estimators.RareClassBoostingClassifier) for cls in imports.own_classes):
+        imports.add("sklearn.ensemble", "HistGradientBoostingClassifier")
+        imports.add("sklearn.model_selection", "train_test_split")
+        imports.add("sklearn.utils", "_safe_indexing")
     catboost = any(issubclass(cls, estimators.CATBOOSTS) for cls in imports.own_classes)
     created = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     related_args = "".join(f" [{j.name}=path/to/{j.name}.csv]" for j in recipe.joins)

@@ -422,8 +422,8 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
 # ---- fitting and scoring ----------------------------------------------------------------
 
 def _fit_predict_fold(pipeline: Any, X: pd.DataFrame, y: pd.Series, train_idx: np.ndarray,
-                      valid_idx: np.ndarray, *, task: str, recipe: Recipe, max_rows: int | None
-                      ) -> tuple[np.ndarray, float, bool]:
+                      valid_idx: np.ndarray, *, task: str, recipe: Recipe, max_rows: int | None,
+                      classes: Any = None) -> tuple[np.ndarray, float, bool]:
     X_fit, y_fit = X.iloc[train_idx], y.iloc[train_idx]
     keep = outlier_row_mask(X_fit, recipe)
     if not keep.all():
@@ -436,21 +436,35 @@ def _fit_predict_fold(pipeline: Any, X: pd.DataFrame, y: pd.Series, train_idx: n
     X_valid = X.iloc[valid_idx]
     if task == "regression":
         return pipeline.predict(X_valid), seconds, True
-    scores, has_proba = _class_scores(pipeline, X_valid)
+    scores, has_proba = _class_scores(pipeline, X_valid, classes)
     return scores, seconds, has_proba
 
 
-def _class_scores(model: Any, X: pd.DataFrame) -> tuple[np.ndarray, bool]:
-    """A (rows × classes) matrix: probabilities when the model has them, else decision scores."""
+def _class_scores(model: Any, X: pd.DataFrame, classes: Any = None) -> tuple[np.ndarray, bool]:
+    """A (rows × classes) matrix: probabilities when the model has them, else decision scores.
+
+    With ``classes`` (every class of the run), a model that never saw some of them (a class
+    with a row or two, all in this fold's validation part) gets a column for each: probability
+    0, or a decision score below every other.
+    """
+    has_proba = False
     if hasattr(model, "predict_proba"):
         try:
-            return model.predict_proba(X), True
+            scores, has_proba = model.predict_proba(X), True
         except AttributeError:
             pass
-    scores = model.decision_function(X)
-    if scores.ndim == 1:
-        scores = np.column_stack([-scores, scores])
-    return scores, False
+    if not has_proba:
+        scores = model.decision_function(X)
+        if scores.ndim == 1:
+            scores = np.column_stack([-scores, scores])
+    seen = getattr(model, "classes_", None)
+    if classes is None or seen is None or len(seen) == len(classes):
+        return scores, has_proba
+    column = {c: j for j, c in enumerate(classes)}
+    out = np.full((scores.shape[0], len(classes)),
+                  0.0 if has_proba else float(np.min(scores, initial=0.0)) - 1.0)
+    out[:, [column[c] for c in seen]] = scores
+    return out, has_proba
 
 
 def _round_up(seconds: float) -> int:
@@ -503,6 +517,11 @@ class _Runner:
         self.refit_cost: tuple[float, int] = (0.0, len(self.full_X))
         # _provisional_members' answer, and the number of candidates it was computed on.
         self._provisional: tuple[int, list[Candidate]] = (-1, [])
+        # A class with at most two rows: some fold's fit holds one row of it, which boosting's
+        # early stopping (a stratified tenth held out) cannot split; see evaluate.
+        self.tiny_class = task in ("binary", "multiclass") and min(
+            y.value_counts().min(), self.full_y.value_counts().min()) <= 2
+        self._told_tiny = False
 
     def _set_partition(self) -> None:
         """Repeated cross-validation predicts each row once per repeat. A candidate's
@@ -529,6 +548,14 @@ class _Runner:
         self.cancel.check()
         spec = catalogue.get(model)
         params = dict(params or {})
+        if self.tiny_class and model == "hist_gradient_boosting":
+            params.setdefault(catalogue.RARE_CLASS_SAFE, True)
+            if not self._told_tiny:
+                self._told_tiny = True
+                self.notes.append(
+                    "A class has at most two training rows. Gradient boosting's early stopping "
+                    "holds out a tenth of the rows with every class in it, which a class of one "
+                    f"row cannot join: its rows stay in the training part ({catalogue.RARE_CLASS_SAFE}).")
         max_rows = spec.max_rows if spec.large_data == "sample" else None
         self.report_progress(self.fraction, f"Cross-validating {spec.label}", model)
         pipeline = build_pipeline(self.plan, self.recipe, model, params, task=self.task)
@@ -566,7 +593,7 @@ class _Runner:
         return cand
 
     def _run_folds(self, pipeline, max_rows):
-        kwargs = dict(task=self.task, recipe=self.recipe, max_rows=max_rows)
+        kwargs = dict(task=self.task, recipe=self.recipe, max_rows=max_rows, classes=self.classes)
         if self.dask_scheduler:  # train() opened the client and the joblib backend
             return joblib.Parallel(n_jobs=-1)(
                 joblib.delayed(_fit_predict_fold)(clone(pipeline), self.X, self.y, tr, va, **kwargs)
@@ -1270,7 +1297,7 @@ class _Runner:
         if self.task == "regression":
             pred = pipeline.predict(X)
             return metrics.score(self.metric, y.to_numpy(), pred, task=self.task)
-        matrix, has_proba = _class_scores(pipeline, X)
+        matrix, has_proba = _class_scores(pipeline, X, self.classes)
         return metrics.score(self.metric, y.to_numpy(), matrix, task=self.task,
                              classes=self.classes, has_proba=has_proba)
 

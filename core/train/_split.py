@@ -7,6 +7,7 @@ it (model comparison, tuning, ensembling, threshold tuning) uses the cross-valid
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from sklearn.model_selection import (
 )
 
 from core.errors import TabwrightError
+from core.formatting import json_safe
 from core.prepare import FeaturePlan
 from core.recipe import Recipe
 
@@ -106,20 +108,55 @@ def split_train_test(data: pd.DataFrame, plan: FeaturePlan, recipe: Recipe, task
         note = (f"Test set: {s.test_size:.0%} of the groups in {s.group_column!r}, so no group "
                 "is on both sides.")
     else:
-        stratify = None
-        if task != "regression" and s.stratify and y.value_counts().min() >= 2:
-            stratify = y
-        idx = np.arange(len(data))
-        train_idx, test_idx = train_test_split(idx, test_size=s.test_size,
-                                               random_state=recipe.seed, stratify=stratify)
-        note = (f"Test set: {len(test_idx):,} rows ({s.test_size:.0%}) held out"
-                f"{', stratified by class' if stratify is not None else ''}; used once, at the end.")
+        train_idx, test_idx, note = _random_split(y, recipe, task)
     X_train, X_test = data.iloc[train_idx, columns], data.iloc[test_idx, columns]
     y_train, y_test = y.iloc[train_idx], y.iloc[test_idx]
     if task != "regression" and y_train.nunique() < 2:
         raise TabwrightError("The training part has only one class after the split.",
                              "Use a smaller test fraction or a random split.")
+    if task != "regression":
+        unseen = [v for v in pd.unique(y_test) if v not in set(pd.unique(y_train))]
+        if unseen:  # said now, before the search, not after it at the test evaluation
+            shown = ", ".join(repr(json_safe(v)) for v in unseen[:5])
+            raise TabwrightError(
+                f"The test rows hold target values no training row has: {shown}.",
+                "Use a random split, or merge or drop very rare classes before training.")
     return X_train, X_test, y_train, y_test, note
+
+
+def _random_split(y: pd.Series, recipe: Recipe, task: str) -> tuple[np.ndarray, np.ndarray, str]:
+    """A random test set, stratified by class for classification.
+
+    A class seen on one row only cannot be on both sides: its rows stay in the training part,
+    so the model knows every class, and the other rows are split stratified.
+    """
+    s = recipe.split
+    idx = np.arange(len(y))
+    n_test = int(math.ceil(s.test_size * len(y)))
+    if task == "regression" or not s.stratify:
+        train_idx, test_idx = train_test_split(idx, test_size=n_test, random_state=recipe.seed)
+        return train_idx, test_idx, (f"Test set: {len(test_idx):,} rows ({s.test_size:.0%}) held "
+                                     "out; used once, at the end.")
+    counts = y.map(y.value_counts()).to_numpy()
+    once = counts < 2
+    rest = idx[~once]
+    if rest.size < 2:
+        raise TabwrightError("Almost every class has a single row: there are no rows left to test "
+                             "a model on.", "Merge rare classes into broader ones, or pick "
+                             "another target.")
+    stratify = y.iloc[rest] if rest.size and pd.unique(y.iloc[rest]).size >= 2 else None
+    if stratify is not None and n_test < stratify.nunique():
+        stratify = None  # fewer test rows than classes: scikit-learn cannot stratify that
+    train_idx, test_idx = train_test_split(rest, test_size=min(n_test, max(rest.size - 1, 1)),
+                                           random_state=recipe.seed, stratify=stratify)
+    note = (f"Test set: {len(test_idx):,} rows ({s.test_size:.0%}) held out"
+            f"{', stratified by class' if stratify is not None else ''}; used once, at the end.")
+    if once.any():
+        train_idx = np.sort(np.concatenate([train_idx, idx[once]]))
+        note += (f" {int(once.sum()):,} row{'s' if once.sum() > 1 else ''} of classes seen once "
+                 "stay in the training part, so the model knows every class (they are not "
+                 "tested).")
+    return train_idx, test_idx, note
 
 
 def make_cv(recipe: Recipe, task: str, y: pd.Series, *, n_rows: int) -> tuple[Any, str]:

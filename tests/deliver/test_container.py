@@ -194,6 +194,10 @@ def test_a_catboost_model_s_image_installs_catboost_and_only_that_one_does(titan
                             ModelChoice("catboost", params={"iterations": 20})])
     boosted = train(table.frame, recipe)
     assert model_libraries(boosted.delivered) == ("catboost",)
+    # tabwright's other estimators need scikit-learn only
+    from core.estimators import FoldBagClassifier, RareClassBoostingClassifier
+
+    assert model_libraries(FoldBagClassifier(RareClassBoostingClassifier())) == ()
     pins = _pins(container_files(boosted.delivered)["requirements.txt"].decode())
     assert pins["catboost"] == importlib.metadata.version("catboost")
     for name in pins:  # closed: catboost's own dependencies are pinned too

@@ -66,6 +66,11 @@ def trained(titanic):
         if name.endswith("float32"):
             recipe.preparation.precision = "float32"
         out[name] = train(titanic, recipe)
+    rare = titanic.copy()
+    rare.loc[rare.index[:2], "embarked"] = ["X", "Y"]  # classes seen once: RareClassBoostingClassifier
+    out["boosting_rare"] = train(rare, Recipe(target="embarked", auto=False,
+                                              models=[ModelChoice("hist_gradient_boosting")]))
+    assert type(out["boosting_rare"].pipeline[-1]).__name__ == "RareClassBoostingClassifier"
     return out
 
 
@@ -76,6 +81,7 @@ def _method(result) -> str:
 @pytest.mark.parametrize("case", ["forest", "extra_trees", "boosting", "multiclass",
                                   "boosting_multiclass",
                                   "forest_regression", "boosting_regression", "boosting_poisson",
+                                  "boosting_rare",
                                   "ensemble",
                                   "ensemble_regression", "ensemble_float32"])
 @pytest.mark.parametrize("rows", [1, 37, 3000])

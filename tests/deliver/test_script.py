@@ -98,6 +98,22 @@ def test_boosting_with_poisson_loss_is_reproduced(sample_dir, tmp_path):
     assert np.allclose(out["predicted"], result.pipeline.predict(result.X_test))
 
 
+def test_boosting_that_keeps_a_class_seen_once_for_training_is_reproduced(sample_dir, tmp_path):
+    csv = tmp_path / "rare.csv"
+    frame = read_table(sample_dir / "titanic.csv").frame
+    frame.loc[frame.index[:2], "embarked"] = ["X", "Y"]  # classes seen once: kept for training
+    frame.to_csv(csv, index=False)
+    table = read_table(csv)
+    recipe = Recipe(target="embarked", auto=False,
+                    models=[ModelChoice("hist_gradient_boosting", {"max_iter": 40})])
+    result = train(table.frame, recipe)
+    assert type(result.pipeline[-1]).__name__ == "RareClassBoostingClassifier"
+    source, out, _ = _run_script(result, table, csv, tmp_path, "rare.csv")
+    assert "class RareClassBoostingClassifier(HistGradientBoostingClassifier)" in source
+    assert "core" not in _imports(source)
+    assert (out["predicted"].to_numpy() == result.pipeline.predict(result.X_test)).all()
+
+
 def test_a_linear_model_on_splines_is_reproduced(sample_dir, tmp_path):
     csv = sample_dir / "california_housing.csv"
     table = read_table(csv)

@@ -432,6 +432,29 @@ def test_auto_mode_tries_poisson_boosting_on_a_count_target_and_says_so():
     assert not any(r["params"].get("loss") == "poisson" for r in plain.leaderboard)  # y < 0 there
 
 
+def test_classes_with_a_row_or_two_do_not_break_cross_validation():
+    """A fold whose training part lacks a class still scores every class: the model's
+    probabilities (or decision scores) get a column for it, and the model knows every class."""
+    rng = np.random.default_rng(5)
+    n = 300
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["y"] = np.where(frame["a"] > 0, "up", "down")
+    frame.loc[[3, 4], "y"] = "pair"  # two rows: in one fold both can be held out
+    frame.loc[9, "y"] = "solo"  # one row: kept in the training part by the split
+    models = [ModelChoice("dummy"), ModelChoice("logistic_regression"), ModelChoice("linear_svm"),
+              ModelChoice("hist_gradient_boosting", {"max_iter": 30})]
+    result = train(frame, Recipe(target="y", task="multiclass", auto=False, models=models))
+    assert {r["model"] for r in result.leaderboard if r.get("status", "ok") == "ok"} >= {
+        "dummy", "logistic_regression", "linear_svm", "hist_gradient_boosting"}
+    assert all(np.isfinite(r["accuracy"]) for r in result.leaderboard)
+    boosting = [r for r in result.leaderboard if r["model"] == "hist_gradient_boosting"]
+    assert boosting[0]["params"][catalogue.RARE_CLASS_SAFE] is True  # "solo" cannot be held out
+    assert boosting[0]["status"] == "ok"
+    assert any("early stopping" in note for note in result.notes)
+    assert list(result.pipeline.classes_) == ["down", "pair", "solo", "up"]
+    assert result.pipeline.predict_proba(frame.head(3)).shape == (3, 4)
+
+
 def test_repeated_cross_validation_scores_on_the_mean_of_each_rows_repeats(titanic):
     """Repeated k-fold predicts each row once per repeat: the candidate's out-of-fold
     prediction is their mean, and its fold scores are the first repeat's k folds."""

@@ -13,6 +13,7 @@ from sklearn.model_selection import (
     RepeatedStratifiedKFold,
     StratifiedKFold,
     TimeSeriesSplit,
+    train_test_split,
 )
 
 from core.errors import TabwrightError
@@ -149,6 +150,29 @@ def test_group_split_keeps_each_group_on_one_side():
     assert set(X_train["shop"]).isdisjoint(X_test["shop"])
     assert len(set(X_test["shop"])) == 4  # 20% of 20 groups
     assert "no group is on both sides" in note
+
+
+def test_a_class_seen_once_stays_in_the_training_part_and_the_rest_is_stratified():
+    frame = _frame(200)
+    frame.loc[[7, 150], "y"] = ["solo", "other"]  # two classes with one row each
+    X_train, X_test, y_train, y_test, note = split_train_test(frame, PLAN, _recipe(), "multiclass")
+    assert len(X_test) == 40 and {7, 150} <= set(X_train.index)
+    assert set(y_test) <= set(y_train) and set(y_train) == set(frame["y"])
+    assert (y_test == "rare").sum() == 8  # the others still stratified: 20% of the 40 "rare"
+    assert note.endswith("2 rows of classes seen once stay in the training part, so the model "
+                         "knows every class (they are not tested).")
+    # without such a class the split is scikit-learn's stratified split, as it always was
+    plain = _frame(200)
+    _, X_test, _, _, _ = split_train_test(plain, PLAN, _recipe(), "binary")
+    expected = train_test_split(np.arange(200), test_size=0.2, random_state=3, stratify=plain["y"])[1]
+    assert list(X_test.index) == list(expected)
+
+
+def test_a_class_only_in_the_test_rows_is_refused_before_any_training():
+    frame = _frame(100).assign(date=pd.date_range("2020-01-01", periods=100, freq="D").astype(str))
+    frame.loc[95, "y"] = "new"  # appears only among the latest rows
+    with pytest.raises(TabwrightError, match="test rows hold target values no training row has: 'new'"):
+        split_train_test(frame, PLAN, _recipe(split__time_column="date"), "multiclass")
 
 
 def test_a_training_part_with_one_class_is_refused():
