@@ -100,6 +100,12 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         f"Predict {recipe.target!r} ({result.task}) for rows like the training data."
         if recipe.target else "Group rows like the training data into clusters.")
     seen = result.final_rows or result.n_train
+    # The ranges and levels predict checks, and drift's baseline: the rows the delivered model
+    # was fitted on (every row once it is finalized, not only the training part).
+    seen_X, seen_y = result.X_train, result.y_train
+    if result.final_rows and result.X_test is not None and len(result.X_test):
+        seen_X = pandas.concat([result.X_train, result.X_test])
+        seen_y = None if result.y_train is None else pandas.concat([result.y_train, result.y_test])
     limitations = [
         f"Trained on {seen:,} rows of {data_name!r}; rows unlike them (new categories, "
         "values outside the training ranges) get less reliable predictions.",
@@ -142,7 +148,7 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         "cv": {"description": result.cv_description, "mean": best_row.get(metric),
                "std": best_row.get(f"{metric}_std")},
         "test_metrics": result.evaluation.get("metrics", {}),
-        "input_schema": build_schema(result.X_train, roles),
+        "input_schema": build_schema(seen_X, roles),
         "dropped_columns": result.plan.dropped,
         "recipe": recipe.to_dict(),
         "training_data": {"name": data_name, "fingerprint": result.fingerprint,
@@ -163,8 +169,7 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         "limitations": limitations,
         "brief": dataclasses.asdict(brief),
         "notes": result.notes,
-        "baseline": baseline_stats(result.X_train, roles,
-                                   y=result.y_train, task=result.task),
+        "baseline": baseline_stats(seen_X, roles, y=seen_y, task=result.task),
     }
 
 

@@ -86,6 +86,10 @@ def test_the_bundle_carries_the_finalized_model_and_says_so(tested):
     card = json.loads(files["model.json"])
     assert card["training_data"]["rows_final"] == 891
     assert any("refitted on every row (891)" in line for line in card["limitations"])
+    # the ranges predict checks are those of every row the model saw, the test rows included
+    fare = next(c for c in card["input_schema"]["columns"] if c["name"] == "fare")
+    every = pd.concat([tested.X_train, tested.X_test])["fare"]
+    assert (fare["min"], fare["max"]) == (every.min(), every.max())
     assert json.loads(files["recipe.json"])["finalize"] == "on"
     script = render_training_script(done, data_name="titanic.csv")
     assert "model.fit(pd.concat([X_train, X_test]), pd.concat([y_train, y_test]))" in script
