@@ -16,7 +16,8 @@ whose sum, difference, product or ratio is the target, one of them visibly compu
 ``target_unusable``.
 warning: ``identifier``, ``constant``, ``missing_values`` (heavy), ``missing_target``,
 ``imbalanced_target``, ``high_cardinality``, ``text_dates``, ``numbers_as_text``,
-``mixed_types``, ``few_rows``, ``small_classes`` (below the CV folds), ``duplicate_rows``
+``mixed_types``, ``few_rows``, ``small_classes`` (below the CV folds), ``label_variants``
+(target labels that differ only in case or spaces), ``duplicate_rows``
 (when rows are detailed enough that copies are unlikely to be chance), ``target_leakage``
 (suspiciously strong), ``pair_leakage`` (when the numbers do not show which of the two was
 computed from the target).
@@ -50,8 +51,10 @@ from core.ingest._roles import (
     SMALL_INTEGER_LEVELS,
     TASKS,
     ColumnInfo,
+    describe_label_variants,
     detect_task,
     is_numeric,
+    label_variants,
     suggest_targets,
     unknown_column,
 )
@@ -729,6 +732,13 @@ def _class_findings(name: str, y: pd.Series, task: str) -> list[Finding]:
             f"{counts.iloc[0] / counts.iloc[-1]:.1f} {json_safe(largest)!r} rows in training.",
             Suggestion("Balance class weights", "set_class_weight", {"value": "balanced"}),
             "Without weights, a model can score well by mostly predicting the common class."))
+    variants = label_variants(counts.index)
+    if variants:
+        found.append(Finding(
+            "label_variants", "warning", [name], describe_label_variants(name, variants), None,
+            "If they mean the same, write them one way in the data: as they are, the model "
+            "learns one class as two, each from fewer rows, and is marked wrong when it picks "
+            "the other spelling."))
     small = counts[counts < SMALL_CLASS_ROWS]
     if len(small):
         listed = ", ".join(f"{json_safe(c)!r} ({v})" for c, v in small.items())

@@ -23,6 +23,7 @@ _HOMES = {
     "to_safe_csv": "_read", "ROLE_HELP": "_role_table", "role_overrides": "_role_table",
     "role_table": "_role_table", "ColumnInfo": "_roles", "TargetSuggestion": "_roles",
     "TaskGuess": "_roles", "detect_task": "_roles", "infer_roles": "_roles",
+    "label_variants": "_roles", "describe_label_variants": "_roles",
     "suggest_targets": "_roles", "unknown_column": "_roles", "JoinReport": "_join",
     "JoinResult": "_join", "JoinSuggestion": "_join", "apply_joins": "_join",
     "default_join": "_join", "describe_joins": "_join", "join_script": "_join",

@@ -29,6 +29,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -586,6 +587,29 @@ def detect_task(series: pd.Series) -> TaskGuess:
     return TaskGuess("multiclass", (
         f"{distinct.size} classes (largest {largest} rows): picking one of several labels is "
         f"multiclass classification.{extra}"), n_classes=int(distinct.size), classes=classes)
+
+
+def label_variants(labels: Any) -> list[list[str]]:
+    """Groups of text labels that differ only in upper/lower case or surrounding spaces.
+
+    ``"Yes"`` and ``"yes"`` are two classes to a model; a person usually meant one.
+
+    >>> label_variants(["Yes", "No", "yes", " no", "maybe"])
+    [['No', ' no'], ['Yes', 'yes']]
+    """
+    groups: dict[str, list[str]] = {}
+    for label in labels:
+        if isinstance(label, str):
+            groups.setdefault(label.strip().casefold(), []).append(label)
+    return [group for _, group in sorted(groups.items()) if len(group) > 1]
+
+
+def describe_label_variants(name: str, groups: list[list[str]]) -> str:
+    """One sentence naming :func:`label_variants`' groups (at most three) in column ``name``."""
+    shown = "; ".join(" and ".join(repr(v) for v in group) for group in groups[:3])
+    more = f" (and {len(groups) - 3} more)" if len(groups) > 3 else ""
+    return (f"Labels of {name!r} differ only in upper/lower case or spaces: {shown}{more}. "
+            "Each spelling is a class of its own.")
 
 
 def _task_kind(n_unique: int, *, numeric: bool, whole: bool, span: float) -> str | None:

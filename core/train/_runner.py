@@ -32,7 +32,12 @@ from core.errors import Cancelled, TabwrightError
 from core.estimators import BAG_FOLDS
 from core.evaluate import evaluate_classifier, evaluate_regressor
 from core.evaluate._costs import cheapest_threshold, threshold_counts
-from core.ingest import detect_task, infer_roles
+from core.ingest import (
+    describe_label_variants,
+    detect_task,
+    infer_roles,
+    label_variants,
+)
 from core.prepare import (
     build_pipeline,
     estimate_encoded_features,
@@ -311,6 +316,9 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         recipe.task = guess.task
         notes.append(f"Task: {guess.task} — {guess.reason}")
     task = recipe.task
+    if task in ("binary", "multiclass") and (variants := label_variants(pd.unique(y_all.dropna()))):
+        notes.append(describe_label_variants(recipe.target, variants) + " If they mean the same, "
+                     "write them one way in the data and train again.")
     metric = recipe.effective_metric
     recipe.metric = metric
     recipe.validate(columns)

@@ -287,6 +287,17 @@ def test_classes_smaller_than_the_folds_are_a_warning(rng):
     assert found(frame, "small_classes", target="kind") == []
 
 
+def test_target_labels_that_differ_only_in_case_or_spaces_are_a_warning(rng):
+    frame = honest(rng)
+    frame["answer"] = rng.choice(["Yes", "No"], N)
+    assert found(frame, "label_variants", target="answer") == []
+    frame.loc[:40, "answer"] = "yes"
+    frame.loc[41:60, "answer"] = " No "
+    (finding,) = found(frame, "label_variants", target="answer")
+    assert finding.severity == "warning"
+    assert "'No' and ' No '" in finding.message and "'Yes' and 'yes'" in finding.message
+
+
 def test_few_rows(rng):
     assert [f.severity for f in found(honest(rng, 60), "few_rows")] == ["warning"]
     assert found(honest(rng, 100), "few_rows") == []

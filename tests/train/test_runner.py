@@ -453,6 +453,10 @@ def test_classes_with_a_row_or_two_do_not_break_cross_validation():
     assert any("early stopping" in note for note in result.notes)
     assert list(result.pipeline.classes_) == ["down", "pair", "solo", "up"]
     assert result.pipeline.predict_proba(frame.head(3)).shape == (3, 4)
+    assert not any("upper/lower case" in note for note in result.notes)
+    frame.loc[frame["y"] == "up", "y"] = np.where(np.arange((frame["y"] == "up").sum()) % 2, "up", "Up")
+    again = train(frame, Recipe(target="y", task="multiclass", auto=False, models=models[:2]))
+    assert any("'Up' and 'up'" in note and "write them one way" in note for note in again.notes)
 
 
 def test_repeated_cross_validation_scores_on_the_mean_of_each_rows_repeats(titanic):
