@@ -66,6 +66,8 @@ REGRESSION_MIN_VALUES = 20
 """A numeric target with more distinct values than this is a regression target..."""
 SMALL_INTEGER_RANGE = 50
 """...unless its values are whole numbers spanning at most this many steps."""
+GAPPED_COUNT_VALUES = 10
+"""...and whole numbers with more values than this and a gap between them are counts (regression)."""
 TEXT_MIN_WORDS = 5
 """Average words per value from which a varied string column is free text."""
 TEXT_MIN_LENGTH = 50
@@ -512,8 +514,9 @@ def detect_task(series: pd.Series) -> TaskGuess:
     """Guess whether predicting ``series`` is binary, multiclass or regression.
 
     Numbers with more than :data:`REGRESSION_MIN_VALUES` distinct values are regression,
-    unless they are whole numbers within :data:`SMALL_INTEGER_RANGE` steps; two values are
-    binary; 3 to :data:`MAX_CLASSES` values are multiclass.
+    unless they are whole numbers within :data:`SMALL_INTEGER_RANGE` steps without a gap;
+    whole numbers with a gap are counts, regression, from :data:`GAPPED_COUNT_VALUES` values;
+    two values are binary; 3 to :data:`MAX_CLASSES` values are multiclass.
 
     Parameters
     ----------
@@ -534,6 +537,10 @@ def detect_task(series: pd.Series) -> TaskGuess:
     --------
     >>> detect_task(pd.Series([1, 2, 1, 2, 2])).task
     'binary'
+    >>> detect_task(pd.Series(list(range(12)) * 3)).task  # class codes 0-11
+    'multiclass'
+    >>> detect_task(pd.Series([0] * 20 + [1, 2, 3, 4, 5, 6, 7, 8, 9, 11, 14, 26])).task  # counts
+    'regression'
     """
     name = str(series.name) if series.name is not None else "the target"
     pick_another = "Pick another column as the target."
@@ -613,9 +620,16 @@ def describe_label_variants(name: str, groups: list[list[str]]) -> str:
 
 
 def _task_kind(n_unique: int, *, numeric: bool, whole: bool, span: float) -> str | None:
-    """The task for a target with these values, or None when it has too many classes."""
+    """The task for a target with these values, or None when it has too many classes.
+
+    Whole numbers with gaps between them (more than :data:`GAPPED_COUNT_VALUES` values, not
+    every step from the smallest to the largest present) are counts, not class codes: codes
+    run 0, 1, 2, ... without a hole, while counts thin out into a tail (0-26 visits, 15 values).
+    """
+    gapped = whole and n_unique > GAPPED_COUNT_VALUES and n_unique < span + 1
     if numeric and n_unique > 2 and (
-            not whole or (n_unique > REGRESSION_MIN_VALUES and span >= SMALL_INTEGER_RANGE)):
+            not whole or gapped
+            or (n_unique > REGRESSION_MIN_VALUES and span >= SMALL_INTEGER_RANGE)):
         return "regression"
     if n_unique == 2:
         return "binary"
