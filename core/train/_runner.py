@@ -798,10 +798,11 @@ class _Runner:
                 or abs(best - best_of[m]) <= FAR_BEHIND * gain]
         for m in pool:
             if m not in kept:
-                self.notes.append(
-                    f"{catalogue.get(m).label} was not searched further: its best setting closed "
-                    f"{1 - abs(best - best_of[m]) / gain:.0%} of the gap between the baseline "
-                    "and the best model.")
+                closed = 1 - abs(best - best_of[m]) / gain
+                how = (f"closed {closed:.0%} of the gap between the baseline and the best model"
+                       if closed >= 0 else "scored below the baseline, which ignores every input")
+                self.notes.append(f"{catalogue.get(m).label} was not searched further: its best "
+                                  f"setting {how}.")
         return kept or pool
 
     def _trials_done(self) -> int:
