@@ -1,5 +1,5 @@
-"""tabwright's own estimators: CatBoost behind scikit-learn's estimator contract, and fold
-bagging.
+"""tabwright's own estimators: CatBoost behind scikit-learn's estimator contract, fold
+bagging, and histogram boosting whose early stopping copes with a class of one row.
 
 CatBoost's own classes do not inherit scikit-learn's ``BaseEstimator`` (so scikit-learn cannot
 read their tags), and pickling them keeps CatBoost types inside the file. These two wrappers fit
@@ -16,6 +16,11 @@ docs/auto-mode.md for the paired auto-mode runs).
 cross-validation fold's training rows and average the copies' predictions (AutoGluon's bagged
 models). On a few hundred rows one refit on every row leans on the chance of those rows;
 the average of five models, each missing a different fifth, leans on it less.
+
+:class:`RareClassBoostingClassifier` is scikit-learn's ``HistGradientBoostingClassifier`` but
+for the rows it holds out to stop early: a class seen once stays in the training part, where
+scikit-learn's stratified hold-out fails. Training uses it only when a class has at most two
+rows.
 """
 
 from __future__ import annotations
