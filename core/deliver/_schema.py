@@ -16,6 +16,11 @@ import pandas as pd
 from core.errors import TabwrightError
 
 MAX_LEVELS_LISTED = 200
+LARGEST_NUMBER = float(np.finfo(np.float32).max)
+"""Numbers beyond ±3.4e38 (and infinities) are treated as missing: tree models work in 32-bit
+floats, where they do not fit."""
+SHOWN_CHARS = 40
+"""Longest value quoted in a notice; longer ones are cut."""
 
 
 def build_schema(X: pd.DataFrame, roles: dict[str, str]) -> dict[str, Any]:
@@ -77,6 +82,10 @@ def validate_input(frame: pd.DataFrame, schema: dict[str, Any]) -> tuple[pd.Data
                     notices.append(_not_numbers(name, bad))
                 X[name] = converted
                 s = converted
+            values, huge = _without_huge(s.to_numpy(dtype=float, na_value=np.nan))
+            if huge:
+                notices.append(_too_large(name, huge))
+                X[name] = s = pd.Series(values, index=s.index)
             low, high = entry.get("min"), entry.get("max")
             if low is not None and high is not None:
                 outside = int(((s < low) | (s > high)).sum())
@@ -205,6 +214,9 @@ class RecordCheck:
                     if bad:
                         notices.append(_not_numbers(name, bad))
                     column = converted.to_numpy()
+                column, huge = _without_huge(np.asarray(column, dtype=float))
+                if huge:
+                    notices.append(_too_large(name, huge))
                 if low is not None and high is not None:
                     outside = int(np.count_nonzero((column < low) | (column > high)))
                     if outside:
@@ -295,15 +307,39 @@ def _not_numbers(name: str, bad: int) -> str:
     return f"{name!r}: {bad:,} value(s) are not numbers and were treated as missing."
 
 
+def _without_huge(values: np.ndarray) -> tuple[np.ndarray, int]:
+    """``values`` with infinities and numbers beyond :data:`LARGEST_NUMBER` made missing, and
+    how many there were."""
+    with np.errstate(invalid="ignore"):
+        huge = np.abs(values) > LARGEST_NUMBER
+    count = int(np.count_nonzero(huge))
+    if count:
+        values = values.copy()
+        values[huge] = np.nan
+    return values, count
+
+
+def _too_large(name: str, count: int) -> str:
+    return (f"{name!r}: {count:,} value(s) too large to compute with (beyond ±3.4e38, or "
+            "infinite) were treated as missing.")
+
+
 def _outside(name: str, outside: int, low: float, high: float) -> str:
     return (f"{name!r}: {outside:,} value(s) outside the training range "
             f"{_fmt(low)} – {_fmt(high)}; predictions there are extrapolations.")
 
 
 def _unseen(name: str, count: int, examples: list[Any]) -> str:
-    shown = ", ".join(repr(v) for v in examples)
+    shown = ", ".join(repr(_short(v)) for v in examples)
     return (f"{name!r}: {count:,} value(s) never seen in training "
             f"(e.g. {shown}); the model treats them as unknown.")
+
+
+def _short(value: Any) -> Any:
+    """A value to quote in a notice: text past :data:`SHOWN_CHARS` characters is cut."""
+    if isinstance(value, str) and len(value) > SHOWN_CHARS:
+        return value[:SHOWN_CHARS - 1] + "…"
+    return value
 
 
 def _num(value: Any) -> float | int | None:

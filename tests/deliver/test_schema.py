@@ -135,3 +135,22 @@ def test_record_check_agrees_with_validate_input(schema):
     assert check.extra_names(records) == (["id"], [])
     with pytest.raises(TabwrightError, match="'sex'"):
         check.check([{"age": 1, "fare": 1, "pclass": 1, "note": "x"}])
+
+
+def test_numbers_too_large_to_compute_with_become_missing_with_a_notice(schema):
+    """1e300 or an infinity would stop a tree model (it computes in 32-bit floats) with an
+    internal error: each is a missing value, said once per column."""
+    records = [{"age": 1e300, "fare": float("inf"), "sex": "male", "pclass": 1, "note": "n"},
+               {"age": -1e39, "fare": 3.0e38, "sex": "male", "pclass": 3, "note": "m"},
+               {"age": "1e300", "fare": 9, "sex": "x" * 5_000, "pclass": 3, "note": "m"}]
+    X, notices = validate_input(records_to_frame(records, schema), schema)
+    assert X["age"].isna().tolist() == [True, True, True] and X["fare"].isna().tolist() == [True, False, False]
+    assert "'age': 3 value(s) too large to compute with (beyond ±3.4e38, or infinite) were treated " \
+           "as missing." in notices
+    assert any(n.startswith("'fare': 1 value(s) too large") for n in notices)
+    assert any(n.startswith("'fare': 1 value(s) outside the training range") for n in notices)  # 3e38
+    unseen = next(n for n in notices if n.startswith("'sex'"))
+    assert len(unseen) < 200 and "xxx…'" in unseen  # a long value is quoted cut short
+    columns, same = RecordCheck(schema).check(records)
+    assert same == notices
+    pd.testing.assert_frame_equal(pd.DataFrame(columns), X)
