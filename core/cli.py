@@ -80,8 +80,8 @@ def _data(args: argparse.Namespace,
     return table, DataSource(kind="sql", url=table.name, query=query)
 
 
-def _joined(args: argparse.Namespace, table: ingest.LoadedTable, joins: list[Join]
-            ) -> tuple[ingest.LoadedTable, list[Join]]:
+def _joined(args: argparse.Namespace, table: ingest.LoadedTable, joins: list[Join], *,
+            target: str | None = None) -> tuple[ingest.LoadedTable, list[Join]]:
     """The table with ``--with`` tables joined: by ``joins`` (a recipe's or a model's), or by
     joins planned from the best keys (``--on``, ``--cutoff``). Says what was joined on stderr."""
     given = getattr(args, "with_", None) or []
@@ -102,7 +102,9 @@ def _joined(args: argparse.Namespace, table: ingest.LoadedTable, joins: list[Joi
     if joins and len(joins) == 1 and len(related) == 1 and joins[0].name not in related:
         related = {joins[0].name: next(iter(related.values()))}  # one table: its name is clear
     if not joins:
-        joins = ingest.plan_joins(table, related, on=on, cutoff=cutoff) if related else []
+        target = target or getattr(args, "target", None)  # never a key
+        joins = (ingest.plan_joins(table, related, on=on, cutoff=cutoff, target=target)
+                 if related else [])
     elif extra := sorted(set(related) - {j.name for j in joins}):
         raise TabwrightError(f"This data is not joined with {', '.join(map(repr, extra))}.",
                              "Pass only the tables it is joined with: "
@@ -210,7 +212,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     else:
         recipe = Recipe()
     table, recipe.source = _data(args, recipe.source)
-    table, recipe.joins = _joined(args, table, recipe.joins)
+    table, recipe.joins = _joined(args, table, recipe.joins, target=args.target or recipe.target)
     if args.target:
         recipe.target = args.target
     if args.task and args.task != "auto":

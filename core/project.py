@@ -136,7 +136,8 @@ def join_suggestions(project: Project, related: LoadedTable) -> list[JoinSuggest
     main = project.base or project.table
     if main is None:
         raise TabwrightError("Load the main table first.", "Upload a file or pick a sample.")
-    return suggest_joins(main.frame, related.frame, name=related_name(related.name))
+    return suggest_joins(main.frame, related.frame, name=related_name(related.name),
+                         target=project.recipe.target)
 
 
 def suggested_join(project: Project, related: LoadedTable, suggestion: JoinSuggestion) -> Join:

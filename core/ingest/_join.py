@@ -63,6 +63,11 @@ MAX_SUGGESTIONS = 10
 NEARLY_UNIQUE = 0.01
 """A key side where at most this share of keys repeat is still the "one" side of a join; its
 repeats are reported (and a many-to-one join refuses them until they are removed)."""
+ALIKE_NAMES = 0.8
+"""Name likeness (:func:`_name_score`) from which two columns are named as the same key."""
+MIN_CHANCE_KEYS = 20
+"""Fewest distinct keys a pair of columns with unlike names needs to be suggested: two columns
+of small numbers (0/1 against 0-6) match on every row by chance."""
 MAX_DEFAULT_FEATURES = 15
 """Most features :func:`default_join` makes from one related table."""
 MAX_LEVELS_FOR_NUNIQUE = 50
@@ -265,8 +270,8 @@ class _KeyColumn:
         return bool(np.all(np.isfinite(values) & (values == np.floor(values))))
 
 
-def suggest_joins(main: pd.DataFrame, related: pd.DataFrame, *, name: str
-                  ) -> list[JoinSuggestion]:
+def suggest_joins(main: pd.DataFrame, related: pd.DataFrame, *, name: str,
+                  target: str | None = None) -> list[JoinSuggestion]:
     """Key pairs the two tables could be joined on, the most likely first.
 
     Every pair of columns that could hold the same keys (whole numbers, text, or dates with
@@ -281,25 +286,31 @@ def suggest_joins(main: pd.DataFrame, related: pd.DataFrame, *, name: str
         The main table (one row per prediction) and the table to join to it.
     name : str
         The related table's short name (e.g. ``"orders"``), read for ``id``-style keys.
+    target : str, optional
+        The main table's target: never a key (joining on it would put the answer in the
+        inputs, and new rows do not have it).
 
     Returns
     -------
     list of JoinSuggestion
         At most :data:`MAX_SUGGESTIONS`, best first; pairs whose keys never match are left out
-        unless their names are alike (then their evidence says nothing matched, and why).
+        unless their names are alike (then their evidence says nothing matched, and why), and
+        so are pairs of unlike names with fewer than :data:`MIN_CHANCE_KEYS` distinct keys.
     """
-    main_columns = _candidate_keys(main)
+    main_columns = {k: v for k, v in _candidate_keys(main).items() if k != target}
     related_columns = _candidate_keys(related)
     found = []
     for main_key, main_column in main_columns.items():
         for related_key, related_column in related_columns.items():
             compared_as = compare_keys_as(main_column.kind, related_column.kind)
             alike = _name_score(main_key, related_key, name)
-            if compared_as is None or (compared_as == "datetime" and alike < 0.8):
+            if compared_as is None or (compared_as == "datetime" and alike < ALIKE_NAMES):
                 continue
+            if alike < ALIKE_NAMES and len(main_column.keys(compared_as)[0]) < MIN_CHANCE_KEYS:
+                continue  # a handful of small codes matches another handful by chance
             suggestion = _suggestion(main_key, main_column, related_key, related_column,
                                      compared_as, alike, name=name, n_main=len(main))
-            if suggestion.matched_rows or alike >= 0.8:
+            if suggestion.matched_rows or alike >= ALIKE_NAMES:
                 found.append(suggestion)
     found.sort(key=lambda s: -s.score)
     return found[:MAX_SUGGESTIONS]

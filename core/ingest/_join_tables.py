@@ -64,7 +64,7 @@ def joined_table(main: LoadedTable, related: dict[str, LoadedTable], joins: list
 
 
 def plan_joins(main: LoadedTable, related: dict[str, LoadedTable], *, on: str | None = None,
-               cutoff: str | None = None) -> list[Join]:
+               cutoff: str | None = None, target: str | None = None) -> list[Join]:
     """The joins the command line makes of ``--with`` tables: each on the best suggested key
     (or ``on``: ``KEY`` in both tables, or ``MAIN_KEY=RELATED_KEY``), with its default
     features, and ``cutoff`` (``MAIN_TIME:EVENT_TIME`` or ``DATE:EVENT_TIME``) for a
@@ -74,11 +74,12 @@ def plan_joins(main: LoadedTable, related: dict[str, LoadedTable], *, on: str | 
     ------
     TabwrightError
         When no key is found, ``on`` names no suggested pair, or ``cutoff`` is malformed or
-        given for a join that adds columns rather than aggregates.
+        given for a join that adds columns rather than aggregates. ``target``, the main
+        table's target, is never a key.
     """
     joins = []
     for name, table in related.items():
-        found = suggest_joins(main.frame, table.frame, name=name)
+        found = suggest_joins(main.frame, table.frame, name=name, target=target)
         if on:
             main_key, _, related_key = on.partition("=")
             related_key = related_key or main_key

@@ -448,6 +448,20 @@ def test_the_code_copied_into_scripts_uses_only_pandas_and_numpy():
 
 # --- (i) suggestions -----------------------------------------------------------------------
 
+def test_the_target_and_a_handful_of_small_codes_are_never_suggested_as_keys():
+    """An unrelated table's small numbers (0-6) match a 0/1 target on every row by chance:
+    joined on, they put the answer among the inputs (CV ROC-AUC 1.0) and new rows lack it."""
+    rng = np.random.default_rng(4)
+    main = pd.DataFrame({"visits": rng.integers(0, 7, 300), "churned": rng.integers(0, 2, 300)})
+    other = pd.DataFrame({"parch": rng.integers(0, 7, 50), "fare": rng.normal(size=50)})
+    assert suggest_joins(main, other, name="other") == []
+    assert all(s.main_key != "churned" for s in suggest_joins(main, main.rename(
+        columns={"churned": "churned"}), name="copy", target="churned"))
+    named = pd.DataFrame({"visits": range(7), "label": list("abcdefg")})
+    assert suggest_joins(main, named, name="visit_labels")[0].main_key == "visits"  # alike names
+
+
+
 def test_suggestions_rank_the_true_key_first_with_its_relation():
     customers, orders = customers_and_orders(n=800, seed=1)
     orders["product_code"] = np.random.default_rng(1).integers(1, 90, len(orders))
