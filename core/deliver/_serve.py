@@ -53,6 +53,8 @@ import bisect
 import collections
 import gc
 import logging
+import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -863,9 +865,43 @@ def run_server(model_path: str | Path, *, host: str = "127.0.0.1", port: int = 8
 
 
 def _serve(app: Any, *, host: str, port: int) -> None:
+    sock = listening_socket(host, port)
+    shown = f"[{host}]" if ":" in host else host
+    print(f"Serving on http://{shown}:{sock.getsockname()[1]} (API docs at /docs); "
+          "Ctrl+C stops.", file=sys.stderr, flush=True)
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(uvicorn.Config(app, log_level="warning")).run(sockets=[sock])
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host``:``port`` for the server, or a clear error: a port out of
+    range, a host this machine cannot listen on, or a port another program holds.
+
+    Raises
+    ------
+    TabwrightError
+    """
+    if not 1 <= port <= 65_535:
+        raise TabwrightError(f"The port must be between 1 and 65535, got {port}.",
+                             "For example --port 8000.")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+    except (socket.gaierror, UnicodeError):
+        raise TabwrightError(f"{host!r} is not an address this machine can listen on.",
+                             "Use 127.0.0.1 (this machine only) or 0.0.0.0 (every network "
+                             "interface).") from None
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise TabwrightError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                             "Choose another --port (is another server running on it?) or "
+                             "another --host.") from None
+    return sock
 
 
 def _retire(app: FastAPI) -> None:

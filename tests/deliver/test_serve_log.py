@@ -195,9 +195,17 @@ def test_no_answered_prediction_is_lost_when_the_server_is_killed(bundle, traine
     (["BUNDLE", "--production", "titanic"], "not both"),
     (["BUNDLE", "--no-log", "--log-inputs", "none"], "does not apply"),
     (["--production", "Not A Project"], "project name"),
+    (["BUNDLE", "--port", "99999"], "The port must be between 1 and 65535, got 99999."),
+    (["BUNDLE", "--host", "999.1.1.1"], "'999.1.1.1' is not an address this machine can listen on"),
+    (["BUNDLE", "--port", "HELD"], "Cannot listen on 127.0.0.1:"),
 ])
 def test_bad_serve_arguments_exit_2_in_one_line(args, fragment, bundle, capsys):
-    code = main(["serve", *[str(bundle) if a == "BUNDLE" else a for a in args]])
+    with socket.socket() as held:  # a port another program listens on
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = str(held.getsockname()[1])
+        code = main(["serve", *[str(bundle) if a == "BUNDLE" else port if a == "HELD" else a
+                                for a in args]])
     lines = capsys.readouterr().err.strip().splitlines()
     assert code == 2 and len(lines) == 1 and fragment in lines[0], lines
 
