@@ -91,6 +91,10 @@ def validate_input(frame: pd.DataFrame, schema: dict[str, Any]) -> tuple[pd.Data
                 outside = int(((s < low) | (s > high)).sum())
                 if outside:
                     notices.append(_outside(name, outside, low, high))
+        elif entry["role"] == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
+            bad = _unreadable_dates(s)
+            if bad:
+                notices.append(_not_dates(name, bad))
         elif entry["role"] in ("categorical", "boolean") and entry.get("n_levels", 0) <= MAX_LEVELS_LISTED:
             known = set(entry.get("levels", []))
             text = s.dropna().astype(str)
@@ -207,6 +211,12 @@ class RecordCheck:
         for name, kind, known, low, high in self._plan:
             values = [r.get(name) for r in records]
             column = _column(values, kind)
+            if kind == "datetime":
+                given = pd.Series(values, dtype=object)
+                bad = int((pd.isna(column) & given.notna() & (given.astype(str).str.strip() != "")
+                           ).sum())
+                if bad:
+                    notices.append(_not_dates(name, bad))
             if kind == "number":
                 if column.dtype != np.float64:  # some values are not numbers
                     converted = pd.to_numeric(pd.Series(column, dtype=object), errors="coerce")
@@ -305,6 +315,17 @@ def _ignored(extra: list[Any]) -> str:
 
 def _not_numbers(name: str, bad: int) -> str:
     return f"{name!r}: {bad:,} value(s) are not numbers and were treated as missing."
+
+
+def _unreadable_dates(s: pd.Series) -> int:
+    """How many of a date column's given values (not blank) do not read as dates."""
+    given = s.notna() & (s.astype(str).str.strip() != "")
+    parsed = pd.to_datetime(s.where(given), errors="coerce", format="mixed")
+    return int((given & parsed.isna()).sum())
+
+
+def _not_dates(name: str, bad: int) -> str:
+    return f"{name!r}: {bad:,} value(s) are not readable dates and were treated as missing."
 
 
 def _without_huge(values: np.ndarray) -> tuple[np.ndarray, int]:

@@ -154,3 +154,15 @@ def test_numbers_too_large_to_compute_with_become_missing_with_a_notice(schema):
     columns, same = RecordCheck(schema).check(records)
     assert same == notices
     pd.testing.assert_frame_equal(pd.DataFrame(columns), X)
+
+
+def test_dates_that_do_not_read_as_dates_are_reported_like_non_numbers():
+    train = pd.DataFrame({"booked": pd.to_datetime(["2021-01-05", "2021-03-01"]), "x": [1.0, 2.0]})
+    schema = build_schema(train, {"booked": "datetime", "x": "numeric"})
+    records = [{"booked": "not a date", "x": 1.0}, {"booked": "31/02/2021", "x": 1.0},
+               {"booked": "2021-04-05", "x": 1.5}, {"booked": None, "x": 1.5},
+               {"booked": "", "x": 1.5}]
+    _, notices = validate_input(pd.DataFrame(records), schema)
+    assert notices == ["'booked': 2 value(s) are not readable dates and were treated as missing."]
+    _, same = RecordCheck(schema).check(records)
+    assert same == notices
