@@ -271,11 +271,8 @@ def _model_file(path: str) -> Path:
     return Path(path) / "model.joblib" if Path(path).is_dir() else Path(path)
 
 
-def cmd_predict(args: argparse.Namespace) -> int:
-    if args.log_inputs and not args.log:
-        raise TabwrightError("--log-inputs only applies with --log.",
-                             "Add --log to record the predictions, or drop --log-inputs.")
-    model, card = deliver.load_bundle(args.model, trust=args.trust)
+def _model_table(args: argparse.Namespace, card: dict[str, Any]) -> ingest.LoadedTable:
+    """The data file, joined with the ``--with`` tables as the model's training data was."""
     table = _load(args.data, sheet=args.sheet)
     joins = Recipe.from_dict(card["recipe"]).joins if card.get("recipe") else []
     if joins and not args.with_:
@@ -287,6 +284,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
         raise TabwrightError("This model was trained on one table, so --with does not apply.",
                              "Drop --with.")
     table, _ = _joined(args, table, joins)
+    return table
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    if args.log_inputs and not args.log:
+        raise TabwrightError("--log-inputs only applies with --log.",
+                             "Add --log to record the predictions, or drop --log-inputs.")
+    model, card = deliver.load_bundle(args.model, trust=args.trust)
+    table = _model_table(args, card)
     if args.log:
         predictions, notices, health = deliver.predict_and_log(
             model, card, table.frame, inputs=args.log_inputs or "full",
@@ -360,7 +366,7 @@ def cmd_feedback(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     model, card = deliver.load_bundle(args.model, trust=args.trust)
-    table = _load(args.data, sheet=args.sheet)
+    table = _model_table(args, card)
     if args.by:
         return _evaluate_by(model, card, table, args)
     result = deliver.evaluate_labelled(model, card, table.frame)
@@ -399,7 +405,7 @@ def _evaluate_by(model: Any, card: dict[str, Any], table: ingest.LoadedTable,
 
 def cmd_explain(args: argparse.Namespace) -> int:
     model, card = deliver.load_bundle(args.model, trust=args.trust)
-    table = _load(args.data, sheet=args.sheet)
+    table = _model_table(args, card)
     X, notices = deliver.validate_input(table.frame, card["input_schema"])
     for notice in notices:
         print(f"note: {notice}", file=sys.stderr)
@@ -490,7 +496,7 @@ def cmd_retrain(args: argparse.Namespace) -> int:
 
 def cmd_drift(args: argparse.Namespace) -> int:
     model, card = deliver.load_bundle(args.model, trust=args.trust)
-    table = _load(args.data, sheet=args.sheet)
+    table = _model_table(args, card)
     result = deliver.check_drift(card, table.frame, model=model)
     if args.json is not None:
         _write_json(result, args.json)
@@ -635,6 +641,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", action="append", metavar="COLUMN",
                    help="compare the groups of this column (repeat for more): rates, scores and "
                         "gaps flagged, as the Evaluate page's fairness section")
+    _join_flags(p, plan=False)
     p.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("explain", help="Each input column's part in each row's prediction.")
@@ -644,6 +651,7 @@ def build_parser() -> argparse.ArgumentParser:
     _trust_flag(p)
     p.add_argument("--out", metavar="FILE|-", help="CSV output (default: stdout)")
     p.add_argument("--json", metavar="PATH|-", help="write JSON records instead of CSV")
+    _join_flags(p, plan=False)
     p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("drift", help="Compare new data with the model's training data.")
@@ -652,6 +660,7 @@ def build_parser() -> argparse.ArgumentParser:
     _sheet_flag(p)
     _trust_flag(p)
     p.add_argument("--json", metavar="PATH|-")
+    _join_flags(p, plan=False)
     p.set_defaults(func=cmd_drift)
 
     p = sub.add_parser("serve", help="Serve a model over HTTP (FastAPI).")

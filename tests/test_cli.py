@@ -457,6 +457,16 @@ def test_train_with_a_related_table_joins_it_and_predict_needs_it_too(customers_
     missing = run("predict", tmp_path / "m", folder / "new.csv")
     assert missing.returncode == 2
     assert "joined with 'orders'" in missing.stderr and "--with orders=FILE" in missing.stderr
+    # drift, evaluate and explain join the same tables as predict
+    drift = run("drift", tmp_path / "m", folder / "customers.csv", "--with",
+                folder / "orders.csv", "--json", "-")
+    assert drift.returncode == 0, drift.stderr
+    assert "orders_count" in [f["feature"] for f in json.loads(drift.stdout)["features"]]
+    evaluated = run("evaluate", tmp_path / "m", folder / "customers.csv", "--with",
+                    folder / "orders.csv", "--json", "-")
+    assert evaluated.returncode == 0, evaluated.stderr
+    missing = run("drift", tmp_path / "m", folder / "customers.csv")
+    assert missing.returncode == 2 and "--with orders=FILE" in missing.stderr
     # The bundle's train.py joins the same way with pandas alone.
     script = tmp_path / "m" / "train.py"
     ran = subprocess.run([sys.executable, str(script), str(folder / "customers.csv"),
