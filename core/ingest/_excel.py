@@ -39,6 +39,7 @@ column of a frame pandas wrote) is still the header.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import io
 import json
@@ -55,7 +56,7 @@ import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from xml.etree import ElementTree
 
 import numpy as np
@@ -206,16 +207,26 @@ def read_sheet(source: bytes | str, *, sheet: str | None, limits: Limits) -> She
                 for _ in _inflate(archive, member):
                     pass
         peek = _check_sheet(archive, sheets[chosen], chosen, limits)
-        try:
-            read, infos = _read_in_child(source, chosen, header_row=peek.header_row - 1,
-                                         limits=limits)
-        except _Stopped as stopped:
-            _check_references(archive, sheets[chosen], chosen, peek, limits)  # names the far cell
-            raise stopped.error from None
+        # The merged ranges follow the cells in the sheet's XML: found by a thread while the
+        # reading process reads (zlib lets go of the GIL), not in a second pass after it.
+        with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+            scan = pool.submit(_merged_ranges, _inflate(archive, sheets[chosen]))
+            try:
+                read, infos = _read_in_child(source, chosen, header_row=peek.header_row - 1,
+                                             limits=limits)
+            except _Stopped as stopped:
+                scan.cancel() or scan.exception()  # the archive is read by one thread at a time
+                _check_references(archive, sheets[chosen], chosen, peek, limits)  # names the far cell
+                raise stopped.error from None
+            try:
+                merged = scan.result()
+            except _ZIP_DAMAGE:
+                raise _damaged(f"sheet {chosen!r} is cut short or altered") from None
     last_column = max((info.absolute_index + 1 for info in infos), default=peek.last_column)
     _check_range(peek.header_row + read.num_rows, last_column, header=peek.header_row,
                  limits=limits, sheet=chosen)
     notes = _header_note(peek.header_row)
+    read = _fill_merged(read, infos, merged, header=peek.header_row, notes=notes)
     if sheet is None and chosen != names[0]:
         notes.insert(0, f"The first sheet, {names[0]!r}, holds no table, so sheet {chosen!r} was read.")
     columns = _named_columns(read, infos, sheet=chosen, header=peek.header_row,
@@ -485,6 +496,59 @@ def _references_beyond(chunks: Iterator[bytes], columns: int, rows: int) -> tupl
             last_column = max(last_column, _column_number(letters.decode()))
         tail = chunk[-_OVERLAP:]
     return last_row, last_column
+
+
+_MERGE = re.compile(rb"<(?:\w+:)?mergeCell\b[^>]*?\bref\s*=\s*[\"']"
+                    rb"([A-Z]{1,3})([0-9]+):([A-Z]{1,3})([0-9]+)[\"']")
+
+
+_MERGE_OVERLAP = 128  # a whole <mergeCell ref="..."/> element fits in the seam between chunks
+
+
+def _merged_ranges(chunks: Iterator[bytes]) -> list[tuple[int, int, int, int]]:
+    """The sheet's merged ranges as (first row, last row, first column, last column), 1-based.
+    They are listed after the cells, so the whole sheet is scanned (at the regex engine's
+    speed of skipping text, as :func:`_references_beyond`)."""
+    found, tail = set(), b""
+    for chunk in chunks:
+        seam = tail + chunk[:_MERGE_OVERLAP]
+        tail = chunk[-_MERGE_OVERLAP:]
+        if b"mergeCell" not in chunk and b"mergeCell" not in seam:
+            continue  # a plain search: most chunks hold cells only
+        for match in _MERGE.findall(seam) + _MERGE.findall(chunk):
+            first, top, last, bottom = match
+            found.add((int(top), int(bottom), _column_number(first.decode()),
+                       _column_number(last.decode())))
+    return sorted(found)
+
+
+def _fill_merged(read: pa.Table, infos: list[_Column], merged: list[tuple[int, int, int, int]],
+                 *, header: int, notes: list[str]) -> pa.Table:
+    """Every row of a merged range below the header given the range's value, which the file
+    keeps in its first cell only: a group label merged down its rows labels each of them. The
+    value stays in its own column: cells merged across columns do not copy it sideways, where
+    it would be a value of another kind."""
+    position = {info.absolute_index + 1: j for j, info in enumerate(infos)}
+    filled: dict[int, list[Any]] = {}
+    used = []
+    for top, bottom, first, last in merged:
+        if top <= header or (first not in position) or top - header - 1 >= read.num_rows:
+            continue  # merged header cells, or outside the columns read
+        start, stop = top - header - 1, min(bottom - header, read.num_rows)
+        source = position[first]
+        value = (filled[source] if source in filled else read.column(source).to_pylist())[start]
+        if value is None or stop - start < 2:
+            continue  # nothing to give, or a range one row high
+        values = filled.setdefault(source, read.column(source).to_pylist())
+        values[start:stop] = [value] * (stop - start)
+        used.append(f"{_column_letters(first)}{top}:{_column_letters(last)}{bottom}")
+    for j, values in filled.items():
+        read = read.set_column(j, read.field(j), pa.array(values, type=read.schema.field(j).type))
+    if used:
+        shown = ", ".join(used[:3]) + (" …" if len(used) > 3 else "")
+        notes.append(f"Merged cells were filled: each merged range's value now stands in every "
+                     f"row it spans ({len(used):,} range{'s' if len(used) > 1 else ''}: {shown}).")
+    return read
 
 
 def _after(text: str, alphabet: str) -> bytes:

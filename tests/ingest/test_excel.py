@@ -155,6 +155,32 @@ def test_a_table_that_starts_lower_and_to_the_right_is_found() -> None:
     assert "Columns without a header or values were left out: A." not in table.notes
 
 
+def test_merged_cells_give_their_value_to_every_row_they_span() -> None:
+    """A group label merged down its rows (the file keeps it in the first cell only) labels each
+    row; a merged title above the header is not data, and a merge across columns fills each."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "S"
+    sheet["B1"] = "Report"
+    sheet.merge_cells("B1:D1")  # a title over the table: above the header, left alone
+    sheet.append(["region", "store", "units", "note"])
+    for i in range(6):
+        sheet.append(["north" if i == 0 else "south" if i == 3 else None, f"s{i}", i,
+                      "promo" if i == 4 else None])
+    sheet.merge_cells("A3:A5")
+    sheet.merge_cells("A6:A8")
+    sheet.merge_cells("D7:D8")  # a note over two rows
+    sheet.merge_cells("B3:C3")  # across columns: the store's value is not copied sideways
+    buffer = io.BytesIO()
+    book.save(buffer)
+    table = read_table(buffer.getvalue())
+    assert table.frame["region"].tolist() == ["north"] * 3 + ["south"] * 3
+    assert table.frame["note"].tolist()[3:] == [None, "promo", "promo"]
+    assert table.frame["store"].iloc[0] == "s0" and pd.isna(table.frame["units"].iloc[0])
+    assert ("Merged cells were filled: each merged range's value now stands in every row it spans "
+            "(3 ranges: A3:A5, A6:A8, D7:D8).") in table.notes
+
+
 def test_empty_rows_and_unnamed_empty_columns_are_left_out_with_a_note() -> None:
     rows = [["a", None, "b"], [1, None, 2], [None, None, None], [3, None, 4]]
     table = read_table(workbook({"S": rows}))
