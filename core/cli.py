@@ -234,6 +234,12 @@ def cmd_train(args: argparse.Namespace) -> int:
     if not recipe.target and recipe.task != "clustering":
         raise TabwrightError("train needs --target COL (or --task clustering).",
                              "Name the column to predict.")
+    others = [name for name in table.sheets if name != table.sheet]
+    if recipe.target and recipe.target not in table.frame.columns and others:
+        raise TabwrightError(
+            f"The target {recipe.target!r} is not a column of sheet {table.sheet!r}.",
+            "Choose the sheet that holds it with --sheet NAME; the workbook's other sheets: "
+            + ", ".join(map(repr, others)) + ".")
     features = table.frame.drop(columns=[recipe.target]) if recipe.target in table.frame else table.frame
     roles = {c.name: c.role for c in ingest.infer_roles(features)}
     if args.plan:

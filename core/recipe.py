@@ -713,7 +713,8 @@ class Recipe:
         if self.metric is not None:
             allowed = self.metrics_for_task() if self.task else OPTIMISABLE
             _check_choice("metric", self.metric, allowed,
-                          f"For a {self.task} task use one of: {', '.join(allowed)}.")
+                          (f"For a {self.task} task use" if self.task else "Use")
+                          + f" one of: {', '.join(allowed)}.")
         _check_number("seed", self.seed, "seed")
         _check_number("time budget (seconds)", self.time_budget, "time_budget")
         if self.max_trials is not None:

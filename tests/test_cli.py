@@ -229,6 +229,10 @@ def test_an_unknown_sheet_exits_2_listing_the_sheets(tmp_path):
     assert done.stderr.strip() == ("tabwright: The workbook has no sheet named 'Sales'. "
                                    "Choose one of its sheets: 'Notes', 'Data'.")
     assert "Only an Excel workbook has sheets" in run("profile", data, "--sheet", "Data").stderr
+    wrong = run("train", book, "--target", "survived")
+    assert wrong.returncode == 2 and wrong.stderr.strip() == (
+        "tabwright: The target 'survived' is not a column of sheet 'Data'. Choose the sheet that "
+        "holds it with --sheet NAME; the workbook's other sheets: 'Notes'.")
 
 
 def test_train_with_a_pca_recipe_exports_the_step(datasets_dir, tmp_path):

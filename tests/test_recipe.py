@@ -280,3 +280,11 @@ def test_sensitive_columns_must_exist_in_the_data():
 def test_costs_are_stated_when_any_is_above_zero():
     assert not Costs().stated
     assert Costs(tp_gain=1).stated and Costs(fp_cost=0.5).stated
+
+
+def test_an_unknown_metric_before_the_task_is_known_lists_every_metric():
+    data = Recipe(target="y").to_dict()
+    data["metric"] = "bogus"
+    with pytest.raises(TabwrightError) as err:
+        Recipe.from_dict(data)
+    assert err.value.hint.startswith("Use one of: ") and "None" not in err.value.hint

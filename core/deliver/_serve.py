@@ -650,7 +650,7 @@ def _error_lines(errors: list[dict[str, Any]]) -> list[str]:
         message = error.get("msg", "invalid")
         if error.get("type") == "missing" and loc:
             message = (f"the column {loc[-1]!r} is required (send null for a missing value)"
-                       if loc[0] == "records" else f"{loc[-1]!r} is required")
+                       if loc[0] == "records" and len(loc) > 1 else f"{loc[-1]!r} is required")
         lines.append(f"{where or 'body'}: {message}")
     return lines
 

@@ -107,7 +107,8 @@ def test_wrong_type_and_empty_body_are_422(served):
     response = client.post("/predict", json={"records": [record]})
     assert response.status_code == 422 and "records[0].fare" in response.json()["message"]
     assert client.post("/predict", json={"records": []}).status_code == 422
-    assert client.post("/predict", json={}).status_code == 422
+    no_records = client.post("/predict", json={})
+    assert no_records.status_code == 422 and no_records.json()["errors"] == ["records: 'records' is required"]
 
 
 def test_null_values_are_allowed(served):
