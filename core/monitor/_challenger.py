@@ -31,7 +31,7 @@ from core.errors import TabwrightError
 from core.formatting import json_safe
 from core.metrics import greater_is_better, metric_label, score
 from core.recipe import Recipe
-from core.run import CancelToken, Progress, ProgressCallback, TrainResult
+from core.run import CancelToken, Progress, ProgressCallback, TrainResult, fingerprint
 from core.train import train
 from core.train._runner import _class_scores
 
@@ -219,6 +219,12 @@ def challenge(champion_model: Any, champion_card: dict[str, Any], frame: pd.Data
         decision="promote" if wins else "keep", reason="", rows_scored=len(newer),
         rows_trained=len(older), held_out=held_out, notices=notices, challenger=challenger)
     outcome.reason = _reason(outcome, gain=gain, cancelled=challenger.cancelled)
+    if (champion_card.get("training_data") or {}).get("fingerprint") == fingerprint(frame):
+        seen = ("The champion was trained on this very data (the same fingerprint): it is scored "
+                "on rows it has seen, which favours it; compare on rows that came in after it "
+                "was trained.")
+        outcome.notices.append(seen)
+        outcome.reason += " " + seen
     report(Progress(1.0, "Challenger won" if wins else "Champion kept"))
     return outcome
 

@@ -110,6 +110,14 @@ def test_a_worse_challenger_keeps_the_champion(champion):
     assert "The challenger is worse by" in outcome.reason
 
 
+def test_the_champions_own_training_data_is_said_to_favour_it(champion, unchanged):
+    result, card = champion
+    again = challenge(result.pipeline, card, classes_table(600, flipped=False, seed=0))
+    assert "trained on this very data" in again.reason and any(
+        "rows it has seen" in n for n in again.notices)
+    assert "trained on this very data" not in unchanged.reason  # new rows: nothing to say
+
+
 def test_for_an_error_metric_lower_is_better():
     recipe = Recipe(target="price", auto=False, models=[ModelChoice("linear_regression")])
     old = train(prices_table(500, slope=3.0, seed=0), recipe)
