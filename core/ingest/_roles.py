@@ -60,6 +60,9 @@ SMALL_INTEGER_LEVELS = 15
 SCALE_FILL = 0.5
 """...scales (numeric) when the values fill at least this share of their range, as 1, 2, 3
 do; codes (categorical) when they are spread thin, as 10, 20, 35, 99, 990 are."""
+CODE_REPEATS = 2
+"""...and only when each value is used this many times on average: codes repeat, while 14
+different ages in a 15-row table are amounts."""
 MAX_CLASSES = 50
 """Most classes a classification target may have."""
 REGRESSION_MIN_VALUES = 20
@@ -352,7 +355,7 @@ def _describe_numbers(name: str, series: pd.Series) -> ColumnInfo:
                 f"Whole numbers {span}, {different}, and the name '{name}' reads like an ID: "
                 "a code per row, not an amount."), **base)
 
-    if whole and n_unique <= SMALL_INTEGER_LEVELS:
+    if whole and n_unique <= SMALL_INTEGER_LEVELS and n_present >= CODE_REPEATS * n_unique:
         levels = ", ".join(format_number(v) for v in distinct[:6]) + (", …" if n_unique > 6 else "")
         if n_unique >= SCALE_FILL * (hi - lo + 1):
             return ColumnInfo(role="numeric", stats=stats, evidence=(

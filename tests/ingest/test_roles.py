@@ -81,6 +81,12 @@ def test_small_integer_codes_with_gaps_are_categorical(rng):
     assert "codes" in info.evidence
 
 
+def test_whole_numbers_that_hardly_repeat_are_amounts_even_in_a_tiny_table():
+    ages = pd.Series([22, 38, 26, 35, 54, 2, 27, 14, 58, 20, 39, 55, 31, 34, 22], name="age")
+    info = only(ages)  # 14 values spread thin over 2-58, but 15 rows: not 14 codes
+    assert info.role == "numeric" and "a quantity" in info.evidence
+
+
 def test_nullable_integers_with_missing_values():
     s = pd.Series([1, 2, None, 4, 5] * 20, dtype="Int64", name="n")
     info = only(s)
