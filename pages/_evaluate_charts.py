@@ -15,7 +15,7 @@ CHART_CONFIG = {"displaylogo": False}
 def chart(fig: go.Figure | None, key: str) -> None:
     """A plotly figure in the house configuration; nothing when the figure does not apply."""
     if fig is not None:
-        st.plotly_chart(fig, key=key, config=CHART_CONFIG)
+        _ui.chart(fig, key=key, config=CHART_CONFIG)
 
 
 def regression_section(result: TrainResult) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -66,7 +67,8 @@ def _clicked_cell(event: Any) -> tuple[Any, Any] | None:
     for point in points or []:
         custom = point.get("customdata")
         if isinstance(custom, (list, tuple)) and len(custom) == 2:
-            return custom[0], custom[1]
+            # the chart's text was escaped for plotly (_ui.chart): the class values, unescaped
+            return tuple(html.unescape(c) if isinstance(c, str) else c for c in custom)
     return None
 
 
@@ -77,8 +79,8 @@ def _confusion_section(result: TrainResult) -> None:
     if fig is None:
         st.info("No confusion matrix for this model.")
         return
-    event = st.plotly_chart(fig, key="eval_confusion", on_select="rerun",
-                            selection_mode="points", config=CHART_CONFIG)
+    event = _ui.chart(fig, key="eval_confusion", on_select="rerun",
+                      selection_mode="points", config=CHART_CONFIG)
     labels = list(ev["confusion_matrix"]["labels"])
     st.markdown("**See the rows of one cell**: click a cell above, or choose it here.")
     true_default, pred_default, clicked = confusion_cell_defaults(

@@ -78,7 +78,7 @@ def charts(project: Project, rows: int) -> None:
     if figure is None:
         st.warning(f"{escape_markdown(column)} has no values at all.")
     else:
-        st.plotly_chart(figure, key="chart_distribution")
+        _ui.chart(figure, key="chart_distribution")
     info = project.profile.column(column)
     st.caption(f"Role **{roles[column]}** — {escape_markdown(info.evidence)}")
 
@@ -89,8 +89,9 @@ def charts(project: Project, rows: int) -> None:
     else:
         _ui.explain(missing_reading(missing))
         left, right = st.columns(2)
-        left.plotly_chart(eda.missing_bar_figure(missing), key="chart_missing")
-        right.plotly_chart(eda.missing_pattern_figure(missing), key="chart_missing_pattern")
+        _ui.chart(eda.missing_bar_figure(missing), where=left, key="chart_missing")
+        _ui.chart(eda.missing_pattern_figure(missing), where=right,
+                  key="chart_missing_pattern")
 
     st.subheader("Correlation between numeric columns")
     numeric = tuple(correlation_columns(columns, roles, target=target, task=task, ranked=order))
@@ -104,7 +105,7 @@ def charts(project: Project, rows: int) -> None:
         left_out = correlation_note(correlation["columns"], roles, target=target, task=task)
         if left_out:
             st.caption(escape_markdown(left_out))
-        st.plotly_chart(eda.correlation_figure(correlation), key="chart_correlation")
+        _ui.chart(eda.correlation_figure(correlation), key="chart_correlation")
         pairs = strongest_pairs(correlation)
         if pairs:
             st.caption(escape_markdown(pairs))
@@ -129,7 +130,7 @@ def charts(project: Project, rows: int) -> None:
     if figure is None:
         st.caption("Not enough values to draw.")
     else:
-        st.plotly_chart(figure, key="chart_relation")
+        _ui.chart(figure, key="chart_relation")
     _ui.explain(RELATION_READINGS[data["kind"]])
 
 

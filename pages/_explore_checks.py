@@ -101,7 +101,7 @@ def can_it_learn(project: Project) -> None:
         st.caption(f"🎲 {escape_markdown(report['note'])}")
     figure = eda.signal_figure(report)
     if figure is not None:
-        st.plotly_chart(figure, key="chart_signal")
+        _ui.chart(figure, key="chart_signal")
     tables = signal_tables(report)
     with st.expander("Every feature's score"):
         st.dataframe(tables["features"], hide_index=True, column_config={

@@ -66,7 +66,7 @@ def section(project: Project) -> None:
         except TabwrightError as exc:
             _ui.show_error(exc)
             return
-        st.plotly_chart(explained_variance_figure(data), key="chart_explained_variance")
+        _ui.chart(explained_variance_figure(data), key="chart_explained_variance")
         st.info(data["sentence"])
         fitted = (f"all {data['rows']:,} rows" if data["rows"] == data["labelled_rows"]
                   else f"a random sample of {data['rows']:,} of {data['labelled_rows']:,} rows")

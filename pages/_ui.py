@@ -12,7 +12,7 @@ from typing import Any, Callable
 
 import streamlit as st
 
-from core import settings
+from core import plotting, settings
 from core.errors import TabwrightError
 from core.formatting import escape_markdown
 from core.project import Project
@@ -182,3 +182,9 @@ def login_gate() -> bool:
             "visible to you.", icon="🔒")
     st.button("Log in", type="primary", on_click=st.login, key="login")
     return False
+
+
+def chart(fig: Any, *, where: Any = None, **kwargs: Any) -> Any:
+    """Show a plotly figure with its user text escaped (:func:`core.plotting.escaped`), in
+    ``where`` (a column or container; the page by default). Returns the selection event."""
+    return (where or st).plotly_chart(plotting.escaped(fig), **kwargs)

@@ -50,7 +50,7 @@ def drift_section(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
                    + " — a changed share of outcomes can shift the best threshold.")
     fig = drift_figure(drift)
     if fig is not None:
-        st.plotly_chart(fig, key="use_drift_chart", config=CHART_CONFIG)
+        _ui.chart(fig, key="use_drift_chart", config=CHART_CONFIG)
     rows = [{"feature": r["feature"], "status": r["status"], "PSI": r.get("psi"),
              "test": r.get("test", ""), "p-value": r.get("p_value"),
              "missing now": r.get("missing_now"),

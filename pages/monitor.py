@@ -107,11 +107,11 @@ def _charts(report: MonitorReport) -> None:
     with traffic:
         for fig in (figures.traffic_figure(report), figures.latency_figure(report)):
             if fig is not None:
-                st.plotly_chart(fig, width="stretch")
+                _ui.chart(fig, width="stretch")
     with drift:
         fig = figures.drift_over_time_figure(report)
         if fig is not None:
-            st.plotly_chart(fig, width="stretch")
+            _ui.chart(fig, width="stretch")
         _ui.explain("PSI (population stability index) compares a feature's distribution with the "
                     "training data: under 0.1 no real change, 0.1–0.25 a shift worth watching, "
                     "over 0.25 a major shift.")
@@ -123,7 +123,7 @@ def _charts(report: MonitorReport) -> None:
             st.info("No performance yet: send outcomes (below), or log a classifier's "
                     "probabilities to see an estimate.")
         else:
-            st.plotly_chart(fig, width="stretch")
+            _ui.chart(fig, width="stretch")
 
 
 project = _ui.page_header("monitor")

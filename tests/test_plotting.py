@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import numpy as np
 import plotly.graph_objects as go
 import plotly.io as pio
 
-from core.plotting import COLOURS, LAYOUT, MAX_BARS, as_text, bar_chart_height, figure
+from core.plotting import (
+    COLOURS,
+    LAYOUT,
+    MAX_BARS,
+    as_text,
+    bar_chart_height,
+    escaped,
+    figure,
+)
 
 
 def test_figure_has_the_title_and_the_house_layout():
@@ -53,3 +62,21 @@ def test_bar_chart_height_has_a_floor_and_grows_per_bar():
 def test_colours_are_hex():
     assert {"main", "good", "watch", "bad", "muted"} <= set(COLOURS)
     assert all(c.startswith("#") and len(c) == 7 for c in COLOURS.values())
+
+
+def test_escaped_makes_user_text_literal_and_keeps_tabwrights_own_markup():
+    fig = figure('Distribution of <a href="https://example.com">click</a>')
+    fig.add_bar(x=np.array(["<b>x</b>", "a & b", "plain"], dtype=object), y=[1, 2, 3],
+                name="<i>ok</i>", customdata=[["<i>ok</i>", 1]] * 3,
+                hovertemplate="%{x}<br>%{y} rows<extra></extra>")
+    fig.update_xaxes(title_text="<b>x</b>", ticktext=["<sup>1</sup>"], tickvals=[0])
+    safe = escaped(fig)
+    assert safe.layout.title.text == ('Distribution of &lt;a href="https://example.com"&gt;click'
+                                      '&lt;/a&gt;')
+    assert list(safe.data[0].x) == ["&lt;b&gt;x&lt;/b&gt;", "a &amp; b", "plain"]
+    assert safe.data[0].name == "&lt;i&gt;ok&lt;/i&gt;"
+    assert safe.data[0].customdata[0][0] == "&lt;i&gt;ok&lt;/i&gt;"
+    assert safe.data[0].hovertemplate == "%{x}<br>%{y} rows<extra></extra>"  # ours, kept
+    assert safe.layout.xaxis.title.text == "&lt;b&gt;x&lt;/b&gt;"
+    assert safe.layout.xaxis.ticktext == ("&lt;sup&gt;1&lt;/sup&gt;",)
+    assert fig.layout.title.text.startswith("Distribution of <a")  # the original is untouched

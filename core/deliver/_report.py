@@ -52,6 +52,7 @@ from core.metrics import (
     metric_label,
     score,
 )
+from core.plotting import escaped
 from core.recipe import Recipe
 from core.run import TrainResult
 
@@ -664,7 +665,7 @@ def _figures(result: TrainResult, importance: list[dict[str, Any]] | None,
         ("drift", "drift", drift_figure(drift or {})),
     ]
     return [{"id": fid, "section": section, "title": fig.layout.title.text,
-             "figure": json.loads(fig.to_json())}
+             "figure": json.loads(escaped(fig).to_json())}
             for fid, section, fig in candidates if fig is not None]
 
 

@@ -15,7 +15,14 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from core.plotting import COLOURS, MAX_BARS, as_text, bar_chart_height, figure
+from core.plotting import (
+    COLOURS,
+    MAX_BARS,
+    as_text,
+    bar_chart_height,
+    escape_text,
+    figure,
+)
 
 
 def _is_classification(evaluation: dict[str, Any] | None) -> bool:
@@ -412,7 +419,7 @@ def partial_dependence_figure(curve: dict[str, Any]) -> go.Figure | None:
     fig.add_scatter(x=x, y=curve["average"], mode="lines+markers",
                     name=f"average over {curve.get('rows', 0):,} rows",
                     line=dict(color=COLOURS["main"], width=3),
-                    hovertemplate=f"{feature} %{{x}}: %{{y:{shown}}}<extra></extra>")
+                    hovertemplate=f"{escape_text(feature)} %{{x}}: %{{y:{shown}}}<extra></extra>")
     fig.update_xaxes(title_text=feature, type="category" if categorical else "-", automargin=True)
     fig.update_yaxes(title_text=what[:1].upper() + what[1:], tickformat=".0%" if probability else None)
     return fig
