@@ -71,8 +71,9 @@ def _choose(store: RunStore, runs: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _verdict(report: MonitorReport) -> None:
-    BOXES[report.verdict](f"**{report.verdict.capitalize()}.** {escape_markdown(report.summary)}",
-                          icon=ICONS[report.verdict])
+    word = report.verdict.capitalize()
+    rest = report.summary.removeprefix(f"{word}: ")  # the summary names the verdict first
+    BOXES[report.verdict](f"**{word}:** {escape_markdown(rest)}", icon=ICONS[report.verdict])
     for reason in report.reasons:
         st.markdown(f"- **{escape_markdown(reason['what'])}** {escape_markdown(reason['why'])}  \n"
                     f"  ➜ {escape_markdown(reason['action'])}")

@@ -25,6 +25,7 @@ from sklearn.tree import BaseDecisionTree, export_text
 from core import catalogue
 from core.errors import TabwrightError
 from core.evaluate._heldout import diagnose_fit, permutation_importance_data
+from core.formatting import format_percent
 from core.metrics import METRICS, THRESHOLD_METRICS
 from core.recipe import Brief, ModelChoice, Recipe
 from core.run import TrainResult
@@ -248,7 +249,7 @@ def suggest_next(result: TrainResult, verdict: dict[str, Any], *, learning_curve
         supports = any(catalogue.get(n).class_weight for n in (chosen or ({best} if best else set())))
         if not weighted and (supports or recipe.auto):
             add("Weight the rare class",
-                f"The rarest class is {share:.0%} of the training rows; class weights make its "
+                f"The rarest class is {format_percent(share)} of the training rows; class weights make its "
                 "mistakes count as much as the common class's.",
                 recipe_action("class_weight", "Switch on class weights"))
         if result.task == "binary" and not recipe.imbalance.tune_threshold and recipe.imbalance.threshold is None:

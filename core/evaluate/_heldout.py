@@ -329,9 +329,17 @@ def evaluate_classifier(
         "accuracy": skm.accuracy_score(y, y_pred),
         "balanced_accuracy": skm.balanced_accuracy_score(y, y_pred),
     }
+    # Averaged over the classes the test rows hold or the model predicts (as core.metrics.score
+    # and scikit-learn do): a class with no test rows would count as an F1 of 0.
+    seen = present | set(pd.unique(np.asarray(y_pred)).tolist())
+    averaged = [c for c in classes if c in seen]
+    if missing and len(averaged) < len(classes):
+        notes.append("The macro averages (precision, recall, F1) leave out the classes with no "
+                     "test rows and no predictions: "
+                     + ", ".join(repr(json_safe(c)) for c in classes if c not in seen) + ".")
     for average in ("macro", "weighted"):
         prec, rec, f1, _ = skm.precision_recall_fscore_support(
-            y, y_pred, labels=classes, average=average, zero_division=0
+            y, y_pred, labels=averaged, average=average, zero_division=0
         )
         metrics |= {f"precision_{average}": prec, f"recall_{average}": rec, f"f1_{average}": f1}
     metrics["mcc"] = skm.matthews_corrcoef(y, y_pred)
@@ -714,7 +722,12 @@ def diagnose_fit(
         )
     else:
         verdict = "good fit"
-        explanation = f"{head}: {gap_words} is small, so there is no sign of overfitting."
+        small = gap <= (OVERFIT_GAP if bounded else OVERFIT_RELATIVE_GAP * abs(cv_mean))
+        explanation = (f"{head}: {gap_words} is small, so there is no sign of overfitting."
+                       if small else
+                       f"{head}: {gap_words} is within twice the fold-to-fold spread "
+                       f"(2 × {_fmt(cv_std)}), so the folds cannot tell it from chance: no clear "
+                       "sign of overfitting.")
         if not bounded:
             explanation += (
                 f" {metric} has no fixed scale, so compare it with a baseline model to judge "

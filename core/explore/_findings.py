@@ -655,6 +655,8 @@ def _duplicate_column_findings(features: list[ColumnInfo], series: dict[str, pd.
         if 2 <= column.n_unique <= HIGH_CARDINALITY and \
                 column.role in ("numeric", "categorical", "boolean"):
             codes = _first_seen_codes(series[column.name].iloc[rows])
+            if codes.size and codes.max() + 1 == codes.size:
+                continue  # every value different: such columns all pair up one-to-one by chance
             groups.setdefault(codes.tobytes(), []).append(column)
     found = []
     for group in groups.values():

@@ -1344,9 +1344,16 @@ class _Runner:
         gap = abs(a.mean(self.metric) - b.mean(self.metric))
         noise = (a.std(self.metric) + b.std(self.metric)) / 2
         if gap < noise:
-            return (f"The leader ({a.name}) beats the runner-up ({b.name}) by {gap:.4f} {self.metric}, "
-                    f"less than the fold-to-fold spread ({noise:.4f}): within noise. Prefer the "
-                    "simpler or faster one if that matters to you.")
+            first, second = _told_apart(a), _told_apart(b)
+            if first == second:  # two settings of one model: told apart by their settings
+                first, second = (f"{_told_apart(c)} ({_describe(c.params)})" for c in (a, b))
+            if gap < 5e-5:
+                return (f"The leader, {first}, and the runner-up, {second}, score the same "
+                        f"({self.metric} {a.mean(self.metric):.4f}). Prefer the simpler or "
+                        "faster one if that matters to you.")
+            return (f"The leader, {first}, beats the runner-up, {second}, by {gap:.4f} "
+                    f"{self.metric}, less than the fold-to-fold spread ({noise:.4f}): within "
+                    "noise. Prefer the simpler or faster one if that matters to you.")
         return None
 
     def report_progress(self, fraction: float, message: str, model: str | None = None) -> None:
@@ -1397,6 +1404,15 @@ def _suggest(trial: Any, name: str, dim: tuple) -> Any:
     if kind == "int":
         return trial.suggest_int(name, dim[1], dim[2], log=dim[3] == "log")
     return trial.suggest_float(name, dim[1], dim[2], log=dim[3] == "log")
+
+
+def _told_apart(candidate: Candidate) -> str:
+    """A candidate's model in words: its label, or "an ensemble" / "a stack"."""
+    if candidate.stacking is not None:
+        return "a stack"
+    if candidate.members:
+        return "an ensemble"
+    return catalogue.get(candidate.model).label
 
 
 def _describe(params: dict[str, Any]) -> str:

@@ -286,6 +286,13 @@ def test_class_missing_from_test_set_gives_no_auc_and_says_why(three_classes):
     assert result["confusion_matrix"]["normalized"][2] == [None, None, None]
     assert sum(map(sum, result["confusion_matrix"]["counts"])) == int(keep.sum())
     assert [c["class"] for c in result["roc_curve"]["one_vs_rest"]] == ["ant", "bee"]
+    # the macro F1 averages the classes the rows hold or the model predicts, as scikit-learn does
+    predicted = pipe.predict(X_test[keep])
+    assert result["metrics"]["f1_macro"] == pytest.approx(
+        skm.f1_score(y_test[keep], predicted, average="macro", zero_division=0))
+    if "cat" not in set(predicted):
+        assert any("leave out the classes with no test rows" in n and "'cat'" in n
+                   for n in result["notes"])
     dumps(result)
 
 
@@ -468,6 +475,12 @@ def test_diagnose_fit_for_errors_where_lower_is_better():
     assert "50%" in over["explanation"]
     good = diagnose_fit(train_score=19.0, cv_mean=20.0, cv_std=1.0, metric="rmse", greater_is_better=False)
     assert good["verdict"] == "good fit" and "baseline" in good["explanation"]
+    assert "is small" in good["explanation"]
+    # a 60% gap inside the folds' spread is not called small
+    noisy = diagnose_fit(train_score=1.16, cv_mean=2.89, cv_std=0.892, metric="rmse",
+                         greater_is_better=False)
+    assert noisy["verdict"] == "good fit" and "is small, so" not in noisy["explanation"]
+    assert "within twice the fold-to-fold spread (2 × 0.892)" in noisy["explanation"]
     neg = diagnose_fit(
         train_score=-10.0, cv_mean=-20.0, cv_std=1.0, metric="neg_mean_absolute_error", greater_is_better=True
     )

@@ -125,6 +125,13 @@ def test_columns_holding_the_same_information_are_found(rng):
     assert "1 ↔ 'First'" in finding.message
 
 
+def test_columns_whose_values_all_differ_are_not_duplicates_of_each_other(rng):
+    """On 15 rows an index 0-14 and random numbers map one-to-one by chance alone."""
+    frame = pd.DataFrame({"a": np.arange(15), "b": rng.normal(size=15),
+                          "y": rng.choice(["p", "q"], 15)})
+    assert found(frame, "duplicate_columns", target="y") == []
+
+
 def test_related_but_different_columns_are_not_duplicates(rng):
     who = rng.choice(["man", "woman", "child"], N)
     frame = honest(rng).assign(who=who, adult_male=who == "man")

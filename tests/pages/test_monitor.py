@@ -43,6 +43,7 @@ def test_nothing_logged_yet_says_how_to_log(workspace):
     page = plain(texts(at))
     assert "🏆" not in page
     assert "No predictions" in page or "no predictions" in page.lower()
+    assert "Watch: No predictions logged yet" in page and "Watch. Watch" not in page
     assert not at.exception
 
 

@@ -459,6 +459,20 @@ def test_classes_with_a_row_or_two_do_not_break_cross_validation():
     assert any("'Up' and 'up'" in note and "write them one way" in note for note in again.notes)
 
 
+def test_the_noise_note_tells_two_settings_of_one_model_apart():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
+    frame["y"] = frame["a"] + rng.normal(size=300)
+    same = train(frame, Recipe(target="y", task="regression", auto=False, models=[
+        ModelChoice("ridge", {"alpha": 1.0}), ModelChoice("ridge", {"alpha": 1.001})]))
+    assert same.noise_note.startswith("The leader, Ridge regression (alpha=1.001), and the "
+                                      "runner-up, Ridge regression (alpha=1), score the same")
+    close = train(frame, Recipe(target="y", task="regression", auto=False, models=[
+        ModelChoice("ridge"), ModelChoice("lasso", {"alpha": 0.01})]))
+    assert close.noise_note.startswith("The leader, Lasso regression, beats the runner-up, "
+                                       "Ridge regression, by ")
+
+
 def test_repeated_cross_validation_scores_on_the_mean_of_each_rows_repeats(titanic):
     """Repeated k-fold predicts each row once per repeat: the candidate's out-of-fold
     prediction is their mean, and its fold scores are the first repeat's k folds."""
