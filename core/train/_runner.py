@@ -79,6 +79,9 @@ from core.train._stacking import (
     meta_model,
 )
 
+FEW_TEST_ROWS = 30
+"""Test sets smaller than this get a note: each row moves the scores by over 3%."""
+
 # Greedy ensemble selection: how many of the best distinct configurations it draws from, and
 # at most how many draws (with replacement) it makes.
 ENSEMBLE_POOL = 10
@@ -339,6 +342,10 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
     classes = np.sort(y_all.unique()) if task != "regression" else None
     X_train, X_test, y_train, y_test, split_note = split_train_test(data, plan, recipe, task)
     notes.append(split_note)
+    if len(X_test) < FEW_TEST_ROWS:
+        notes.append(f"The test set has only {len(X_test):,} rows: one row more or less right "
+                     f"moves its scores by {1 / max(len(X_test), 1):.0%}, so read them as rough; "
+                     "the cross-validation scores, over every training row, are steadier.")
     if X_train.shape[1] >= catalogue.MANY_FEATURES:
         # A copy holds each dtype's columns in one block, as read they are one block each: on
         # 5,000 columns every fit spent 0.3 s and every prediction 0.2 s gathering them.

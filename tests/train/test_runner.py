@@ -459,6 +459,15 @@ def test_classes_with_a_row_or_two_do_not_break_cross_validation():
     assert any("'Up' and 'up'" in note and "write them one way" in note for note in again.notes)
 
 
+def test_a_test_set_of_a_few_rows_is_said_to_give_rough_scores():
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame({"a": rng.normal(size=40)})
+    frame["y"] = frame["a"] + rng.normal(size=40)
+    result = train(frame, Recipe(target="y", task="regression", auto=False,
+                                 models=[ModelChoice("ridge")]))
+    assert any(n.startswith("The test set has only 8 rows") for n in result.notes)
+
+
 def test_the_noise_note_tells_two_settings_of_one_model_apart():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"a": rng.normal(size=300), "b": rng.normal(size=300)})
