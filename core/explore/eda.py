@@ -289,11 +289,14 @@ def distribution_figure(data: dict[str, Any]) -> go.Figure | None:
                         customdata=list(zip(edges[:-1], edges[1:])),
                         hovertemplate="%{customdata[0]:.4g} to %{customdata[1]:.4g}: "
                                       "%{y:,} rows<extra></extra>")
+            smaller = min(data["mean"], data["median"])
             for value, name, colour in ((data["mean"], "mean", COLOURS["second"]),
                                         (data["median"], "median", COLOURS["good"])):
+                # each label on its own side, away from the other line: they never overlap
+                left = value == smaller and (name == "median" or data["mean"] != data["median"])
                 fig.add_vline(x=value, line=dict(dash="dash", color=colour),
                               annotation_text=f"{name} {format_number(value)}",
-                              annotation_position="top right" if name == "mean" else "top left")
+                              annotation_position="top left" if left else "top right")
         fig.update_xaxes(title_text=str(data["column"]))
     else:
         labels = list(data["labels"]) + (["(other)"] if data["other"] else [])

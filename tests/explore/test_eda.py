@@ -57,6 +57,19 @@ def test_distribution_data_for_numbers_categories_dates_and_nothing(frame):
         assert isinstance(eda.distribution_figure(data), go.Figure)
 
 
+def test_mean_and_median_labels_sit_on_their_own_sides(frame):
+    """The smaller of the two is labelled on its left, the larger on its right: close values
+    ("median 0.0307", "mean -0.0736") no longer print over each other."""
+    data = eda.distribution_data(frame, "x", "numeric")
+    for mean, median in ((-0.07, 0.03), (0.03, -0.07), (0.5, 0.5)):
+        fig = eda.distribution_figure({**data, "mean": mean, "median": median})
+        sides = {a.text.split()[0]: a.xanchor for a in fig.layout.annotations}
+        if mean < median:
+            assert sides == {"mean": "right", "median": "left"}
+        else:
+            assert sides == {"mean": "left", "median": "right"}
+
+
 def test_missing_data_counts_and_groups_the_pattern(frame):
     data = eda.missing_data(frame, pattern_rows=40)
     assert data["columns"] == [{"column": "gap", "missing": 100, "fraction": 0.25}]
