@@ -7,6 +7,7 @@ time the run itself reports, and how far over or under B + 10% it ended. The tar
 
     python bench/train_process.py                                # bank_marketing and adult, 60 s
     python bench/train_process.py --datasets churn --budgets 30 60
+    python bench/train_process.py --datasets doctor_contacts   # shared/datasets-more too
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-DATASETS = ROOT.parent / "shared" / "datasets"
+FOLDERS = (ROOT.parent / "shared" / "datasets", ROOT.parent / "shared" / "datasets-more")
 
 
 def main() -> None:
@@ -30,7 +31,9 @@ def main() -> None:
     parser.add_argument("--datasets", nargs="*", default=["bank_marketing", "adult"])
     parser.add_argument("--budgets", nargs="*", type=float, default=[60.0])
     args = parser.parse_args()
-    manifest = {d["name"]: d for d in json.loads((DATASETS / "datasets.json").read_text())["datasets"]}
+    manifest = {d["name"]: {**d, "path": folder / d["file"]} for folder in FOLDERS
+                if (folder / "datasets.json").is_file()
+                for d in json.loads((folder / "datasets.json").read_text())["datasets"]}
     print(f"{'dataset':<16} {'rows':>7} {'budget':>6} {'wall':>7} {'run':>7} {'vs B+10%':>9}  load")
     for name in args.datasets:
         entry = manifest[name]
@@ -39,7 +42,7 @@ def main() -> None:
                 load = os.getloadavg()[0]
                 started = time.perf_counter()
                 done = subprocess.run(
-                    [sys.executable, "-m", "core.cli", "train", str(DATASETS / entry["file"]),
+                    [sys.executable, "-m", "core.cli", "train", str(entry["path"]),
                      "--target", entry["target"], "--time-budget", f"{budget:g}", "--out", out,
                      "--quiet"], capture_output=True, text=True, cwd=ROOT)
                 wall = time.perf_counter() - started
