@@ -292,6 +292,13 @@ class RareClassBoostingClassifier(HistGradientBoostingClassifier):
         unseen = ~np.isin(labels[valid], labels[train])
         train = np.sort(np.concatenate([train, valid[unseen], rows[alone]]))
         valid = np.sort(valid[~unseen])
+        if not valid.size:  # nothing left to stop on: every round is fitted, as without stopping
+            stopping = self.early_stopping
+            try:
+                self.early_stopping = False
+                return super().fit(X, y, sample_weight, **fit_params)
+            finally:
+                self.early_stopping = stopping
         weight = None if sample_weight is None else np.asarray(sample_weight)
         return super().fit(_safe_indexing(X, train), labels[train],
                            None if weight is None else weight[train],

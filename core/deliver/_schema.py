@@ -92,7 +92,10 @@ def validate_input(frame: pd.DataFrame, schema: dict[str, Any]) -> tuple[pd.Data
                 if outside:
                     notices.append(_outside(name, outside, low, high))
         elif entry["role"] == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
-            bad = _unreadable_dates(s)
+            # read as the model's date step reads them (DatetimeParts), once, here
+            given = s.notna() & (s.astype(str).str.strip() != "")
+            X[name] = parsed = pd.to_datetime(s, errors="coerce", format="mixed")
+            bad = int((given & parsed.isna()).sum())
             if bad:
                 notices.append(_not_dates(name, bad))
         elif entry["role"] in ("categorical", "boolean") and entry.get("n_levels", 0) <= MAX_LEVELS_LISTED:
@@ -113,6 +116,9 @@ def records_to_frame(records: list[dict[str, Any]], schema: dict[str, Any]) -> p
     """
     check = RecordCheck(schema)
     columns = check.build(records)
+    for name, kind, _, _, _ in check._plan:  # dates as sent: validate_input reads and reports them
+        if kind == "datetime" and name in columns:
+            columns[name] = pd.Series([r.get(name) for r in records], dtype=object).to_numpy()
     frame = pd.DataFrame({name: columns[name] for name in check.names if name in columns})
     for name in check.extra_names(records)[0]:
         frame[name] = pd.Series([r.get(name) for r in records], dtype=object)
@@ -315,13 +321,6 @@ def _ignored(extra: list[Any]) -> str:
 
 def _not_numbers(name: str, bad: int) -> str:
     return f"{name!r}: {bad:,} value(s) are not numbers and were treated as missing."
-
-
-def _unreadable_dates(s: pd.Series) -> int:
-    """How many of a date column's given values (not blank) do not read as dates."""
-    given = s.notna() & (s.astype(str).str.strip() != "")
-    parsed = pd.to_datetime(s.where(given), errors="coerce", format="mixed")
-    return int((given & parsed.isna()).sum())
 
 
 def _not_dates(name: str, bad: int) -> str:

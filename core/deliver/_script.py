@@ -360,18 +360,24 @@ def _split_code(result: TrainResult, imports: _Imports) -> str:
         y_all = pd.concat([result.y_train, result.y_test])
         stratify = (result.task != "regression" and s.stratify and y_all.value_counts().min() >= 2)
         n_test = math.ceil(s.test_size * len(y_all))
+        classes = y_all.nunique()
         if result.task != "regression" and s.stratify and (
-                not stratify or n_test < y_all.nunique()):  # as core.train._split._random_split
+                not stratify or not classes <= min(n_test, len(y_all) - n_test)):
+            # as core.train._split._random_split
             lines += [f"# {s.test_size:.0%} of rows are the test set, stratified by class where it can be; "
                       "rows of classes seen once stay in training.",
                       "once = y.map(y.value_counts()).to_numpy() < 2",
                       "rest = np.flatnonzero(~once)",
-                      f"n_test = int(np.ceil({s.test_size!r} * len(data)))",
                       "classes = y.iloc[rest].nunique()",
-                      "stratify = y.iloc[rest] if 2 <= classes <= n_test else None",
-                      "train_idx, test_idx = train_test_split(rest, test_size=min(n_test, max(len(rest) - 1, 1)),",
-                      "                                       random_state=SEED, stratify=stratify)",
-                      "train_idx = np.sort(np.concatenate([train_idx, np.flatnonzero(once)]))"]
+                      f"n_test = min(int(np.ceil({s.test_size!r} * len(data))), len(rest) - classes)",
+                      "stratify = y.iloc[rest] if 2 <= classes <= min(n_test, len(rest) - n_test) else None",
+                      "train_idx, test_idx = train_test_split(rest, test_size=n_test, random_state=SEED,",
+                      "                                       stratify=stratify)",
+                      "if stratify is None:  # a class whose rows all fell among the test rows trains",
+                      "    back = ~np.isin(y.to_numpy()[test_idx], y.to_numpy()[train_idx])",
+                      "    train_idx, test_idx = np.concatenate([train_idx, test_idx[back]]), test_idx[~back]",
+                      "if once.any():",
+                      "    train_idx = np.sort(np.concatenate([train_idx, np.flatnonzero(once)]))"]
         else:
             lines += [f"# {s.test_size:.0%} of rows are the test set" + (", stratified by class." if stratify else "."),
                       f"train_idx, test_idx = train_test_split(np.arange(len(data)), test_size={s.test_size!r},",

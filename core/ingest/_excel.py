@@ -532,13 +532,14 @@ def _fill_merged(read: pa.Table, infos: list[_Column], merged: list[tuple[int, i
     filled: dict[int, list[Any]] = {}
     used = []
     for top, bottom, first, last in merged:
-        if top <= header or (first not in position) or top - header - 1 >= read.num_rows:
-            continue  # merged header cells, or outside the columns read
+        if top <= header or bottom <= top or (first not in position) \
+                or top - header - 1 >= read.num_rows:
+            continue  # merged header cells, a range one row high, or outside the columns read
         start, stop = top - header - 1, min(bottom - header, read.num_rows)
         source = position[first]
-        value = (filled[source] if source in filled else read.column(source).to_pylist())[start]
-        if value is None or stop - start < 2:
-            continue  # nothing to give, or a range one row high
+        value = filled[source][start] if source in filled else read.column(source)[start].as_py()
+        if value is None:
+            continue  # nothing to give
         values = filled.setdefault(source, read.column(source).to_pylist())
         values[start:stop] = [value] * (stop - start)
         used.append(f"{_column_letters(first)}{top}:{_column_letters(last)}{bottom}")

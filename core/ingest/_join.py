@@ -66,8 +66,9 @@ repeats are reported (and a many-to-one join refuses them until they are removed
 ALIKE_NAMES = 0.8
 """Name likeness (:func:`_name_score`) from which two columns are named as the same key."""
 MIN_CHANCE_KEYS = 20
-"""Fewest distinct keys a pair of columns with unlike names needs to be suggested: two columns
-of small numbers (0/1 against 0-6) match on every row by chance."""
+"""Fewest distinct keys a pair of columns with unlike names, whose keys repeat on both sides,
+needs to be suggested: two columns of small numbers (0/1 against 0-6) match on every row by
+chance. A lookup table (one row per key: ``store`` against ``shops.id``) is still suggested."""
 MAX_DEFAULT_FEATURES = 15
 """Most features :func:`default_join` makes from one related table."""
 MAX_LEVELS_FOR_NUNIQUE = 50
@@ -271,7 +272,8 @@ class _KeyColumn:
 
 
 def suggest_joins(main: pd.DataFrame, related: pd.DataFrame, *, name: str,
-                  target: str | None = None) -> list[JoinSuggestion]:
+                  target: str | None = None, pair: tuple[str, str] | None = None
+                  ) -> list[JoinSuggestion]:
     """Key pairs the two tables could be joined on, the most likely first.
 
     Every pair of columns that could hold the same keys (whole numbers, text, or dates with
@@ -289,13 +291,17 @@ def suggest_joins(main: pd.DataFrame, related: pd.DataFrame, *, name: str,
     target : str, optional
         The main table's target: never a key (joining on it would put the answer in the
         inputs, and new rows do not have it).
+    pair : (str, str), optional
+        Only this (main key, related key) pair, as a person named it: suggested whenever its
+        keys can be compared, however few they are.
 
     Returns
     -------
     list of JoinSuggestion
         At most :data:`MAX_SUGGESTIONS`, best first; pairs whose keys never match are left out
         unless their names are alike (then their evidence says nothing matched, and why), and
-        so are pairs of unlike names with fewer than :data:`MIN_CHANCE_KEYS` distinct keys.
+        so are pairs of unlike names with fewer than :data:`MIN_CHANCE_KEYS` distinct keys
+        repeating on both sides.
     """
     main_columns = {k: v for k, v in _candidate_keys(main).items() if k != target}
     related_columns = _candidate_keys(related)
@@ -304,13 +310,18 @@ def suggest_joins(main: pd.DataFrame, related: pd.DataFrame, *, name: str,
         for related_key, related_column in related_columns.items():
             compared_as = compare_keys_as(main_column.kind, related_column.kind)
             alike = _name_score(main_key, related_key, name)
-            if compared_as is None or (compared_as == "datetime" and alike < ALIKE_NAMES):
+            named = pair == (main_key, related_key)
+            if (pair and not named) or compared_as is None or (
+                    compared_as == "datetime" and alike < ALIKE_NAMES and not named):
                 continue
-            if alike < ALIKE_NAMES and len(main_column.keys(compared_as)[0]) < MIN_CHANCE_KEYS:
-                continue  # a handful of small codes matches another handful by chance
             suggestion = _suggestion(main_key, main_column, related_key, related_column,
                                      compared_as, alike, name=name, n_main=len(main))
-            if suggestion.matched_rows or alike >= ALIKE_NAMES:
+            keys, counts, _ = main_column.keys(compared_as)
+            if (not named and alike < ALIKE_NAMES and len(keys) < MIN_CHANCE_KEYS
+                    and suggestion.relation == "one_to_many"
+                    and _repeat_share(counts) > NEARLY_UNIQUE):
+                continue  # a handful of codes repeating on both sides matches by chance
+            if suggestion.matched_rows or alike >= ALIKE_NAMES or named:
                 found.append(suggestion)
     found.sort(key=lambda s: -s.score)
     return found[:MAX_SUGGESTIONS]

@@ -79,19 +79,22 @@ def plan_joins(main: LoadedTable, related: dict[str, LoadedTable], *, on: str | 
     """
     joins = []
     for name, table in related.items():
-        found = suggest_joins(main.frame, table.frame, name=name, target=target)
         if on:
             main_key, _, related_key = on.partition("=")
             related_key = related_key or main_key
-            found = [s for s in found if (s.main_key, s.related_key) == (main_key, related_key)]
+            found = [s for s in suggest_joins(main.frame, table.frame, name=name, target=target,
+                                              pair=(main_key, related_key))
+                     if s.matched_rows]
             if not found:
                 raise TabwrightError(
                     f"{main_key!r} and {related_key!r} cannot join the data with {name!r}: "
                     "one is missing or their values do not match.",
                     "Check the names (--on KEY, or --on MAIN_KEY=RELATED_KEY).")
-        elif not found:
-            raise TabwrightError(f"No column of {name!r} matches a column of the main table.",
-                                 "Name the keys with --on MAIN_KEY=RELATED_KEY.")
+        else:
+            found = suggest_joins(main.frame, table.frame, name=name, target=target)
+            if not found:
+                raise TabwrightError(f"No column of {name!r} matches a column of the main table.",
+                                     "Name the keys with --on MAIN_KEY=RELATED_KEY.")
         join = default_join(main.frame, table.frame, found[0], name=name)
         if cutoff:
             join = _with_cutoff(join, cutoff, main.frame)

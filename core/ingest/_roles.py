@@ -70,7 +70,8 @@ REGRESSION_MIN_VALUES = 20
 SMALL_INTEGER_RANGE = 50
 """...unless its values are whole numbers spanning at most this many steps."""
 GAPPED_COUNT_VALUES = 10
-"""...and whole numbers with more values than this and a gap between them are counts (regression)."""
+"""...and whole numbers with more values than this, a gap between them, a right tail and the
+most rows at the low end are counts (regression): see :func:`_looks_like_counts`."""
 TEXT_MIN_WORDS = 5
 """Average words per value from which a varied string column is free text."""
 TEXT_MIN_LENGTH = 50
@@ -517,9 +518,10 @@ def detect_task(series: pd.Series) -> TaskGuess:
     """Guess whether predicting ``series`` is binary, multiclass or regression.
 
     Numbers with more than :data:`REGRESSION_MIN_VALUES` distinct values are regression,
-    unless they are whole numbers within :data:`SMALL_INTEGER_RANGE` steps without a gap;
-    whole numbers with a gap are counts, regression, from :data:`GAPPED_COUNT_VALUES` values;
-    two values are binary; 3 to :data:`MAX_CLASSES` values are multiclass.
+    unless they are whole numbers within :data:`SMALL_INTEGER_RANGE` steps; whole numbers
+    that look like counts (a gap, a right tail, most rows at 0 or 1) are regression from
+    :data:`GAPPED_COUNT_VALUES` values; two values are binary; 3 to :data:`MAX_CLASSES`
+    values are multiclass.
 
     Parameters
     ----------
@@ -566,7 +568,8 @@ def detect_task(series: pd.Series) -> TaskGuess:
 
     whole = numeric and _all_whole(distinct)
     span = float(distinct[-1]) - float(distinct[0]) if numeric else 0.0
-    task = _task_kind(distinct.size, numeric=numeric, whole=whole, span=span)
+    counted = whole and _looks_like_counts(distinct, counts)
+    task = _task_kind(distinct.size, numeric=numeric, whole=whole, span=span, counted=counted)
     if task == "regression":
         return TaskGuess("regression", (
             f"Numbers from {format_number(distinct[0])} to {format_number(distinct[-1])} with "
@@ -622,16 +625,29 @@ def describe_label_variants(name: str, groups: list[list[str]]) -> str:
             "Each spelling is a class of its own.")
 
 
-def _task_kind(n_unique: int, *, numeric: bool, whole: bool, span: float) -> str | None:
-    """The task for a target with these values, or None when it has too many classes.
+def _looks_like_counts(distinct: np.ndarray, counts: np.ndarray) -> bool:
+    """Whether whole numbers read as counts rather than class codes: more than
+    :data:`GAPPED_COUNT_VALUES` values with a gap between them (counts thin out into a tail:
+    0-26 visits in 15 values), starting at 0 or 1, most often one of the three smallest, and
+    skewed to the right. Codes are used about evenly, whatever their gaps (activity ids 1-7,
+    12, 13, 16, 17, 24; codes 10, 20, ..., 120)."""
+    values = distinct.astype(float)
+    if not (values.size > GAPPED_COUNT_VALUES and values.size < values[-1] - values[0] + 1
+            and values[0] in (0.0, 1.0) and int(np.argmax(counts)) < 3):
+        return False
+    weights = counts / counts.sum()
+    mean = float(weights @ values)
+    spread = float(np.sqrt(weights @ (values - mean) ** 2))
+    return spread > 0 and float(weights @ ((values - mean) / spread) ** 3) >= 1.0
 
-    Whole numbers with gaps between them (more than :data:`GAPPED_COUNT_VALUES` values, not
-    every step from the smallest to the largest present) are counts, not class codes: codes
-    run 0, 1, 2, ... without a hole, while counts thin out into a tail (0-26 visits, 15 values).
+
+def _task_kind(n_unique: int, *, numeric: bool, whole: bool, span: float,
+               counted: bool = False) -> str | None:
+    """The task for a target with these values, or None when it has too many classes.
+    ``counted``: whole numbers that look like counts (:func:`_looks_like_counts`), regression.
     """
-    gapped = whole and n_unique > GAPPED_COUNT_VALUES and n_unique < span + 1
     if numeric and n_unique > 2 and (
-            not whole or gapped
+            not whole or counted
             or (n_unique > REGRESSION_MIN_VALUES and span >= SMALL_INTEGER_RANGE)):
         return "regression"
     if n_unique == 2:

@@ -380,6 +380,9 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
                      started=started, notes=notes, dask_scheduler=dask_scheduler,
                      full_X=X_train, full_y=y_train)
     runner.all_rows = len(X_train) + len(X_test)
+    # Poisson loss needs y >= 0 in every fit, the finalize on every row included
+    runner.nonnegative = task == "regression" and bool(
+        min(y_train.min(), y_test.min() if len(y_test) else 0) >= 0)
     runner.finalize_planned = should_finalize(recipe, auto=recipe.auto, rows=runner.all_rows)
     with threadpool_limits(limits=threads), warnings.catch_warnings(), _cluster(dask_scheduler):
         warnings.simplefilter("ignore")
@@ -534,8 +537,9 @@ class _Runner:
         self._provisional: tuple[int, list[Candidate]] = (-1, [])
         # A class with at most two rows: some fold's fit holds one row of it, which boosting's
         # early stopping (a stratified tenth held out) cannot split; see evaluate.
+        self.nonnegative = True  # train() says whether the test rows' target is too
         self.tiny_class = task in ("binary", "multiclass") and min(
-            y.value_counts().min(), self.full_y.value_counts().min()) <= 2
+            _fewest(y), _fewest(self.full_y)) <= 2
         self._told_tiny = False
 
     def _set_partition(self) -> None:
@@ -847,7 +851,8 @@ class _Runner:
         """What auto mode's choices depend on besides the rows (see catalogue.auto_portfolio)."""
         return {"n_features": len(self.plan.features),
                 "target_spread": float(self.y.std()) if self.task == "regression" else 1.0,
-                "skewed": self.task == "regression" and catalogue.skewed_target(self.y)}
+                "skewed": self.task == "regression" and self.nonnegative
+                and catalogue.skewed_target(self.y)}
 
     def _optuna_across(self, pool: list[str], deadline: float, budget: float) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -1411,6 +1416,13 @@ def _suggest(trial: Any, name: str, dim: tuple) -> Any:
     if kind == "int":
         return trial.suggest_int(name, dim[1], dim[2], log=dim[3] == "log")
     return trial.suggest_float(name, dim[1], dim[2], log=dim[3] == "log")
+
+
+def _fewest(y: pd.Series) -> int:
+    """Rows of the rarest class present (a categorical target lists unused categories too)."""
+    counts = y.value_counts()
+    counts = counts[counts > 0]
+    return int(counts.min()) if len(counts) else 0
 
 
 def _told_apart(candidate: Candidate) -> str:

@@ -137,18 +137,22 @@ def _random_split(y: pd.Series, recipe: Recipe, task: str) -> tuple[np.ndarray, 
         train_idx, test_idx = train_test_split(idx, test_size=n_test, random_state=recipe.seed)
         return train_idx, test_idx, (f"Test set: {len(test_idx):,} rows ({s.test_size:.0%}) held "
                                      "out; used once, at the end.")
-    counts = y.map(y.value_counts()).to_numpy()
-    once = counts < 2
+    once = y.map(y.value_counts()).to_numpy() < 2
     rest = idx[~once]
-    if rest.size < 2:
-        raise TabwrightError("Almost every class has a single row: there are no rows left to test "
-                             "a model on.", "Merge rare classes into broader ones, or pick "
+    classes = y.iloc[rest].nunique()
+    n_test = min(n_test, rest.size - classes)  # a row of every class left to train on
+    if n_test < 1:
+        raise TabwrightError("There are too few rows per class to hold any out for a test.",
+                             "Merge rare classes into broader ones, collect more rows, or pick "
                              "another target.")
-    stratify = y.iloc[rest] if rest.size and pd.unique(y.iloc[rest]).size >= 2 else None
-    if stratify is not None and n_test < stratify.nunique():
-        stratify = None  # fewer test rows than classes: scikit-learn cannot stratify that
-    train_idx, test_idx = train_test_split(rest, test_size=min(n_test, max(rest.size - 1, 1)),
-                                           random_state=recipe.seed, stratify=stratify)
+    # scikit-learn stratifies only with a row of every class on each side
+    stratify = y.iloc[rest] if 2 <= classes <= min(n_test, rest.size - n_test) else None
+    train_idx, test_idx = train_test_split(rest, test_size=n_test, random_state=recipe.seed,
+                                           stratify=stratify)
+    if stratify is None:  # a class whose rows all fell among the test rows goes back to training
+        labels = y.to_numpy()
+        back = ~np.isin(labels[test_idx], labels[train_idx])
+        train_idx, test_idx = np.concatenate([train_idx, test_idx[back]]), test_idx[~back]
     note = (f"Test set: {len(test_idx):,} rows ({s.test_size:.0%}) held out"
             f"{', stratified by class' if stratify is not None else ''}; used once, at the end.")
     if once.any():

@@ -166,3 +166,7 @@ def test_dates_that_do_not_read_as_dates_are_reported_like_non_numbers():
     assert notices == ["'booked': 2 value(s) are not readable dates and were treated as missing."]
     _, same = RecordCheck(schema).check(records)
     assert same == notices
+    X, _ = validate_input(records_to_frame(records, schema), schema)
+    columns, _ = RecordCheck(schema).check(records)
+    pd.testing.assert_frame_equal(pd.DataFrame(columns), X)  # the REST and CSV paths agree
+    assert validate_input(records_to_frame(records, schema), schema)[1] == notices

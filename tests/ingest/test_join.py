@@ -459,6 +459,13 @@ def test_the_target_and_a_handful_of_small_codes_are_never_suggested_as_keys():
         columns={"churned": "churned"}), name="copy", target="churned"))
     named = pd.DataFrame({"visits": range(7), "label": list("abcdefg")})
     assert suggest_joins(main, named, name="visit_labels")[0].main_key == "visits"  # alike names
+    # a lookup table, one row per code, is a key however few its codes and unlike its name
+    shops = pd.DataFrame({"id": range(7), "size": rng.normal(size=7)})
+    best = suggest_joins(main, shops, name="shops")[0]
+    assert (best.main_key, best.related_key, best.relation) == ("visits", "id", "many_to_one")
+    # and a pair a person names is checked as named
+    assert [(s.main_key, s.related_key) for s in suggest_joins(
+        main, other, name="other", pair=("visits", "parch"))] == [("visits", "parch")]
 
 
 

@@ -281,6 +281,8 @@ def test_format_number_reads_like_a_person_wrote_it():
     (list(range(12)) * 3, "multiclass", 12),  # class codes run without a gap
     ([0] * 30 + [1] * 12 + [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 26], "regression", None),  # counts
     ([0, 1, 2, 3, 5, 6, 7, 8, 9, 10] * 3, "multiclass", 10),  # a gap, but few values
+    ([1, 2, 3, 4, 5, 6, 7, 12, 13, 16, 17, 24] * 5, "multiclass", 12),  # codes used evenly
+    (list(range(10, 130, 10)) * 5, "multiclass", 12),
     (list(np.linspace(0, 1, 25)), "regression", None),
     ([0.5, 1.5, 2.5] * 10, "regression", None),
 ])

@@ -432,6 +432,20 @@ def test_auto_mode_tries_poisson_boosting_on_a_count_target_and_says_so():
     assert not any(r["params"].get("loss") == "poisson" for r in plain.leaderboard)  # y < 0 there
 
 
+def test_no_poisson_loss_when_a_test_row_is_negative_so_the_finalize_can_fit_every_row():
+    rng = np.random.default_rng(3)
+    n = 300
+    frame = pd.DataFrame({"a": rng.normal(size=n), "t": pd.date_range("2024-01-01", periods=n)})
+    frame["y"] = rng.poisson(np.exp(0.5 + frame["a"])).astype(float)
+    frame.loc[n - 1, "y"] = -3.0  # a refund, among the latest rows: a test row
+    recipe = Recipe(target="y", task="regression", max_trials=10, finalize="on")
+    recipe.split.time_column = "t"
+    result = train(frame, recipe)
+    assert result.final_rows == n
+    assert not any(r["params"].get("loss") == "poisson" for r in result.leaderboard)
+    assert not any("Poisson loss" in note for note in result.notes)
+
+
 def test_classes_with_a_row_or_two_do_not_break_cross_validation():
     """A fold whose training part lacks a class still scores every class: the model's
     probabilities (or decision scores) get a column for it, and the model knows every class."""

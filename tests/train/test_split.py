@@ -168,6 +168,19 @@ def test_a_class_seen_once_stays_in_the_training_part_and_the_rest_is_stratified
     assert list(X_test.index) == list(expected)
 
 
+def test_many_small_classes_still_leave_a_row_of_each_to_train_on():
+    """10 classes of 2 rows and 40 of one: stratifying the 20 shared rows needs a row of every
+    class on each side, so the test set shrinks to what allows that."""
+    y = [f"c{i}" for i in range(10)] * 2 + [f"s{i}" for i in range(40)]
+    frame = pd.DataFrame({"x": np.arange(60.0), "shop": ["a"] * 60, "y": y})
+    X_train, X_test, y_train, y_test, note = split_train_test(frame, PLAN, _recipe(), "multiclass")
+    assert len(X_test) == 10 and set(y_test) <= set(y_train) and set(y_train) == set(y)
+    assert "stratified by class" in note
+    tiny = pd.DataFrame({"x": [1.0, 2, 3, 4], "shop": ["a"] * 4, "y": ["p", "p", "q", "q"]})
+    with pytest.raises(TabwrightError, match="too few rows per class"):
+        split_train_test(tiny.iloc[[0, 2, 3]].assign(y=["p", "q", "r"]), PLAN, _recipe(), "multiclass")
+
+
 def test_a_class_only_in_the_test_rows_is_refused_before_any_training():
     frame = _frame(100).assign(date=pd.date_range("2020-01-01", periods=100, freq="D").astype(str))
     frame.loc[95, "y"] = "new"  # appears only among the latest rows
