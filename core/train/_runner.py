@@ -535,11 +535,10 @@ class _Runner:
         self.refit_cost: tuple[float, int] = (0.0, len(self.full_X))
         # _provisional_members' answer, and the number of candidates it was computed on.
         self._provisional: tuple[int, list[Candidate]] = (-1, [])
-        # A class with at most two rows: some fold's fit holds one row of it, which boosting's
-        # early stopping (a stratified tenth held out) cannot split; see evaluate.
         self.nonnegative = True  # train() says whether the test rows' target is too
-        self.tiny_class = task in ("binary", "multiclass") and min(
-            _fewest(y), _fewest(self.full_y)) <= 2
+        # A class with one row in some fit (a fold's training part, or every training row):
+        # boosting's early stopping (a stratified tenth held out) cannot split it; see evaluate.
+        self.tiny_class = task in ("binary", "multiclass") and _lone_class(y, folds, self.full_y)
         self._told_tiny = False
 
     def _set_partition(self) -> None:
@@ -572,9 +571,10 @@ class _Runner:
             if not self._told_tiny:
                 self._told_tiny = True
                 self.notes.append(
-                    "A class has at most two training rows. Gradient boosting's early stopping "
-                    "holds out a tenth of the rows with every class in it, which a class of one "
-                    f"row cannot join: its rows stay in the training part ({catalogue.RARE_CLASS_SAFE}).")
+                    "A class has a single row among the training rows of some fit. Gradient "
+                    "boosting's early stopping holds out a tenth of the rows with every class in "
+                    "it, which a class of one row cannot join: such rows stay in the training "
+                    f"part ({catalogue.RARE_CLASS_SAFE}).")
         max_rows = spec.max_rows if spec.large_data == "sample" else None
         self.report_progress(self.fraction, f"Cross-validating {spec.label}", model)
         pipeline = build_pipeline(self.plan, self.recipe, model, params, task=self.task)
@@ -1423,6 +1423,19 @@ def _fewest(y: pd.Series) -> int:
     counts = y.value_counts()
     counts = counts[counts > 0]
     return int(counts.min()) if len(counts) else 0
+
+
+def _lone_class(y: pd.Series, folds: list, full_y: pd.Series) -> bool:
+    """Whether some fit holds a single row of a class: among every training row, or in a
+    fold's training part (grouped or time-ordered folds can leave one row of several)."""
+    if _fewest(full_y) < 2:
+        return True
+    codes = pd.factorize(y)[0]
+    for train, _ in folds:
+        fold = codes[train]
+        if (np.bincount(fold[fold >= 0]) == 1).any():
+            return True
+    return False
 
 
 def _told_apart(candidate: Candidate) -> str:

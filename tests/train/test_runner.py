@@ -432,6 +432,22 @@ def test_auto_mode_tries_poisson_boosting_on_a_count_target_and_says_so():
     assert not any(r["params"].get("loss") == "poisson" for r in plain.leaderboard)  # y < 0 there
 
 
+def test_grouped_folds_that_leave_one_row_of_a_class_still_fit_boosting():
+    """Three rows of a class, two in one group: with that group held out, the fold's fit has
+    one row of it, which scikit-learn's early stopping cannot split."""
+    rng = np.random.default_rng(8)
+    n = 240
+    frame = pd.DataFrame({"a": rng.normal(size=n), "shop": [f"s{i % 12}" for i in range(n)]})
+    frame["y"] = np.where(frame["a"] > 0, "up", "down")
+    frame.loc[[0, 12, 1], "y"] = "rare"  # shops s0, s0, s1
+    recipe = Recipe(target="y", task="multiclass", auto=False,
+                    models=[ModelChoice("hist_gradient_boosting", {"max_iter": 30})])
+    recipe.split.group_column = "shop"
+    result = train(frame, recipe)
+    (boosting,) = [r for r in result.leaderboard if r["model"] == "hist_gradient_boosting"]
+    assert boosting["status"] == "ok" and boosting["params"][catalogue.RARE_CLASS_SAFE] is True
+
+
 def test_no_poisson_loss_when_a_test_row_is_negative_so_the_finalize_can_fit_every_row():
     rng = np.random.default_rng(3)
     n = 300
