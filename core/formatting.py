@@ -84,6 +84,16 @@ def format_percent(share: float) -> str:
 
 
 
+def shorten(text: str, limit: int = 40) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis, for a message or a label (a cell
+    can hold 100,000 characters).
+
+    >>> shorten("x" * 50, 10)
+    'xxxxxxxxx…'
+    """
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:&=^])")
 
 

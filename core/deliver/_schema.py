@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from core.errors import TabwrightError
+from core.formatting import shorten
 
 MAX_LEVELS_LISTED = 200
 LARGEST_NUMBER = float(np.finfo(np.float32).max)
@@ -350,16 +351,10 @@ def _outside(name: str, outside: int, low: float, high: float) -> str:
 
 
 def _unseen(name: str, count: int, examples: list[Any]) -> str:
-    shown = ", ".join(repr(_short(v)) for v in examples)
+    shown = ", ".join(repr(shorten(v, SHOWN_CHARS) if isinstance(v, str) else v)
+                      for v in examples)
     return (f"{name!r}: {count:,} value(s) never seen in training "
             f"(e.g. {shown}); the model treats them as unknown.")
-
-
-def _short(value: Any) -> Any:
-    """A value to quote in a notice: text past :data:`SHOWN_CHARS` characters is cut."""
-    if isinstance(value, str) and len(value) > SHOWN_CHARS:
-        return value[:SHOWN_CHARS - 1] + "…"
-    return value
 
 
 def _num(value: Any) -> float | int | None:

@@ -66,7 +66,7 @@ from sklearn.tree import DecisionTreeClassifier, DecisionTreeRegressor
 
 from core.errors import TabwrightError
 from core.estimators import FOLD_BAGS
-from core.formatting import format_number, format_percent, json_safe
+from core.formatting import format_number, format_percent, json_safe, shorten
 from core.run import TrainResult
 from core.settings import thread_limit
 
@@ -312,7 +312,7 @@ def value_text(value: Any) -> str:
     if isinstance(value, (int, float, np.integer, np.floating)):
         return format_number(value)
     text = " ".join(str(value).split())
-    return text if len(text) <= VALUE_CHARS else text[:VALUE_CHARS - 1] + "…"
+    return shorten(text, VALUE_CHARS)
 
 
 def output_words(output: str, target: str | None, class_value: Any) -> str:

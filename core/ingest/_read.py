@@ -70,6 +70,7 @@ import pyarrow.csv as pacsv
 
 from core import settings as limits_module
 from core.errors import TabwrightError
+from core.formatting import shorten
 from core.ingest._excel import (
     OLE_MAGIC,
     WORKBOOK_SUFFIXES,
@@ -1594,7 +1595,7 @@ def _became_missing(n_bad: int, what: str, example: str) -> str:
 
 def _shown(value: str, limit: int = 40) -> str:
     """``value`` quoted for a message, shortened if long (a cell can be 100,000 characters)."""
-    return repr(value if len(value) <= limit else value[: limit - 1] + "…")
+    return repr(shorten(value, limit))
 
 
 def _plural(n: int, word: str) -> str:
