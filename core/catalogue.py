@@ -194,7 +194,8 @@ def _forest(extra: bool):
 RARE_CLASS_SAFE = "rare_class_safe"
 """A histogram boosting classifier's setting: with ``True`` its early stopping keeps the rows of
 a class seen once in the training part (:class:`core.estimators.RareClassBoostingClassifier`).
-The training run sets it when a class has at most two rows, where a fold's fit could hold one."""
+The training run sets it when some fit (a fold's training part, or every training row) holds a
+single row of a class."""
 
 
 def _hgb(kind, p, *, seed, class_weight, n_jobs):

@@ -94,9 +94,8 @@ def validate_input(frame: pd.DataFrame, schema: dict[str, Any]) -> tuple[pd.Data
                     notices.append(_outside(name, outside, low, high))
         elif entry["role"] == "datetime" and not pd.api.types.is_datetime64_any_dtype(s.dtype):
             # read as the model's date step reads them (DatetimeParts), once, here
-            given = s.notna() & (s.astype(str).str.strip() != "")
             X[name] = parsed = pd.to_datetime(s, errors="coerce", format="mixed")
-            bad = int((given & parsed.isna()).sum())
+            bad = int((_given(s) & parsed.isna()).sum())
             if bad:
                 notices.append(_not_dates(name, bad))
         elif entry["role"] in ("categorical", "boolean") and entry.get("n_levels", 0) <= MAX_LEVELS_LISTED:
@@ -219,9 +218,7 @@ class RecordCheck:
             values = [r.get(name) for r in records]
             column = _column(values, kind)
             if kind == "datetime":
-                given = pd.Series(values, dtype=object)
-                bad = int((pd.isna(column) & given.notna() & (given.astype(str).str.strip() != "")
-                           ).sum())
+                bad = int((pd.isna(column) & _given(pd.Series(values, dtype=object))).sum())
                 if bad:
                     notices.append(_not_dates(name, bad))
             if kind == "number":
@@ -322,6 +319,11 @@ def _ignored(extra: list[Any]) -> str:
 
 def _not_numbers(name: str, bad: int) -> str:
     return f"{name!r}: {bad:,} value(s) are not numbers and were treated as missing."
+
+
+def _given(values: pd.Series) -> pd.Series:
+    """Which values were given: neither missing nor blank."""
+    return values.notna() & (values.astype(str).str.strip() != "")
 
 
 def _not_dates(name: str, bad: int) -> str:

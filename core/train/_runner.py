@@ -1418,17 +1418,10 @@ def _suggest(trial: Any, name: str, dim: tuple) -> Any:
     return trial.suggest_float(name, dim[1], dim[2], log=dim[3] == "log")
 
 
-def _fewest(y: pd.Series) -> int:
-    """Rows of the rarest class present (a categorical target lists unused categories too)."""
-    counts = y.value_counts()
-    counts = counts[counts > 0]
-    return int(counts.min()) if len(counts) else 0
-
-
 def _lone_class(y: pd.Series, folds: list, full_y: pd.Series) -> bool:
     """Whether some fit holds a single row of a class: among every training row, or in a
     fold's training part (grouped or time-ordered folds can leave one row of several)."""
-    if _fewest(full_y) < 2:
+    if (full_y.value_counts() == 1).any():  # (a categorical target lists unused classes as 0)
         return True
     codes = pd.factorize(y)[0]
     for train, _ in folds:
