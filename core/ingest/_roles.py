@@ -693,8 +693,13 @@ def suggest_targets(frame: pd.DataFrame, columns: list[ColumnInfo], *,
             continue
         numeric = is_numeric(dtypes[position])
         span = info.stats["max"] - info.stats["min"] if numeric else 0.0
-        task = _task_kind(info.n_unique, numeric=numeric,
-                          whole=numeric and info.stats["whole_numbers"], span=span)
+        whole = numeric and info.stats["whole_numbers"]
+        task = _task_kind(info.n_unique, numeric=numeric, whole=whole, span=span)
+        if task == "multiclass" and whole and info.n_unique > GAPPED_COUNT_VALUES:
+            # counts (0-26 visits in 15 values) are regression, as detect_task says
+            distinct, counts = _run_lengths(sorted_numbers(frame.iloc[:, position])[0])
+            task = _task_kind(info.n_unique, numeric=True, whole=True, span=span,
+                              counted=_looks_like_counts(distinct, counts))
         if task is None:
             continue
         words = {w.lower() for w in _NAME_PARTS.findall(info.name)}

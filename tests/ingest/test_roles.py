@@ -332,6 +332,15 @@ def test_suggestions_prefer_target_names_then_the_last_column(rng):
     assert len(suggest_targets(frame, infer_roles(frame), limit=1)) == 1
 
 
+def test_suggestions_name_the_task_detect_task_will_choose():
+    visits = [0] * 30 + [1] * 12 + [2, 3, 4, 5, 6, 7, 8, 9, 10, 12, 15, 26]  # counts
+    codes = [1, 2, 3, 4, 5, 6, 7, 12, 13, 16, 17, 24] * 5  # class codes used evenly
+    frame = pd.DataFrame({"visits": visits, "activity": codes[:len(visits)]})
+    tasks = {s.column: s.task for s in suggest_targets(frame, infer_roles(frame))}
+    assert tasks == {c: detect_task(frame[c]).task for c in frame}
+    assert tasks == {"visits": "regression", "activity": "multiclass"}
+
+
 # --- the real datasets ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
