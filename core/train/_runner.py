@@ -32,6 +32,7 @@ from core.errors import Cancelled, TabwrightError
 from core.estimators import BAG_FOLDS
 from core.evaluate import evaluate_classifier, evaluate_regressor
 from core.evaluate._costs import cheapest_threshold, threshold_counts
+from core.formatting import format_number
 from core.ingest import (
     describe_label_variants,
     detect_task,
@@ -339,6 +340,7 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
             "columns, or raise TABWRIGHT_MAX_ENCODED_FEATURES.",
         )
     y_all = check_target(y_all, task)
+    _check_poisson(recipe, y_all)
     classes = np.sort(y_all.unique()) if task != "regression" else None
     X_train, X_test, y_train, y_test, split_note = split_train_test(data, plan, recipe, task)
     notes.append(split_note)
@@ -432,6 +434,27 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
                          "budget. Refit it on the Export page, or train with finalize on.")
     report(Progress(1.0, "Done", best=board[0] if board else None, leaderboard=board))
     return result
+
+
+def _check_poisson(recipe: Recipe, y: pd.Series) -> None:
+    """Refuse a chosen model with Poisson loss on a target that has a negative value, or is
+    all zero: every fit of it would fail, and the baseline would be delivered in its place.
+    (Auto mode tries Poisson loss only where it suits; see ``catalogue.skewed_target``.)"""
+    if recipe.auto or recipe.task != "regression":
+        return
+    poisson = [catalogue.get(c.name).label for c in recipe.models
+               if (c.params or {}).get("loss") == "poisson"]
+    if not poisson:
+        return
+    negative = int((y < 0).sum())
+    if negative or not (y > 0).any():
+        found = (f"{negative:,} negative value{'s' if negative > 1 else ''} (the smallest {format_number(y.min())})"
+                 if negative else "only zeros")
+        raise TabwrightError(
+            f"{poisson[0]} uses Poisson loss, which needs a target that is never negative and "
+            f"not all zero; {recipe.target!r} has {found}.",
+            "Remove \"loss\": \"poisson\" from its settings in the recipe (squared error is "
+            "the default), or train in auto mode, which tries Poisson loss only where it suits.")
 
 
 # ---- data preparation before any fit ----------------------------------------------------

@@ -462,6 +462,22 @@ def test_no_poisson_loss_when_a_test_row_is_negative_so_the_finalize_can_fit_eve
     assert not any("Poisson loss" in note for note in result.notes)
 
 
+def test_a_chosen_poisson_model_on_a_negative_target_is_refused_not_replaced_by_the_baseline():
+    """A resolved recipe replayed on new data (a challenger) with a refund in it: every fit
+    of the Poisson model would fail and the baseline would win. It is refused up front."""
+    rng = np.random.default_rng(4)
+    frame = pd.DataFrame({"a": rng.normal(size=120)})
+    frame["y"] = rng.poisson(np.exp(0.5 + frame["a"])).astype(float)
+    frame.loc[7, "y"] = -3.0
+    recipe = Recipe(target="y", task="regression", auto=False,
+                    models=[ModelChoice("hist_gradient_boosting", {"loss": "poisson"})])
+    with pytest.raises(TabwrightError, match=r"has 1 negative value \(the smallest -3\)") as caught:
+        train(frame, recipe)
+    assert "auto mode" in caught.value.hint
+    frame.loc[7, "y"] = 0.0
+    assert train(frame, recipe).best == "hist_gradient_boosting"
+
+
 def test_classes_with_a_row_or_two_do_not_break_cross_validation():
     """A fold whose training part lacks a class still scores every class: the model's
     probabilities (or decision scores) get a column for it, and the model knows every class."""
