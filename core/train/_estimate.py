@@ -242,8 +242,13 @@ def _pilot(features, recipe: Recipe, spec, params: dict[str, Any], task: str,
                 continue
             timings.append(prepared_at - started + (time.perf_counter() - prepared_at) * scale)
         try:
-            # The prepared matrix: the widest a fit holds (selection and reduction come after).
-            width = int(pipeline[:1].transform(X.head(2)).shape[1]) if len(pipeline.steps) > 1 else X.shape[1]
+            # The prepared matrix: the widest a fit holds. Selection and reduction come after
+            # the preparation and narrow it; splines come after it and widen it.
+            width = X.shape[1]
+            if len(pipeline.steps) > 1:
+                head = X.head(2)
+                width = max(int(pipeline[:i].transform(head).shape[1])
+                            for i in range(1, len(pipeline.steps)))
         except Exception:  # noqa: BLE001
             width = X.shape[1]
         sizes.append(len(pickle.dumps(pipeline[-1], protocol=pickle.HIGHEST_PROTOCOL)))

@@ -116,3 +116,16 @@ def test_describe_says_time_and_memory_in_words(titanic):
     lines = est.describe(estimate)
     assert lines[0].startswith("Time: about 30 s")
     assert lines[1].startswith("Memory: about ")
+
+
+def test_splines_widen_the_prepared_matrix_the_estimate_counts(titanic):
+    """The spline step comes after the preparation and multiplies the inputs that bend: the
+    memory estimate counts the wider matrix, not the prepared one before it."""
+    plain = Recipe(target="survived", task="binary", auto=False,
+                   models=[ModelChoice("logistic_regression")])
+    bent = Recipe(target="survived", task="binary", auto=False,
+                  models=[ModelChoice("logistic_regression", {"splines": 5})])
+    _, a = _estimate(titanic, plain)
+    _, b = _estimate(titanic, bent)
+    assert b.models[1].inputs > a.models[1].inputs
+    assert b.models[1].memory_mb > a.models[1].memory_mb
