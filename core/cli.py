@@ -509,6 +509,9 @@ def cmd_drift(args: argparse.Namespace) -> int:
         if args.json == "-":
             return 0
     print(f"Verdict: {result['verdict']} — {result['explanation']}")
+    output = result.get("prediction_drift")
+    if output and output.get("psi") is not None:
+        print(f"  {'(its predictions)':<30} PSI {output['psi']:>7.3f}  {output['status']}")
     for row in result["features"]:
         psi = "n/a" if row["psi"] is None else f"{row['psi']:.3f}"
         print(f"  {row['feature']:<30} PSI {psi:>7}  {row['status']}")

@@ -35,6 +35,11 @@ def drift_section(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
     show(drift["explanation"], icon=icon)
     if note:
         st.caption(f"ℹ️ {note}")
+    output = drift.get("prediction_drift")
+    if output and output.get("psi") is not None:
+        st.caption(f"The model's own predictions on this file: PSI {output['psi']:.3f} "
+                   f"({output['status']}). A shift in an input the model leans on moves them; "
+                   "one in an input it hardly uses does not.")
     change = drift.get("performance_change")
     if change:
         label = metric_label(change["metric"])

@@ -152,7 +152,11 @@ def test_drift_detects_a_shift(bundle, datasets_dir, tmp_path):
     done = run("drift", bundle, path, "--json", "-")
     drift = json.loads(done.stdout)
     assert {"age", "fare", "sex"} <= set(drift["drifted"])
-    assert drift["verdict"] in ("watch", "retrain")
+    # everyone female: the model's survival probabilities move with it
+    assert drift["prediction_drift"]["status"] == "drift"
+    assert drift["verdict"] == "retrain" and "predictions shifted" in drift["explanation"]
+    text = run("drift", bundle, path)
+    assert text.returncode == 0 and "(its predictions)" in text.stdout
 
 
 def test_clustering_from_the_cli(datasets_dir, tmp_path):

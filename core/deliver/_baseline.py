@@ -21,6 +21,8 @@ PSI_WATCH = 0.1
 PSI_DRIFT = 0.25
 MAX_LEVELS = 50
 OTHER = "(other)"
+PREDICTION_ROWS = 5_000
+"""Most rows the model predicts for its card's baseline of its own output (a sample above)."""
 MISSING = "(missing)"
 
 
@@ -34,6 +36,38 @@ def baseline_stats(X: pd.DataFrame, roles: dict[str, str], *, y: pd.Series | Non
     if y is not None and task is not None:
         out["target"] = _column_baseline(y, "numeric" if task == "regression" else "categorical")
     return out
+
+
+def model_output(model: Any, X: pd.DataFrame, task: str) -> pd.Series | None:
+    """What drift compares of the model's own output on ``X``: the predicted value
+    (regression), the second class's probability (binary), the predicted class (multiclass,
+    or a classifier without probabilities). None for clustering."""
+    if task == "regression":
+        return pd.Series(np.asarray(model.predict(X), dtype=float))
+    if task == "binary" and hasattr(model, "predict_proba"):
+        try:
+            return pd.Series(np.asarray(model.predict_proba(X))[:, 1])
+        except AttributeError:  # an SVM without probability estimates
+            pass
+    if task in ("binary", "multiclass"):
+        return pd.Series(np.asarray(model.predict(X))).astype(str)
+    return None
+
+
+def prediction_baseline(model: Any, X: pd.DataFrame, task: str, *, seed: int = 0
+                        ) -> dict[str, Any] | None:
+    """The distribution of the model's output (:func:`model_output`) on at most
+    :data:`PREDICTION_ROWS` of the rows it was fitted on, binned like a feature's.
+
+    Drift in a feature the model hardly uses changes nothing; drift in the one it leans on
+    moves its predictions. Comparing the output catches the second whatever the first says.
+    """
+    if len(X) > PREDICTION_ROWS:
+        X = X.sample(PREDICTION_ROWS, random_state=seed)
+    output = model_output(model, X, task) if len(X) else None
+    if output is None:
+        return None
+    return _column_baseline(output, "numeric" if output.dtype.kind == "f" else "categorical")
 
 
 def _column_baseline(s: pd.Series, role: str) -> dict[str, Any]:

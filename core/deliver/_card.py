@@ -25,7 +25,7 @@ import scipy
 import sklearn
 
 from core import __version__, catalogue
-from core.deliver._baseline import baseline_stats
+from core.deliver._baseline import baseline_stats, prediction_baseline
 from core.deliver._container import model_libraries
 from core.deliver._schema import build_schema
 from core.errors import TabwrightError
@@ -106,6 +106,11 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
     if result.final_rows and result.X_test is not None and len(result.X_test):
         seen_X = pandas.concat([result.X_train, result.X_test])
         seen_y = None if result.y_train is None else pandas.concat([result.y_train, result.y_test])
+    roles = dict(result.plan.roles)
+    baseline = baseline_stats(seen_X, roles, y=seen_y, task=result.task)
+    if result.task != "clustering" and (
+            output := prediction_baseline(result.delivered, seen_X, result.task, seed=recipe.seed)):
+        baseline["prediction"] = output  # drift in what the model predicts (check_drift)
     limitations = [
         f"Trained on {seen:,} rows of {data_name!r}; rows unlike them (new categories, "
         "values outside the training ranges) get less reliable predictions.",
@@ -127,7 +132,6 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
     if result.task in ("binary", "multiclass"):
         limitations.append("Probabilities come from the model; check the calibration curve "
                            "before reading them as frequencies.")
-    roles = dict(result.plan.roles)
     belongs = {"project": project_name_for(data_name, project)}
     if run_id is not None:
         belongs["run_id"] = run_id
@@ -169,7 +173,7 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         "limitations": limitations,
         "brief": dataclasses.asdict(brief),
         "notes": result.notes,
-        "baseline": baseline_stats(seen_X, roles, y=seen_y, task=result.task),
+        "baseline": baseline,
     }
 
 

@@ -25,9 +25,11 @@ from core.deliver._baseline import (  # noqa: F401 — the baseline's names, her
     PSI_DRIFT,
     PSI_WATCH,
     baseline_stats,
+    model_output,
     psi,
 )
 from core.deliver._predict import evaluate_labelled
+from core.deliver._schema import validate_input
 from core.metrics import METRICS
 from core.plotting import COLOURS, MAX_BARS, as_text, bar_chart_height, figure
 
@@ -82,10 +84,7 @@ def check_drift(card: dict[str, Any], frame: pd.DataFrame, *, model: Any = None)
             rows.append({"feature": name, "status": "missing", "psi": None, "p_value": None})
             continue
         result = _compare(base, frame[name])
-        value = result["psi"]
-        status = ("drift" if value is not None and value >= PSI_DRIFT else
-                  "watch" if value is not None and value >= PSI_WATCH else "stable")
-        rows.append({"feature": name, "status": status, **result})
+        rows.append({"feature": name, "status": _status(result["psi"]), **result})
     rows.sort(key=lambda r: -(r["psi"] or 0))
     drifted = [r["feature"] for r in rows if r["status"] == "drift"]
     watched = [r["feature"] for r in rows if r["status"] == "watch"]
@@ -94,6 +93,10 @@ def check_drift(card: dict[str, Any], frame: pd.DataFrame, *, model: Any = None)
     out: dict[str, Any] = {"rows": int(len(frame)), "features": rows, "drifted": drifted,
                            "watch": watched, "missing_columns": missing,
                            "share_drifted": share}
+    prediction = _prediction_drift(card, frame, model) if not missing else None
+    if prediction is not None:
+        out["prediction_drift"] = prediction
+    moved = prediction["psi"] if prediction and prediction["psi"] is not None else 0.0
     target = card.get("target")
     performance_drop = False
     if target and target in frame.columns and "target" in baseline:
@@ -109,28 +112,67 @@ def check_drift(card: dict[str, Any], frame: pd.DataFrame, *, model: Any = None)
                 out["performance_change"] = {"metric": card["metric"], "then": then, "now": now,
                                              "change": change}
                 performance_drop = change < -0.05 * max(abs(then), 1e-9)
-    if missing or share >= 0.3 or performance_drop:
+    if missing or share >= 0.3 or performance_drop or moved >= PSI_DRIFT:
         verdict = "retrain"
         why = []
         if missing:
             why.append(f"{len(missing)} feature(s) are missing")
         if share >= 0.3:
             why.append(f"{len(drifted)} of {len(rows)} features drifted (PSI ≥ {PSI_DRIFT})")
+        if moved >= PSI_DRIFT:
+            why.append(f"the model's predictions shifted (PSI {moved:.2f})"
+                       + (f", led by {_named(drifted)}" if drifted and share < 0.3 else ""))
         if performance_drop:
             pc = out["performance_change"]
             why.append(f"{pc['metric']} fell from {pc['then']:.4g} to {pc['now']:.4g}")
         explanation = "Retrain: " + "; ".join(why) + ". Re-run the saved recipe on the new data."
-    elif drifted or watched:
+    elif drifted or watched or moved >= PSI_WATCH:
         verdict = "watch"
-        explanation = (f"Watch: {len(drifted)} feature(s) drifted and {len(watched)} shifted "
-                       "moderately; predictions may degrade. Check again with the next batch, "
-                       "and retrain if performance falls.")
+        shifted = (f"the model's predictions shifted moderately (PSI {moved:.2f})"
+                   if moved >= PSI_WATCH else "")
+        if drifted or watched:
+            features = (f"{len(drifted)} feature(s) drifted and {len(watched)} shifted "
+                        "moderately")
+            explanation = (f"Watch: {features}"
+                           + (f"; {shifted}" if shifted else
+                              "; predictions may degrade" if prediction is None else
+                              "; the model's predictions hardly moved"))
+        else:
+            explanation = f"Watch: {shifted}, though no single feature drifted"
+        explanation += (". Check again with the next batch, and retrain if performance "
+                        "falls.")
     else:
         verdict = "no drift"
         explanation = f"No drift: every feature's PSI is below {PSI_WATCH}."
     out["verdict"] = verdict
     out["explanation"] = explanation
     return out
+
+
+def _prediction_drift(card: dict[str, Any], frame: pd.DataFrame, model: Any
+                      ) -> dict[str, Any] | None:
+    """The model's output on ``frame`` against the card's baseline of it (cards made before
+    it was kept have none): a feature the model leans on moves its predictions."""
+    base = (card.get("baseline") or {}).get("prediction")
+    if model is None or not base or not len(frame):
+        return None
+    X, _ = validate_input(frame, card["input_schema"])
+    output = model_output(model, X, card["task"])
+    if output is None:
+        return None
+    result = _compare(base, output)
+    return {"status": _status(result["psi"]), **result}
+
+
+def _status(value: float | None) -> str:
+    """A PSI's reading: "drift", "watch" or "stable" (see the module's docstring)."""
+    return ("drift" if value is not None and value >= PSI_DRIFT else
+            "watch" if value is not None and value >= PSI_WATCH else "stable")
+
+
+def _named(features: list[str]) -> str:
+    shown = ", ".join(repr(f) for f in features[:3])
+    return shown + (f" and {len(features) - 3} more" if len(features) > 3 else "")
 
 
 def drift_figure(drift_result: dict[str, Any]) -> go.Figure | None:

@@ -156,3 +156,62 @@ def test_drift_figure_draws_one_bar_per_feature_with_a_psi(trained):
     assert list(fig.data[0].y) == ["x", "colour"]  # 'z' is missing: no PSI, no bar
     assert fig.data[0].x[0] == pytest.approx(drift["features"][0]["psi"])
     assert drift_figure({}) is None and drift_figure({"features": []}) is None
+
+
+# --------------------------------------------------------------------------- the model's output
+
+
+def _many(n: int, seed: int, *, shift: str | None = None) -> pd.DataFrame:
+    """Ten inputs; the outcome depends on 'x' alone."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame({f"n{i}": rng.normal(size=n) for i in range(9)})
+    frame["x"] = rng.normal(size=n)
+    if shift:
+        frame[shift] += 3.0
+    frame["y"] = np.where(frame["x"] + 0.3 * rng.normal(size=n) > 0, "yes", "no")
+    return frame
+
+
+@pytest.fixture(scope="module")
+def leaning():
+    frame = _many(600, 0)
+    result = train(frame, Recipe(target="y", auto=False, models=[ModelChoice("logistic_regression")]),
+                   inferred_roles={c: "numeric" for c in frame if c != "y"})
+    return result, model_card(result, data_name="many.csv")
+
+
+def test_the_card_keeps_the_distribution_of_the_models_own_output(leaning):
+    result, card = leaning
+    output = card["baseline"]["prediction"]
+    assert output["kind"] == "numeric" and len(output["shares"]) == 10  # deciles of P(yes)
+    assert 0.3 < output["mean"] < 0.7
+
+
+def test_one_drifted_feature_the_model_leans_on_means_retrain(leaning):
+    result, card = leaning
+    new = _many(1000, 1, shift="x")
+    without_model = check_drift(card, new)
+    assert without_model["drifted"] == ["x"] and without_model["verdict"] == "watch"
+    drift = check_drift(card, new.drop(columns=["y"]), model=result.delivered)
+    assert drift["drifted"] == ["x"] and drift["share_drifted"] == pytest.approx(0.1)
+    assert drift["prediction_drift"]["psi"] > PSI_DRIFT
+    assert drift["verdict"] == "retrain"
+    assert "the model's predictions shifted (PSI" in drift["explanation"]
+    assert "led by 'x'" in drift["explanation"]
+
+
+def test_a_drifted_feature_the_model_ignores_is_only_watched(leaning):
+    result, card = leaning
+    drift = check_drift(card, _many(1000, 2, shift="n3").drop(columns=["y"]), model=result.delivered)
+    assert drift["drifted"] == ["n3"] and drift["prediction_drift"]["psi"] < PSI_WATCH
+    assert drift["verdict"] == "watch" and "the model's predictions hardly moved" in drift["explanation"]
+    steady = check_drift(card, _many(1000, 3).drop(columns=["y"]), model=result.delivered)
+    assert steady["verdict"] == "no drift" and steady["prediction_drift"]["psi"] < PSI_WATCH
+
+
+def test_a_card_without_the_output_baseline_still_checks_features(leaning):
+    result, card = leaning
+    old = {**card, "baseline": {k: v for k, v in card["baseline"].items() if k != "prediction"}}
+    drift = check_drift(old, _many(1000, 1, shift="x").drop(columns=["y"]), model=result.delivered)
+    assert "prediction_drift" not in drift and drift["verdict"] == "watch"
+    assert "predictions may degrade" in drift["explanation"]

@@ -98,6 +98,9 @@ def test_drifted_data_says_retrain_and_can_be_retrained_with_the_same_recipe(wor
     drifted["adult_male"] = False
     _upload(at, "drifted.csv", drifted)
     assert at.error[-1].value.startswith("Retrain:")
+    assert "the model's predictions shifted" in at.error[-1].value
+    assert any(c.value.startswith("The model's own predictions on this file: PSI")
+               for c in at.caption)
     psi = table_with(at, "PSI").set_index("feature")
     assert psi.loc["age", "status"] == "drift"
     at.button(key="use_retrain").click().run()
