@@ -120,8 +120,9 @@ def drift_reasons(features: pd.DataFrame, *, when: str, psi_watch: float, psi_ac
 
 
 def prediction_reason(psi: float | None, *, when: str, psi_watch: float, task: str,
-                      detail: str = "") -> list[dict[str, str]]:
-    """The predictions' distribution moved away from the training target's.
+                      detail: str = "", own: bool = False) -> list[dict[str, str]]:
+    """The predictions' distribution moved away from the training target's (``own``: from
+    the model's own predictions on its training rows).
 
     ``detail`` says how, in words (e.g. which class is predicted more often).
     """
@@ -130,8 +131,10 @@ def prediction_reason(psi: float | None, *, when: str, psi_watch: float, task: s
     what = ("The share of each predicted class has changed" if task != "regression" else
             "The predicted values have shifted")
     return [reason("prediction_drift", "watch", what,
-                   f"{_cap(when)}, the predictions moved away from the answers in the training "
-                   f"data (PSI {psi:.2f}, ≥ {psi_watch:g}){': ' + detail if detail else ''}. "
+                   f"{_cap(when)}, the predictions moved away from "
+                   + ("the model's own predictions on its training rows" if own else
+                      "the answers in the training data")
+                   + f" (PSI {psi:.2f}, ≥ {psi_watch:g}){': ' + detail if detail else ''}. "
                    "Either the cases really changed, or the model reacts to drifted inputs.",
                    f"Check whether the change is expected (a season, a campaign); {SEND_LABELS}.")]
 

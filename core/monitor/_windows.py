@@ -7,7 +7,9 @@ feedback (true outcomes by request id) against the model card, and measures per 
 - traffic: rows and requests, and request latency (50th, 95th and 99th percentile);
 - input drift: each feature's population stability index (PSI) against the training baseline,
   binned exactly as :func:`core.deliver.check_drift` bins it, and its share of missing values;
-- prediction drift: the PSI of the predictions against the training target's distribution;
+- prediction drift: the PSI of the predictions against the training target's distribution
+  (a regression model's: against its own predictions on its training rows, when the card
+  keeps them);
 - performance: scored on the rows whose outcome came back (:func:`core.metrics.score`), and for
   classifiers estimated from the model's probabilities where outcomes are missing
   (:mod:`core.monitor._estimate`, with its interval and assumptions).
@@ -38,6 +40,7 @@ from core.monitor._measure import (
     Measures,
     measure,
     outcome_scores,
+    prediction_baseline,
     scored_metrics,
 )
 from core.monitor._performance import Labels, join_feedback, request_starts
@@ -340,7 +343,8 @@ def _window_reasons(at: Measures, features: pd.DataFrame, when: str, card: dict[
     if at.prediction is not None:
         reasons += verdict.prediction_reason(_first(at.prediction.psi()), when=when,
                                              psi_watch=limits.psi_watch, task=task,
-                                             detail=_prediction_change(at, card))
+                                             detail=_prediction_change(at, card),
+                                             own=prediction_baseline(card) is not None)
     reasons += verdict.latency_reason(_first(at.latency[:, -1]), when=when,
                                       limit=limits.max_latency_ms)
     return reasons
@@ -350,11 +354,13 @@ def _prediction_change(at: Measures, card: dict[str, Any]) -> str:
     """How the predictions differ from the training target, in words."""
     assert at.prediction is not None
     if card.get("task") == "regression":
-        then = ((card.get("baseline") or {}).get("target") or {}).get("mean")
+        own = prediction_baseline(card)
+        then = (own or (card.get("baseline") or {}).get("target") or {}).get("mean")
         now = _first(at.prediction_columns["prediction_mean"])
         if then is None or now is None:
             return ""
-        return f"they average {verdict.number(now)}, against {verdict.number(then)} in training"
+        return (f"they average {verdict.number(now)}, against {verdict.number(then)} "
+                + ("on the training rows" if own else "in training"))
     classes = [str(c) for c in card.get("classes") or []]
     counts = at.prediction.counts[0, :len(classes)]
     if not counts.sum():

@@ -386,6 +386,37 @@ def test_a_real_model_card_and_its_predictions():
     assert report.verdict == "act" and report.reasons[0]["check"] == "drift"
 
 
+def test_a_regression_models_steady_predictions_are_not_called_drift():
+    """A model explaining half the target's variance predicts in a narrower range than the
+    answers: against the target's deciles steady traffic read PSI ~0.2 (a false 'watch');
+    the card's baseline of the model's own output reads it as steady."""
+    rng = np.random.default_rng(9)
+
+    def frame(n):
+        x = rng.normal(size=n)
+        return pd.DataFrame({"x": x, "y": x + rng.normal(size=n)})
+
+    result = train(frame(2000), Recipe(target="y", auto=False, models=[ModelChoice("ridge")]),
+                   inferred_roles={"x": "numeric"})
+    card = model_card(result, data_name="steady.csv")
+    new = frame(3000)
+    predictions, _ = predict_table(result.pipeline, card, new.drop(columns=["y"]))
+    log = pd.DataFrame({
+        "time": NOW - pd.to_timedelta(np.repeat([3, 2, 1], 1000), unit="D")
+        + pd.to_timedelta(np.tile(np.arange(1000), 3), unit="min"),
+        "run_id": "run-1", "request_id": [f"r{i}" for i in range(3000)], "latency_ms": 5.0,
+        "prediction": predictions["prediction"], "input:x": new["x"]})
+    steady = monitor_report(log, None, card, now=NOW)
+    assert (steady.windows["prediction_psi"].dropna() < 0.1).all()
+    assert "prediction_drift" not in _reasons(steady) and steady.verdict == "healthy"
+    old = {**card, "baseline": {k: v for k, v in card["baseline"].items() if k != "prediction"}}
+    assert (monitor_report(log, None, old, now=NOW).windows["prediction_psi"].dropna() >= 0.1).all()
+    log.loc[2000:, "prediction"] += 1.5  # the last day's predictions shift
+    moved = _reasons(monitor_report(log, None, card, now=NOW))["prediction_drift"]
+    assert "the model's own predictions on its training rows" in moved["why"]
+    assert "on the training rows" in moved["why"].split("):")[-1]
+
+
 def test_clustering_report_has_traffic_and_drift_but_no_performance():
     log, _ = make_log("regression", days=3, shift_days=(2,))
     log["prediction"] = (log["input:x"] > 0).astype(int)  # cluster numbers
