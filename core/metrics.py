@@ -164,6 +164,20 @@ def default_metric(task: str) -> str:
     return _DEFAULT[task]
 
 
+def ranking_metric(metric: str, task: str) -> str:
+    """The metric auto mode ranks, searches and blends candidates on, to do best on ``metric``.
+
+    Accuracy over several classes, a few hundred validation rows and hundreds of candidates
+    rewards the candidate whose folds happened to fall its way: it moves by whole rows, and a
+    probability of 0.51 or 0.99 on the right class counts the same. Log loss scores every
+    probability, so it ranks models by how well they know each class's chances; the most
+    likely class of the best of them is then right most often. Paired runs on five hard
+    multiclass tables: better on most (docs/auto-mode.md). Every other metric is ranked on
+    as it is.
+    """
+    return "log_loss" if task == "multiclass" and metric == "accuracy" else metric
+
+
 def leaderboard_metrics(task: str) -> tuple[str, ...]:
     """The cross-validated metrics a leaderboard shows for ``task`` (clustering: none)."""
     return _LEADERBOARD.get(task, ())

@@ -537,6 +537,11 @@ class _Runner:
         self.metrics = metrics.leaderboard_metrics(task)
         if metric not in self.metrics:
             self.metrics = (metric,) + self.metrics
+        # What auto mode ranks, searches and blends on (log loss for multiclass accuracy:
+        # see metrics.ranking_metric); a user's own models are ranked on their metric.
+        self.rank = metrics.ranking_metric(metric, task) if recipe.auto else metric
+        if self.rank not in self.metrics:
+            self.metrics = self.metrics + (self.rank,)
         self.y_np = y.to_numpy()
         self.fraction = 0.0
         self.forced: Candidate | None = None
@@ -767,6 +772,15 @@ class _Runner:
         wide = catalogue.is_wide(len(self.X), shape["n_features"])
         if wide:
             self.notes.append(catalogue.wide_reason(len(self.X), shape["n_features"]))
+        if self.rank != self.metric:
+            self.notes.append(
+                f"Auto mode ranked, tuned and blended the models by "
+                f"{metrics.metric_label(self.rank).lower()}, not "
+                f"{metrics.metric_label(self.metric).lower()}, and the leaderboard is in that "
+                "order. Accuracy moves by whole rows and counts a 51% and a 99% right answer "
+                "alike, so among many candidates it favours the one whose folds happened to "
+                "fall its way; log loss scores every probability, and the model that knows "
+                "each class's chances best is right most often on new rows.")
         if shape["skewed"] and not interpretable:
             self.notes.append("The target is never negative and skewed to the right, as counts "
                               "and amounts are: auto mode also tries gradient boosting with "
@@ -817,12 +831,12 @@ class _Runner:
         spent a third of a run's trials), though its portfolio candidates may still join an
         ensemble. A family not scored yet stays."""
         usable = self._usable()
-        dummy = [c.mean(self.metric) for c in usable if c.model == "dummy"]
-        scored = {m: [c.mean(self.metric) for c in usable if c.model == m and not c.members]
-                  for m in pool}
+        dummy = [c.mean(self.rank) for c in usable if c.model == "dummy"]
+        scored = {m: [v for c in usable if c.model == m and not c.members
+                      and not math.isnan(v := c.mean(self.rank))] for m in pool}
         if not dummy or not any(scored.values()):
             return pool
-        greater = metrics.greater_is_better(self.metric)
+        greater = metrics.greater_is_better(self.rank)
         best_of = {m: (max(v) if greater else min(v)) for m, v in scored.items() if v}
         best = max(best_of.values()) if greater else min(best_of.values())
         gain = abs(best - dummy[0])
@@ -880,7 +894,7 @@ class _Runner:
     def _optuna_across(self, pool: list[str], deadline: float, budget: float) -> None:
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         shape = self._shape()
-        greater = metrics.greater_is_better(self.metric)
+        greater = metrics.greater_is_better(self.rank)
         study = optuna.create_study(direction="maximize" if greater else "minimize",
                                     sampler=optuna.samplers.TPESampler(seed=self.recipe.seed,
                                                                        multivariate=True,
@@ -898,7 +912,7 @@ class _Runner:
                 raise optuna.TrialPruned()
             self._no_time = 0
             self.fraction = self._progress_fraction(budget)
-            value = self.evaluate(model, params, note="auto search").mean(self.metric)
+            value = self.evaluate(model, params, note="auto search").mean(self.rank)
             if math.isnan(value):
                 return -1e18 if greater else 1e18
             return value
@@ -958,8 +972,8 @@ class _Runner:
 
     def _family_bests(self) -> list[Candidate]:
         """The best configuration of each model family, best family first."""
-        ranked = sorted(self._usable(), key=lambda c: c.mean(self.metric),
-                        reverse=metrics.greater_is_better(self.metric))
+        ranked = sorted(self._usable(), key=self._rank_key,
+                        reverse=metrics.greater_is_better(self.rank))
         top: list[Candidate] = []
         for cand in ranked:
             if not cand.members and cand.model != "dummy" and all(cand.model != c.model for c in top):
@@ -1049,6 +1063,14 @@ class _Runner:
         return min(0.9, (time.monotonic() - self.started) / budget)
 
     # ---- choosing ----
+    def _rank_key(self, cand: Candidate) -> float:
+        """``cand``'s ranking score for sorting, the worst possible when it has none (a
+        model without probabilities has no log loss)."""
+        value = cand.mean(self.rank)
+        if math.isnan(value):
+            return -math.inf if metrics.greater_is_better(self.rank) else math.inf
+        return value
+
     def _usable(self) -> list[Candidate]:
         return [c for c in self.candidates if c.status == "ok" and not math.isnan(c.mean(self.metric))]
 
@@ -1058,7 +1080,7 @@ class _Runner:
     def _best_single(self) -> Candidate | None:
         best = None
         for cand in self._usable():
-            if best is None or metrics.is_better(self.metric, cand.mean(self.metric), best.mean(self.metric)):
+            if best is None or metrics.is_better(self.rank, cand.mean(self.rank), best.mean(self.rank)):
                 best = cand
         return best
 
@@ -1087,9 +1109,9 @@ class _Runner:
     def _ensemble_pool(self) -> list[Candidate]:
         """The distinct configurations greedy selection draws from: the ``ENSEMBLE_POOL``
         best, then the best of each model family not among them."""
-        greater = metrics.greater_is_better(self.metric)
+        greater = metrics.greater_is_better(self.rank)
         ranked = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba
-                         and not c.members), key=lambda c: c.mean(self.metric), reverse=greater)
+                         and not c.members), key=self._rank_key, reverse=greater)
         unique: list[Candidate] = []
         for cand in ranked:
             if all(cand.model != u.model or cand.params != u.params for u in unique):
@@ -1115,10 +1137,10 @@ class _Runner:
                     continue
                 blend = cand.oof if total is None else (total * round_ + cand.oof) / (round_ + 1)
                 value = self._mean_fold_score(blend)
-                if step_best is None or metrics.is_better(self.metric, value, step_best[0]):
+                if step_best is None or metrics.is_better(self.rank, value, step_best[0]):
                     step_best = (value, i, blend)
             if step_best is None or (best_score is not None
-                                     and not metrics.is_better(self.metric, step_best[0], best_score)):
+                                     and not metrics.is_better(self.rank, step_best[0], best_score)):
                 break
             best_score, i, total = step_best
             counts[i] += 1
@@ -1187,8 +1209,8 @@ class _Runner:
                 or self.recipe.validation.scheme == "timeseries":
             return
         ranked = sorted((c for c in self._usable() if not c.members and c.model != "dummy"
-                         and c.has_proba), key=lambda c: c.mean(self.metric),
-                        reverse=metrics.greater_is_better(self.metric))
+                         and c.has_proba), key=self._rank_key,
+                        reverse=metrics.greater_is_better(self.rank))
         ensembles = [c for c in self.candidates if c.members and c.stacking is None]
         chosen = [c for c, _ in ensembles[-1].members] if ensembles else []
         families: list[Candidate] = []
@@ -1234,7 +1256,7 @@ class _Runner:
     def _mean_fold_score(self, oof: np.ndarray) -> float:
         """The metric on all out-of-fold predictions at once (cheap enough to call often)."""
         covered = self._covered
-        return self._score(self.metric, covered, oof[covered], True)
+        return self._score(self.rank, covered, oof[covered], True)
 
     @property
     def _covered(self) -> np.ndarray:
@@ -1247,7 +1269,7 @@ class _Runner:
             return self.forced
         best = None
         for cand in self._usable():
-            if best is None or metrics.is_better(self.metric, cand.mean(self.metric), best.mean(self.metric)):
+            if best is None or metrics.is_better(self.rank, cand.mean(self.rank), best.mean(self.rank)):
                 best = cand
         if best is None:
             failures = "; ".join(c.note for c in self.candidates if c.status == "failed")[:400]
@@ -1365,29 +1387,29 @@ class _Runner:
     # ---- reporting ----
     def leaderboard(self) -> list[dict[str, Any]]:
         usable = self._usable()
-        greater = metrics.greater_is_better(self.metric)
-        ranked = sorted(usable, key=lambda c: c.mean(self.metric), reverse=greater)
+        greater = metrics.greater_is_better(self.rank)
+        ranked = sorted(usable, key=self._rank_key, reverse=greater)
         failed = [c for c in self.candidates if c not in usable]
         return [c.row(self.metrics) for c in ranked] + [c.row(self.metrics) for c in failed]
 
     def noise_note(self) -> str | None:
-        board = [c for c in sorted(self._usable(), key=lambda c: c.mean(self.metric),
-                                   reverse=metrics.greater_is_better(self.metric))]
+        board = [c for c in sorted(self._usable(), key=self._rank_key,
+                                   reverse=metrics.greater_is_better(self.rank))]
         if len(board) < 2:
             return None
         a, b = board[0], board[1]
-        gap = abs(a.mean(self.metric) - b.mean(self.metric))
-        noise = (a.std(self.metric) + b.std(self.metric)) / 2
+        gap = abs(a.mean(self.rank) - b.mean(self.rank))
+        noise = (a.std(self.rank) + b.std(self.rank)) / 2
         if gap < noise:
             first, second = _told_apart(a), _told_apart(b)
             if first == second:  # two settings of one model: told apart by their settings
                 first, second = (f"{_told_apart(c)} ({_describe(c.params)})" for c in (a, b))
             if gap < 5e-5:
                 return (f"The leader, {first}, and the runner-up, {second}, score the same "
-                        f"({self.metric} {a.mean(self.metric):.4f}). Prefer the simpler or "
+                        f"({self.rank} {a.mean(self.rank):.4f}). Prefer the simpler or "
                         "faster one if that matters to you.")
             return (f"The leader, {first}, beats the runner-up, {second}, by {gap:.4f} "
-                    f"{self.metric}, less than the fold-to-fold spread ({noise:.4f}): within "
+                    f"{self.rank}, less than the fold-to-fold spread ({noise:.4f}): within "
                     "noise. Prefer the simpler or faster one if that matters to you.")
         return None
 

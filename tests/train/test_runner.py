@@ -432,6 +432,30 @@ def test_auto_mode_tries_poisson_boosting_on_a_count_target_and_says_so():
     assert not any(r["params"].get("loss") == "poisson" for r in plain.leaderboard)  # y < 0 there
 
 
+def test_auto_mode_ranks_multiclass_accuracy_by_log_loss_and_says_so():
+    """Five overlapping classes: auto mode ranks, searches and blends by log loss, and the
+    leaderboard and the chosen model follow it; a user's own models keep accuracy's order."""
+    rng = np.random.default_rng(6)
+    n = 500
+    frame = pd.DataFrame({"a": rng.normal(size=n), "b": rng.normal(size=n)})
+    frame["y"] = pd.qcut(frame["a"] + frame["b"] + rng.normal(size=n), 5,
+                         labels=["q1", "q2", "q3", "q4", "q5"]).astype(str)
+    result = train(frame, Recipe(target="y", task="multiclass", max_trials=14, finalize="off"))
+    assert result.metric == "accuracy"
+    assert any("by log loss, not accuracy" in note for note in result.notes)
+    board = [r for r in result.leaderboard if r["status"] == "ok"]
+    assert [r["log_loss"] for r in board] == sorted(r["log_loss"] for r in board)
+    assert result.best == board[0]["model"]
+    again = train(frame, result.recipe)
+    assert np.array_equal(again.pipeline.predict_proba(result.X_test),
+                          result.pipeline.predict_proba(result.X_test))
+    models = [ModelChoice("logistic_regression"), ModelChoice("random_forest", {"n_estimators": 30})]
+    own = train(frame, Recipe(target="y", task="multiclass", auto=False, models=models))
+    scores = [r["accuracy"] for r in own.leaderboard if r["status"] == "ok"]
+    assert scores == sorted(scores, reverse=True)
+    assert not any("log loss" in note for note in own.notes)
+
+
 def test_grouped_folds_that_leave_one_row_of_a_class_still_fit_boosting():
     """Three rows of a class, two in one group: with that group held out, the fold's fit has
     one row of it, which scikit-learn's early stopping cannot split."""
