@@ -164,8 +164,11 @@ def default_metric(task: str) -> str:
     return _DEFAULT[task]
 
 
-def ranking_metric(metric: str, task: str) -> str:
-    """The metric auto mode ranks, searches and blends candidates on, to do best on ``metric``.
+def ranking_metric(metric: str, task: str, *, auto: bool = True,
+                   chosen: str | None = None) -> str:
+    """The metric candidates are ranked, searched and blended on, to do best on ``metric``:
+    ``chosen`` when given (a recipe's ``rank_metric``), else the rule below in auto mode,
+    else ``metric`` itself (a user's own models are ranked by their metric).
 
     Accuracy over several classes, a few hundred validation rows and hundreds of candidates
     rewards the candidate whose folds happened to fall its way: it moves by whole rows, and a
@@ -175,7 +178,9 @@ def ranking_metric(metric: str, task: str) -> str:
     multiclass tables: better on most (docs/auto-mode.md). Every other metric is ranked on
     as it is.
     """
-    return "log_loss" if task == "multiclass" and metric == "accuracy" else metric
+    if chosen:
+        return chosen
+    return "log_loss" if auto and task == "multiclass" and metric == "accuracy" else metric
 
 
 def leaderboard_metrics(task: str) -> tuple[str, ...]:

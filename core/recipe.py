@@ -26,7 +26,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from core.errors import TabwrightError
-from core.metrics import OPTIMISABLE, default_metric, metrics_for
+from core.metrics import OPTIMISABLE, default_metric, metrics_for, ranking_metric
 
 RECIPE_VERSION = 1
 
@@ -652,6 +652,10 @@ class Recipe:
     ``bagging`` makes each histogram-boosting model of the final model the mean of five
     copies, each fitted without a different fifth of the rows, instead of one fit on them all
     (off by default: see docs/auto-mode.md for what it did to auto mode).
+    ``rank_metric`` is what candidates are ranked and chosen by when that is not ``metric``
+    (``None``: the metric itself). Auto mode ranks multiclass accuracy by log loss
+    (:func:`core.metrics.ranking_metric`) and its resolved recipe says so, so that replaying
+    it chooses between the model and the baseline as the run did.
     ``source`` says where the data came from when it was a database query (``None`` for a
     file). ``sensitive`` names the columns (model inputs or not) whose groups the Evaluate
     stage compares for fairness; it changes what is measured, not how a model is trained.
@@ -678,6 +682,7 @@ class Recipe:
     finalize: str = "auto"
     bagging: bool = False
     metric: str | None = None
+    rank_metric: str | None = None
     seed: int = 0
     brief: Brief = field(default_factory=Brief)
     source: DataSource | None = None
@@ -715,6 +720,11 @@ class Recipe:
             _check_choice("metric", self.metric, allowed,
                           (f"For a {self.task} task use" if self.task else "Use")
                           + f" one of: {', '.join(allowed)}.")
+        if self.rank_metric is not None:
+            allowed = self.metrics_for_task() if self.task else OPTIMISABLE
+            _check_choice("rank_metric", self.rank_metric, allowed,
+                          "Leave it out to rank by the metric, or use one of: "
+                          f"{', '.join(allowed)}.")
         _check_number("seed", self.seed, "seed")
         _check_number("time budget (seconds)", self.time_budget, "time_budget")
         if self.max_trials is not None:
@@ -833,6 +843,13 @@ class Recipe:
             raise TabwrightError("No task yet, so no metric.", "Choose a target column first.")
         return default_metric(self.task)
 
+    @property
+    def effective_rank_metric(self) -> str:
+        """What candidates are ranked and chosen by: ``rank_metric`` when set, else in auto
+        mode :func:`core.metrics.ranking_metric` of the metric, else the metric."""
+        return ranking_metric(self.effective_metric, self.task or "", auto=self.auto,
+                              chosen=self.rank_metric)
+
     def column_prep(self, column: str) -> ColumnPrep:
         return self.preparation.columns.get(column, ColumnPrep())
 
@@ -859,6 +876,8 @@ class Recipe:
             del data["finalize"]
         if not self.bagging:  # and bagging
             del data["bagging"]
+        if self.rank_metric is None:  # and ranking by another metric
+            del data["rank_metric"]
         return data
 
     def to_json(self, *, indent: int | None = 2) -> str:

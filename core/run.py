@@ -81,6 +81,12 @@ class TrainResult:
     cancelled: bool = False
     final_pipeline: Any = None
     final_rows: int | None = None
+    validation_predictions: Any = None
+    """The chosen model's out-of-fold predictions on the rows cross-validation scored (values
+    for regression, a column per class for classifiers), predicted by fold models that never
+    saw them: how its output looks on new rows (the card's drift baseline of it)."""
+    validation_proba: bool = True
+    """Whether ``validation_predictions`` are probabilities (not decision scores)."""
 
     @property
     def delivered(self) -> Any:

@@ -14,30 +14,37 @@ from core.project import Project
 from pages import _state
 
 
-def leaderboard_frame(leaderboard: list[dict[str, Any]], metric: str) -> pd.DataFrame:
-    """The leaderboard as a table a person reads: one row per model, best first."""
+def leaderboard_frame(leaderboard: list[dict[str, Any]], metric: str,
+                      ranked_by: str | None = None) -> pd.DataFrame:
+    """The leaderboard as a table a person reads: one row per model, best first, with the
+    column it is ranked by when that is not ``metric`` (auto mode's log loss)."""
     label = metric_label(metric)
+    ranked_by = ranked_by if ranked_by and ranked_by != metric else None
     rows = []
     for rank, r in enumerate(leaderboard, 1):
         mean, std = r.get(metric), r.get(f"{metric}_std")
-        rows.append({
+        row = {
             "#": rank if r.get("status", "ok") == "ok" else None,
             "Model": r.get("label") or r.get("model"),
             f"{label} (CV mean)": mean,
             "± std": std,
-            "Fit time (s)": r.get("fit_seconds"),
-            "Notes": r.get("note") or ("" if r.get("status", "ok") == "ok" else r.get("status")),
-        })
+        }
+        if ranked_by:
+            row[f"{metric_label(ranked_by)} (ranks)"] = r.get(ranked_by)
+        rows.append({**row, "Fit time (s)": r.get("fit_seconds"),
+                     "Notes": r.get("note") or ("" if r.get("status", "ok") == "ok"
+                                                else r.get("status"))})
     return pd.DataFrame(rows)
 
 
-def show_leaderboard(leaderboard: list[dict[str, Any]], metric: str, *, key: str | None) -> None:
+def show_leaderboard(leaderboard: list[dict[str, Any]], metric: str, *, key: str | None,
+                     ranked_by: str | None = None) -> None:
     """The leaderboard as a table with its numbers formatted."""
-    frame = leaderboard_frame(leaderboard, metric)
-    score = frame.columns[2]
+    frame = leaderboard_frame(leaderboard, metric, ranked_by)
+    numbers = [c for c in frame.columns[2:] if c.endswith(("(CV mean)", "(ranks)"))]
     st.dataframe(frame, hide_index=True, width="stretch", key=key, column_config={
         "#": st.column_config.NumberColumn(width="small"),
-        score: st.column_config.NumberColumn(format="%.4f"),
+        **{c: st.column_config.NumberColumn(format="%.4f") for c in numbers},
         "± std": st.column_config.NumberColumn(format="%.4f", width="small"),
         "Fit time (s)": st.column_config.NumberColumn(format="%.2f", width="small"),
     })
@@ -65,7 +72,8 @@ def show_result(project: Project) -> None:
         if run and run.get("hypothesis"):
             st.markdown(f"**You expected:** {run['hypothesis']}")
     st.markdown("**Leaderboard**")
-    show_leaderboard(result.leaderboard, metric, key="train_board")
+    show_leaderboard(result.leaderboard, metric, key="train_board",
+                     ranked_by=result.recipe.rank_metric)
     if result.noise_note:
         st.info(result.noise_note, icon="〰️")
     if result.notes:

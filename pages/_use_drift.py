@@ -24,7 +24,8 @@ def drift_section(model: Any, card: dict[str, Any], table: LoadedTable) -> None:
     try:
         drift = check_drift(card, table.frame, model=model)
     except TabwrightError as exc:
-        note = f"Performance could not be measured on the labels: {escape_markdown(exc.message)}"
+        note = ("Performance and the model's own predictions could not be checked: "
+                f"{escape_markdown(exc.message)}")
         try:
             drift = check_drift(card, table.frame)
         except TabwrightError as inner:

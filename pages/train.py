@@ -59,7 +59,9 @@ def _live(job: TrainingJob) -> None:
     elif st.button("Cancel training", key="train_cancel", icon="⏹️"):
         job.cancel()
         st.rerun()
-    metric = job.context.recipe.effective_metric if job.context else "roc_auc"
+    recipe = job.context.recipe if job.context else None
+    metric = recipe.effective_metric if recipe else "roc_auc"
+    ranked_by = recipe.effective_rank_metric if recipe else None
     box = st.empty()
     shown = None
     # TABWRIGHT_POLL_SECONDS=0 draws the state once per run (tests drive reruns themselves).
@@ -81,7 +83,8 @@ def _live(job: TrainingJob) -> None:
                             text=f"{progress.message} · {elapsed:.0f} s")
                 if progress.leaderboard:
                     st.markdown("**Leaderboard so far**")
-                    _train_result.show_leaderboard(progress.leaderboard, metric, key=None)
+                    _train_result.show_leaderboard(progress.leaderboard, metric, key=None,
+                                                   ranked_by=ranked_by)
         if not job.active:
             st.rerun()
         if time.monotonic() >= until:

@@ -123,6 +123,21 @@ def test_default_metrics():
     assert default_metric("multiclass") == "accuracy"
 
 
+def test_the_ranking_metric_is_kept_only_when_it_differs_from_the_metric():
+    assert Recipe(target="y", task="multiclass").effective_rank_metric == "log_loss"  # auto
+    assert Recipe(target="y", task="multiclass", auto=False,
+                  models=[ModelChoice("logistic_regression")]).effective_rank_metric == "accuracy"
+    assert Recipe(target="y", task="binary").effective_rank_metric == "roc_auc"
+    assert "rank_metric" not in Recipe(target="y", task="multiclass").to_dict()
+    resolved = Recipe(target="y", task="multiclass", auto=False, rank_metric="log_loss",
+                      models=[ModelChoice("logistic_regression")])
+    again = Recipe.from_dict(resolved.to_dict())
+    assert again == resolved and again.effective_rank_metric == "log_loss"
+    with pytest.raises(TabwrightError, match="rank_metric") as err:
+        Recipe(target="y", task="regression", rank_metric="log_loss").validate()
+    assert "Leave it out to rank by the metric" in err.value.hint
+
+
 def test_apply_suggestion_is_pure_and_applies():
     r = Recipe(target="y", task="binary")
     r2 = apply_suggestion(r, "drop_columns", {"columns": ["id"]})

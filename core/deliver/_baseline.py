@@ -22,7 +22,8 @@ PSI_DRIFT = 0.25
 MAX_LEVELS = 50
 OTHER = "(other)"
 PREDICTION_ROWS = 5_000
-"""Most rows the model predicts for its card's baseline of its own output (a sample above)."""
+"""Most rows of new data the drift check predicts to compare the model's output with the
+card's baseline of it (a seeded sample above)."""
 MISSING = "(missing)"
 
 
@@ -38,35 +39,38 @@ def baseline_stats(X: pd.DataFrame, roles: dict[str, str], *, y: pd.Series | Non
     return out
 
 
-def model_output(model: Any, X: pd.DataFrame, task: str) -> pd.Series | None:
-    """What drift compares of the model's own output on ``X``: the predicted value
-    (regression), the second class's probability (binary), the predicted class (multiclass,
-    or a classifier without probabilities). None for clustering."""
+def output_series(task: str, *, labels: Any, proba: np.ndarray | None = None) -> pd.Series:
+    """What drift compares of a model's output: the predicted value (regression), the second
+    class's probability (binary, when the model gives probabilities), else the predicted
+    class as text."""
     if task == "regression":
-        return pd.Series(np.asarray(model.predict(X), dtype=float))
-    if task == "binary" and hasattr(model, "predict_proba"):
-        try:
-            return pd.Series(np.asarray(model.predict_proba(X))[:, 1])
-        except AttributeError:  # an SVM without probability estimates
-            pass
-    if task in ("binary", "multiclass"):
-        return pd.Series(np.asarray(model.predict(X))).astype(str)
-    return None
+        return pd.Series(np.asarray(labels, dtype=float))
+    if task == "binary" and proba is not None:
+        return pd.Series(np.asarray(proba, dtype=float)[:, 1])
+    return pd.Series(np.asarray(labels)).astype(str)
 
 
-def prediction_baseline(model: Any, X: pd.DataFrame, task: str, *, seed: int = 0
-                        ) -> dict[str, Any] | None:
-    """The distribution of the model's output (:func:`model_output`) on at most
-    :data:`PREDICTION_ROWS` of the rows it was fitted on, binned like a feature's.
+def prediction_baseline(task: str, predictions: Any, classes: Any = None, *,
+                        has_proba: bool = True) -> dict[str, Any] | None:
+    """The distribution of a model's output (:func:`output_series`) on rows it never saw,
+    binned like a feature's: ``predictions`` are its out-of-fold predictions
+    (:attr:`core.run.TrainResult.validation_predictions`: values, or a column per class).
 
-    Drift in a feature the model hardly uses changes nothing; drift in the one it leans on
+    Drift in an input the model hardly uses changes nothing; drift in the one it leans on
     moves its predictions. Comparing the output catches the second whatever the first says.
+    Out-of-fold, not on the training rows: a forest is far surer of rows it was grown on, and
+    new rows would read as drift against that.
     """
-    if len(X) > PREDICTION_ROWS:
-        X = X.sample(PREDICTION_ROWS, random_state=seed)
-    output = model_output(model, X, task) if len(X) else None
-    if output is None:
+    if predictions is None or task not in ("binary", "multiclass", "regression"):
         return None
+    values = np.asarray(predictions)
+    if not len(values):
+        return None
+    if task == "regression":
+        output = output_series(task, labels=values)
+    else:
+        labels = np.asarray(classes, dtype=object)[np.argmax(values, axis=1)]
+        output = output_series(task, labels=labels, proba=values if has_proba else None)
     return _column_baseline(output, "numeric" if output.dtype.kind == "f" else "categorical")
 
 

@@ -108,8 +108,9 @@ def model_card(result: TrainResult, *, data_name: str = "data.csv", run_id: str 
         seen_y = None if result.y_train is None else pandas.concat([result.y_train, result.y_test])
     roles = dict(result.plan.roles)
     baseline = baseline_stats(seen_X, roles, y=seen_y, task=result.task)
-    if result.task != "clustering" and (
-            output := prediction_baseline(result.delivered, seen_X, result.task, seed=recipe.seed)):
+    output = prediction_baseline(result.task, result.validation_predictions, result.classes,
+                                 has_proba=result.validation_proba)
+    if output is not None:
         baseline["prediction"] = output  # drift in what the model predicts (check_drift)
     limitations = [
         f"Trained on {seen:,} rows of {data_name!r}; rows unlike them (new categories, "

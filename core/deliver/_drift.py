@@ -22,14 +22,14 @@ from core.deliver._baseline import (  # noqa: F401 — the baseline's names, her
     MAX_LEVELS,
     MISSING,
     OTHER,
+    PREDICTION_ROWS,
     PSI_DRIFT,
     PSI_WATCH,
     baseline_stats,
-    model_output,
+    output_series,
     psi,
 )
-from core.deliver._predict import evaluate_labelled
-from core.deliver._schema import validate_input
+from core.deliver._predict import evaluate_labelled, predict_table
 from core.metrics import METRICS
 from core.plotting import COLOURS, MAX_BARS, as_text, bar_chart_height, figure
 
@@ -121,7 +121,8 @@ def check_drift(card: dict[str, Any], frame: pd.DataFrame, *, model: Any = None)
             why.append(f"{len(drifted)} of {len(rows)} features drifted (PSI ≥ {PSI_DRIFT})")
         if moved >= PSI_DRIFT:
             why.append(f"the model's predictions shifted (PSI {moved:.2f})"
-                       + (f", led by {_named(drifted)}" if drifted and share < 0.3 else ""))
+                       + (f"; drifted inputs: {_named(drifted)}" if drifted and share < 0.3
+                          else ""))
         if performance_drop:
             pc = out["performance_change"]
             why.append(f"{pc['metric']} fell from {pc['then']:.4g} to {pc['now']:.4g}")
@@ -156,10 +157,13 @@ def _prediction_drift(card: dict[str, Any], frame: pd.DataFrame, model: Any
     base = (card.get("baseline") or {}).get("prediction")
     if model is None or not base or not len(frame):
         return None
-    X, _ = validate_input(frame, card["input_schema"])
-    output = model_output(model, X, card["task"])
-    if output is None:
-        return None
+    rows = frame if len(frame) <= PREDICTION_ROWS else frame.sample(PREDICTION_ROWS,
+                                                                     random_state=0)
+    predicted, _ = predict_table(model, card, rows)
+    columns = [f"proba_{c}" for c in card.get("classes") or []]
+    proba = predicted[columns].to_numpy() if columns and all(
+        c in predicted.columns for c in columns) else None
+    output = output_series(card["task"], labels=predicted["prediction"].to_numpy(), proba=proba)
     result = _compare(base, output)
     return {"status": _status(result["psi"]), **result}
 

@@ -152,7 +152,9 @@ def build_report(result: TrainResult, *, project_name: str = "tabwright model", 
         "findings": _findings(result, profile_data),
         "recipe_sentences": recipe_sentences(result),
         "recipe": recipe.to_dict(),
-        "leaderboard": {"metric": metric, "metric_label": _metric_label(metric),
+        "leaderboard": {"metric": metric,
+                        # what the rows are ranked by (log loss for auto's multiclass accuracy)
+                        "metric_label": _metric_label(recipe.rank_metric or metric),
                         "metrics": [k[:-4] for k in best_row if k.endswith("_std")] or [metric],
                         "rows": result.leaderboard},
         "evaluation": _evaluation_summary(evaluation),
@@ -355,12 +357,16 @@ def recipe_sentences(result: TrainResult) -> list[str]:
     for column, why in result.plan.dropped.items():
         out.append(f"Column {column!r} is left out: {why}.")
     out.extend(_split_sentences(result))
+    ranked = result.metric
+    if recipe.rank_metric and recipe.rank_metric != result.metric:
+        ranked = (f"{metric_label(recipe.rank_metric).lower()} (the scores are in "
+                  f"{result.metric}: see the notes for why)")
     if original.auto:
         out.append(f"Auto mode for {original.time_budget:g} s: tabwright tried "
-                   f"{len(result.leaderboard)} configuration(s) and kept the best by {result.metric}.")
+                   f"{len(result.leaderboard)} configuration(s) and kept the best by {ranked}.")
     else:
         names = ", ".join(catalogue.get(m.name).label for m in original.models)
-        out.append(f"Models compared: {names}; ranked by {result.metric}.")
+        out.append(f"Models compared: {names}; ranked by {ranked}.")
     if original.search.method != "none":
         out.append(f"Hyperparameters searched with {original.search.method} search "
                    f"({original.search.trials} trials per model).")

@@ -128,7 +128,7 @@ def measure(log: pd.DataFrame, card: dict[str, Any], windows: np.ndarray, n: int
         # The model's own predictions on its training rows when the card keeps them: they
         # spread less than the answers (a model with R² 0.5 read PSI 0.20 against the
         # target's deciles on traffic that had not changed at all).
-        output = prediction_baseline(card)
+        output = regression_output_baseline(card)
         if (output or baseline).get("kind") == "numeric":
             out.prediction = bin_column(output or baseline, log["prediction"], windows, n)
     out.labelled, out.actual, out.unknown_labels = outcome_scores(log, card, windows, n, labels,
@@ -136,7 +136,7 @@ def measure(log: pd.DataFrame, card: dict[str, Any], windows: np.ndarray, n: int
     return out
 
 
-def prediction_baseline(card: dict[str, Any]) -> dict[str, Any] | None:
+def regression_output_baseline(card: dict[str, Any]) -> dict[str, Any] | None:
     """A regression card's baseline of the model's own output (see
     :func:`core.deliver._baseline.prediction_baseline`), or None: classifiers' predicted
     classes are compared with the training answers' shares, as cards before it was kept."""

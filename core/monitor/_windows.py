@@ -40,7 +40,7 @@ from core.monitor._measure import (
     Measures,
     measure,
     outcome_scores,
-    prediction_baseline,
+    regression_output_baseline,
     scored_metrics,
 )
 from core.monitor._performance import Labels, join_feedback, request_starts
@@ -344,7 +344,7 @@ def _window_reasons(at: Measures, features: pd.DataFrame, when: str, card: dict[
         reasons += verdict.prediction_reason(_first(at.prediction.psi()), when=when,
                                              psi_watch=limits.psi_watch, task=task,
                                              detail=_prediction_change(at, card),
-                                             own=prediction_baseline(card) is not None)
+                                             own=regression_output_baseline(card) is not None)
     reasons += verdict.latency_reason(_first(at.latency[:, -1]), when=when,
                                       limit=limits.max_latency_ms)
     return reasons
@@ -354,7 +354,7 @@ def _prediction_change(at: Measures, card: dict[str, Any]) -> str:
     """How the predictions differ from the training target, in words."""
     assert at.prediction is not None
     if card.get("task") == "regression":
-        own = prediction_baseline(card)
+        own = regression_output_baseline(card)
         then = (own or (card.get("baseline") or {}).get("target") or {}).get("mean")
         now = _first(at.prediction_columns["prediction_mean"])
         if then is None or now is None:

@@ -423,6 +423,8 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
         X_test=X_test, y_test=y_test, X_train=X_train, y_train=y_train,
         cv_description=cv_description, train_score=train_score,
         noise_note=runner.noise_note(), cancelled=cancelled,
+        validation_predictions=None if best.oof is None else best.oof[runner._covered],
+        validation_proba=best.has_proba,
     )
     if runner.finalize_planned and not cancelled:
         if runner.finalize_affordable():
@@ -437,14 +439,16 @@ def train(frame: pd.DataFrame, recipe: Recipe, *, inferred_roles: dict[str, str]
 
 
 def _check_poisson(recipe: Recipe, y: pd.Series) -> None:
-    """Refuse a chosen model with Poisson loss on a target that has a negative value, or is
-    all zero: every fit of it would fail, and the baseline would be delivered in its place.
-    (Auto mode tries Poisson loss only where it suits; see ``catalogue.skewed_target``.)"""
+    """Refuse chosen models that all use Poisson loss on a target that has a negative value,
+    or is all zero: every fit would fail, and the baseline would be delivered in their place.
+    (With another model beside them, they fail as leaderboard rows and it competes; auto
+    mode tries Poisson loss only where it suits, see ``catalogue.skewed_target``.)"""
     if recipe.auto or recipe.task != "regression":
         return
-    poisson = [catalogue.get(c.name).label for c in recipe.models
+    models = [c for c in recipe.models if c.name != "dummy"]
+    poisson = [catalogue.get(c.name).label for c in models
                if (c.params or {}).get("loss") == "poisson"]
-    if not poisson:
+    if not poisson or len(poisson) < len(models):
         return
     negative = int((y < 0).sum())
     if negative or not (y > 0).any():
@@ -537,9 +541,11 @@ class _Runner:
         self.metrics = metrics.leaderboard_metrics(task)
         if metric not in self.metrics:
             self.metrics = (metric,) + self.metrics
-        # What auto mode ranks, searches and blends on (log loss for multiclass accuracy:
-        # see metrics.ranking_metric); a user's own models are ranked on their metric.
-        self.rank = metrics.ranking_metric(metric, task) if recipe.auto else metric
+        # What candidates are ranked, searched and blended on: the recipe's rank_metric (a
+        # resolved auto recipe's), else in auto mode log loss for multiclass accuracy (see
+        # metrics.ranking_metric); a user's own models are ranked on their metric.
+        self.rank = metrics.ranking_metric(metric, task, auto=recipe.auto,
+                                           chosen=recipe.rank_metric)
         if self.rank not in self.metrics:
             self.metrics = self.metrics + (self.rank,)
         self.y_np = y.to_numpy()
@@ -691,6 +697,7 @@ class _Runner:
         if not any(c.name == "dummy" for c in choices):
             choices = [ModelChoice("dummy")] + list(choices)
         work = [c for c in choices if self._allowed(c.name)]
+        self._say_rank("As the recipe says (auto mode chose it), the models were ranked")
         for i, choice in enumerate(work):
             self.fraction = i / len(work) * 0.9
             if r.search.method == "none" or choice.name == "dummy" or not catalogue.get(choice.name).space:
@@ -772,15 +779,7 @@ class _Runner:
         wide = catalogue.is_wide(len(self.X), shape["n_features"])
         if wide:
             self.notes.append(catalogue.wide_reason(len(self.X), shape["n_features"]))
-        if self.rank != self.metric:
-            self.notes.append(
-                f"Auto mode ranked, tuned and blended the models by "
-                f"{metrics.metric_label(self.rank).lower()}, not "
-                f"{metrics.metric_label(self.metric).lower()}, and the leaderboard is in that "
-                "order. Accuracy moves by whole rows and counts a 51% and a 99% right answer "
-                "alike, so among many candidates it favours the one whose folds happened to "
-                "fall its way; log loss scores every probability, and the model that knows "
-                "each class's chances best is right most often on new rows.")
+        self._say_rank("Auto mode ranked, tuned and blended the models")
         if shape["skewed"] and not interpretable:
             self.notes.append("The target is never negative and skewed to the right, as counts "
                               "and amounts are: auto mode also tries gradient boosting with "
@@ -824,6 +823,18 @@ class _Runner:
                 f"{self.recipe.max_trials} planned trials, so this run depends on the machine's "
                 "speed: raise the budget, or plan fewer trials, for a run that repeats exactly.")
 
+    def _say_rank(self, who: str) -> None:
+        """A note when candidates are ranked by another metric than the user's."""
+        if self.rank == self.metric:
+            return
+        self.notes.append(
+            f"{who} by {metrics.metric_label(self.rank).lower()}, not "
+            f"{metrics.metric_label(self.metric).lower()}, and the leaderboard is in that "
+            "order. Accuracy moves by whole rows and counts a 51% and a 99% right answer "
+            "alike, so among many candidates it favours the one whose folds happened to "
+            "fall its way; log loss scores every probability, and the model that knows "
+            "each class's chances best is right most often on new rows.")
+
     def _promising(self, pool: list[str]) -> list[str]:
         """The search pool without families far behind the best: a model whose best
         portfolio score closes less than ``1 - FAR_BEHIND`` of the best's gain over the
@@ -847,7 +858,10 @@ class _Runner:
         for m in pool:
             if m not in kept:
                 closed = 1 - abs(best - best_of[m]) / gain
-                how = (f"closed {closed:.0%} of the gap between the baseline and the best model"
+                measured = ("" if self.rank == self.metric else
+                            f" in {metrics.metric_label(self.rank).lower()}")
+                how = (f"closed {closed:.0%} of the gap{measured} between the baseline and the "
+                       "best model"
                        if closed >= 0 else "scored below the baseline, which ignores every input")
                 self.notes.append(f"{catalogue.get(m).label} was not searched further: its best "
                                   f"setting {how}.")
@@ -972,8 +986,7 @@ class _Runner:
 
     def _family_bests(self) -> list[Candidate]:
         """The best configuration of each model family, best family first."""
-        ranked = sorted(self._usable(), key=self._rank_key,
-                        reverse=metrics.greater_is_better(self.rank))
+        ranked = self._ranked(self._usable())
         top: list[Candidate] = []
         for cand in ranked:
             if not cand.members and cand.model != "dummy" and all(cand.model != c.model for c in top):
@@ -1063,6 +1076,16 @@ class _Runner:
         return min(0.9, (time.monotonic() - self.started) / budget)
 
     # ---- choosing ----
+    @property
+    def _rank_name(self) -> str:
+        """The ranking metric as messages name it: its label when it is not the user's
+        metric (which they keep seeing by its name, as before)."""
+        return self.metric if self.rank == self.metric else metrics.metric_label(self.rank).lower()
+
+    def _ranked(self, candidates: Any) -> list[Candidate]:
+        """``candidates`` best first by the ranking metric (those without its score last)."""
+        return sorted(candidates, key=self._rank_key, reverse=metrics.greater_is_better(self.rank))
+
     def _rank_key(self, cand: Candidate) -> float:
         """``cand``'s ranking score for sorting, the worst possible when it has none (a
         model without probabilities has no log loss)."""
@@ -1109,9 +1132,8 @@ class _Runner:
     def _ensemble_pool(self) -> list[Candidate]:
         """The distinct configurations greedy selection draws from: the ``ENSEMBLE_POOL``
         best, then the best of each model family not among them."""
-        greater = metrics.greater_is_better(self.rank)
-        ranked = sorted((c for c in self._usable() if c.model != "dummy" and c.has_proba
-                         and not c.members), key=self._rank_key, reverse=greater)
+        ranked = self._ranked(c for c in self._usable() if c.model != "dummy" and c.has_proba
+                              and not c.members)
         unique: list[Candidate] = []
         for cand in ranked:
             if all(cand.model != u.model or cand.params != u.params for u in unique):
@@ -1208,9 +1230,8 @@ class _Runner:
         if not self.all_folds or self.recipe.split.time_column \
                 or self.recipe.validation.scheme == "timeseries":
             return
-        ranked = sorted((c for c in self._usable() if not c.members and c.model != "dummy"
-                         and c.has_proba), key=self._rank_key,
-                        reverse=metrics.greater_is_better(self.rank))
+        ranked = self._ranked(c for c in self._usable() if not c.members and c.model != "dummy"
+                              and c.has_proba)
         ensembles = [c for c in self.candidates if c.members and c.stacking is None]
         chosen = [c for c, _ in ensembles[-1].members] if ensembles else []
         families: list[Candidate] = []
@@ -1267,10 +1288,7 @@ class _Runner:
     def choose_best(self) -> Candidate:
         if self.forced is not None:
             return self.forced
-        best = None
-        for cand in self._usable():
-            if best is None or metrics.is_better(self.rank, cand.mean(self.rank), best.mean(self.rank)):
-                best = cand
+        best = self._best_single()
         if best is None:
             failures = "; ".join(c.note for c in self.candidates if c.status == "failed")[:400]
             raise TabwrightError(f"No model could be trained on this data. {failures}",
@@ -1379,6 +1397,8 @@ class _Runner:
             r.models = [ModelChoice(best.model, _python_scalars(best.params))]
             r.ensemble = False
         r.stacking = best.stacking
+        # chosen over the baseline by this: a replay chooses between them the same way
+        r.rank_metric = self.rank if self.rank != self.metric else None
         if self.task == "binary" and not metrics.is_default_threshold(threshold):
             r.imbalance.threshold = threshold
         r.imbalance.tune_threshold = False
@@ -1387,14 +1407,12 @@ class _Runner:
     # ---- reporting ----
     def leaderboard(self) -> list[dict[str, Any]]:
         usable = self._usable()
-        greater = metrics.greater_is_better(self.rank)
-        ranked = sorted(usable, key=self._rank_key, reverse=greater)
+        ranked = self._ranked(usable)
         failed = [c for c in self.candidates if c not in usable]
         return [c.row(self.metrics) for c in ranked] + [c.row(self.metrics) for c in failed]
 
     def noise_note(self) -> str | None:
-        board = [c for c in sorted(self._usable(), key=self._rank_key,
-                                   reverse=metrics.greater_is_better(self.rank))]
+        board = self._ranked(self._usable())
         if len(board) < 2:
             return None
         a, b = board[0], board[1]
@@ -1406,10 +1424,10 @@ class _Runner:
                 first, second = (f"{_told_apart(c)} ({_describe(c.params)})" for c in (a, b))
             if gap < 5e-5:
                 return (f"The leader, {first}, and the runner-up, {second}, score the same "
-                        f"({self.rank} {a.mean(self.rank):.4f}). Prefer the simpler or "
+                        f"({self._rank_name} {a.mean(self.rank):.4f}). Prefer the simpler or "
                         "faster one if that matters to you.")
             return (f"The leader, {first}, beats the runner-up, {second}, by {gap:.4f} "
-                    f"{self.rank}, less than the fold-to-fold spread ({noise:.4f}): within "
+                    f"{self._rank_name}, less than the fold-to-fold spread ({noise:.4f}): within "
                     "noise. Prefer the simpler or faster one if that matters to you.")
         return None
 

@@ -446,9 +446,14 @@ def test_auto_mode_ranks_multiclass_accuracy_by_log_loss_and_says_so():
     board = [r for r in result.leaderboard if r["status"] == "ok"]
     assert [r["log_loss"] for r in board] == sorted(r["log_loss"] for r in board)
     assert result.best == board[0]["model"]
+    # the resolved recipe ranks as the run did, so its replay chooses the model over the
+    # baseline the same way even where they tie on accuracy
+    assert result.recipe.rank_metric == "log_loss" and not result.recipe.auto
     again = train(frame, result.recipe)
+    assert again.best == result.best and again.leaderboard[0]["model"] == result.best
     assert np.array_equal(again.pipeline.predict_proba(result.X_test),
                           result.pipeline.predict_proba(result.X_test))
+    assert any("As the recipe says" in note for note in again.notes)
     models = [ModelChoice("logistic_regression"), ModelChoice("random_forest", {"n_estimators": 30})]
     own = train(frame, Recipe(target="y", task="multiclass", auto=False, models=models))
     scores = [r["accuracy"] for r in own.leaderboard if r["status"] == "ok"]
@@ -498,6 +503,13 @@ def test_a_chosen_poisson_model_on_a_negative_target_is_refused_not_replaced_by_
     with pytest.raises(TabwrightError, match=r"has 1 negative value \(the smallest -3\)") as caught:
         train(frame, recipe)
     assert "auto mode" in caught.value.hint
+    beside = recipe.copy()
+    beside.models = [ModelChoice("ridge"), *recipe.models]
+    refunds = frame.assign(y=np.where(np.arange(len(frame)) < 30, -1.0, frame["y"]))
+    result = train(refunds, beside)  # ridge competes; the Poisson model fails as a row
+    assert result.best == "ridge"
+    assert [r["status"] for r in result.leaderboard if r["model"] == "hist_gradient_boosting"] \
+        == ["failed"]
     frame.loc[7, "y"] = 0.0
     assert train(frame, recipe).best == "hist_gradient_boosting"
 
