@@ -148,3 +148,17 @@ def test_a_tight_budget_on_large_data_is_flagged_with_a_one_click_fix(workspace,
     at.button(key="train_use_budget").click().run()
     assert not at.exception, [e.value for e in at.exception]
     assert current(at).recipe.time_budget > 5.0
+
+
+def test_the_leaderboard_shows_the_column_it_is_ranked_by_when_that_is_not_the_metric():
+    from pages._train_result import leaderboard_frame
+    board = [{"label": "Ensemble", "accuracy": 0.46, "accuracy_std": 0.02, "log_loss": 1.21,
+              "fit_seconds": 0.5, "status": "ok"},
+             {"label": "Extra trees", "accuracy": 0.505, "accuracy_std": 0.03, "log_loss": 1.35,
+              "fit_seconds": 0.2, "status": "ok"}]
+    ranked = leaderboard_frame(board, "accuracy", "log_loss")
+    assert list(ranked.columns[2:5]) == ["Accuracy (CV mean)", "± std", "Log loss (ranks)"]
+    assert ranked["Log loss (ranks)"].tolist() == [1.21, 1.35]
+    plain = leaderboard_frame(board, "accuracy", "accuracy")
+    assert "Log loss (ranks)" not in plain.columns and list(plain.columns)[-2:] == [
+        "Fit time (s)", "Notes"]
