@@ -109,8 +109,10 @@ def measure(log: pd.DataFrame, card: dict[str, Any], windows: np.ndarray, n: int
         with np.errstate(invalid="ignore", divide="ignore"):
             out.prediction_columns = {f"predicted:{c}": table[:, k] / rows
                                       for k, c in enumerate(classes)}
-        if baseline.get("kind") == "categorical":
-            levels = baseline["levels"]
+        # a multiclass model's own predicted classes out of fold, when the card keeps them
+        expected = own_output_baseline(card) or baseline
+        if expected.get("kind") == "categorical":
+            levels = expected["levels"]
             out.prediction = BinnedCounts(
                 table[:, :-1], table[:, -1],
                 np.array([levels.get(c, 0.0) for c in classes] + [levels.get(OTHER, 0.0)]),
@@ -125,10 +127,10 @@ def measure(log: pd.DataFrame, card: dict[str, Any], windows: np.ndarray, n: int
         with np.errstate(invalid="ignore", divide="ignore"):
             out.prediction_columns = {"prediction_mean": np.bincount(
                 windows[ok], values[ok], minlength=n)[:n] / _count(windows[ok], n)}
-        # The model's own predictions on its training rows when the card keeps them: they
-        # spread less than the answers (a model with R² 0.5 read PSI 0.20 against the
-        # target's deciles on traffic that had not changed at all).
-        output = regression_output_baseline(card)
+        # The model's own predictions out of fold when the card keeps them: they spread less
+        # than the answers (a model with R² 0.5 read PSI 0.20 against the target's deciles
+        # on traffic that had not changed at all).
+        output = own_output_baseline(card)
         if (output or baseline).get("kind") == "numeric":
             out.prediction = bin_column(output or baseline, log["prediction"], windows, n)
     out.labelled, out.actual, out.unknown_labels = outcome_scores(log, card, windows, n, labels,
@@ -136,12 +138,14 @@ def measure(log: pd.DataFrame, card: dict[str, Any], windows: np.ndarray, n: int
     return out
 
 
-def regression_output_baseline(card: dict[str, Any]) -> dict[str, Any] | None:
-    """A regression card's baseline of the model's own output (see
-    :func:`core.deliver._baseline.prediction_baseline`), or None: classifiers' predicted
-    classes are compared with the training answers' shares, as cards before it was kept."""
+def own_output_baseline(card: dict[str, Any]) -> dict[str, Any] | None:
+    """The card's baseline of the model's own output on rows it never saw (see
+    :func:`core.deliver._baseline.prediction_baseline`) for a regression or multiclass model,
+    whose log holds the same thing (the value, the class); None for a binary model (its
+    baseline is the probability's deciles, while the monitor counts predicted classes: those
+    are compared with the training answers' shares) and for cards made before it was kept."""
     output = (card.get("baseline") or {}).get("prediction")
-    return output if card.get("task") == "regression" and output else None
+    return output if card.get("task") in ("regression", "multiclass") and output else None
 
 
 def _count(codes: np.ndarray, n: int) -> np.ndarray:

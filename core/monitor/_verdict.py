@@ -132,7 +132,7 @@ def prediction_reason(psi: float | None, *, when: str, psi_watch: float, task: s
             "The predicted values have shifted")
     return [reason("prediction_drift", "watch", what,
                    f"{_cap(when)}, the predictions moved away from "
-                   + ("the model's own predictions on its training rows" if own else
+                   + ("the model's own predictions on its training rows (out of fold)" if own else
                       "the answers in the training data")
                    + f" (PSI {psi:.2f}, ≥ {psi_watch:g}){': ' + detail if detail else ''}. "
                    "Either the cases really changed, or the model reacts to drifted inputs.",

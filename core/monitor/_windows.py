@@ -8,8 +8,8 @@ feedback (true outcomes by request id) against the model card, and measures per 
 - input drift: each feature's population stability index (PSI) against the training baseline,
   binned exactly as :func:`core.deliver.check_drift` bins it, and its share of missing values;
 - prediction drift: the PSI of the predictions against the training target's distribution
-  (a regression model's: against its own predictions on its training rows, when the card
-  keeps them);
+  (a regression or multiclass model's: against its own predictions out of fold on its
+  training rows, when the card keeps them);
 - performance: scored on the rows whose outcome came back (:func:`core.metrics.score`), and for
   classifiers estimated from the model's probabilities where outcomes are missing
   (:mod:`core.monitor._estimate`, with its interval and assumptions).
@@ -40,7 +40,7 @@ from core.monitor._measure import (
     Measures,
     measure,
     outcome_scores,
-    regression_output_baseline,
+    own_output_baseline,
     scored_metrics,
 )
 from core.monitor._performance import Labels, join_feedback, request_starts
@@ -344,7 +344,7 @@ def _window_reasons(at: Measures, features: pd.DataFrame, when: str, card: dict[
         reasons += verdict.prediction_reason(_first(at.prediction.psi()), when=when,
                                              psi_watch=limits.psi_watch, task=task,
                                              detail=_prediction_change(at, card),
-                                             own=regression_output_baseline(card) is not None)
+                                             own=own_output_baseline(card) is not None)
     reasons += verdict.latency_reason(_first(at.latency[:, -1]), when=when,
                                       limit=limits.max_latency_ms)
     return reasons
@@ -354,13 +354,13 @@ def _prediction_change(at: Measures, card: dict[str, Any]) -> str:
     """How the predictions differ from the training target, in words."""
     assert at.prediction is not None
     if card.get("task") == "regression":
-        own = regression_output_baseline(card)
+        own = own_output_baseline(card)
         then = (own or (card.get("baseline") or {}).get("target") or {}).get("mean")
         now = _first(at.prediction_columns["prediction_mean"])
         if then is None or now is None:
             return ""
         return (f"they average {verdict.number(now)}, against {verdict.number(then)} "
-                + ("on the training rows" if own else "in training"))
+                + ("out of fold on the training rows" if own else "in training"))
     classes = [str(c) for c in card.get("classes") or []]
     counts = at.prediction.counts[0, :len(classes)]
     if not counts.sum():
@@ -368,8 +368,10 @@ def _prediction_change(at: Measures, card: dict[str, Any]) -> str:
     shares = counts / counts.sum()
     expected = at.prediction.expected[:len(classes)]
     k = int(np.argmax(shares - expected))  # the class predicted more often than it was seen
+    against = ("of its predictions out of fold on the training rows" if own_output_baseline(card)
+               else "of the training targets")
     return (f"'{classes[k]}' is predicted for {format_percent(shares[k])} of rows, against "
-            f"{format_percent(expected[k])} of the training targets")
+            f"{format_percent(expected[k])} {against}")
 
 
 def _summary(level: str, reasons: list[dict[str, str]], total: int, assessed: dict[str, Any],

@@ -417,6 +417,35 @@ def test_a_regression_models_steady_predictions_are_not_called_drift():
     assert "on the training rows" in moved["why"].split("):")[-1]
 
 
+def test_a_multiclass_model_is_compared_with_its_own_classes_out_of_fold():
+    rng = np.random.default_rng(10)
+
+    def frame(n):
+        x = rng.normal(size=n)
+        y = np.select([x + rng.normal(size=n) < -0.5, x + rng.normal(size=n) > 0.8],
+                      ["low", "high"], "mid")
+        return pd.DataFrame({"x": x, "y": y})
+
+    result = train(frame(1500), Recipe(target="y", auto=False,
+                                       models=[ModelChoice("logistic_regression")]),
+                   inferred_roles={"x": "numeric"})
+    card = model_card(result, data_name="classes.csv")
+    assert card["baseline"]["prediction"]["kind"] == "categorical"
+    new = frame(2000)
+    new.loc[1000:, "x"] += 2.0  # the second day: 'high' far more often
+    predictions, _ = predict_table(result.pipeline, card, new.drop(columns=["y"]))
+    log = pd.DataFrame({
+        "time": NOW - pd.to_timedelta(np.repeat([2, 1], 1000), unit="D")
+        + pd.to_timedelta(np.tile(np.arange(1000), 2), unit="min"),
+        "run_id": "run-1", "request_id": [f"r{i}" for i in range(2000)], "latency_ms": 5.0,
+        "prediction": predictions["prediction"].astype(str), "input:x": new["x"]})
+    report = monitor_report(log, None, card, now=NOW)
+    psi = report.windows["prediction_psi"].dropna().tolist()
+    assert psi[0] < 0.1 <= psi[1]
+    why = _reasons(report)["prediction_drift"]["why"]
+    assert "'high' is predicted for" in why and "of its predictions out of fold" in why
+
+
 def test_clustering_report_has_traffic_and_drift_but_no_performance():
     log, _ = make_log("regression", days=3, shift_days=(2,))
     log["prediction"] = (log["input:x"] > 0).astype(int)  # cluster numbers
